@@ -1,0 +1,14 @@
+#![doc = include_str!("../README.md")]
+// Unit tests compare floats exactly on purpose: batch and stream must agree bit for bit, and
+// values that pass through unchanged must come out unchanged.
+#![cfg_attr(test, allow(clippy::float_cmp))]
+
+pub mod error;
+pub mod event;
+pub mod io;
+pub mod sample;
+
+pub use error::{ConfigError, Error, ErrorKind, Position};
+pub use event::{Collect, Detect, Event, Gap, Kind, Sink, Site, Sites, WholeRecording};
+pub use io::{MemorySource, RecordingInfo, Source};
+pub use sample::Sample;
