@@ -328,6 +328,30 @@ impl Gap {
     }
 }
 
+/// A stretch of sleep, from a sleep onset to the next awakening.
+///
+/// A night's sleep is a list of bouts in time order; total sleep time is the sum of their
+/// durations, and the sleep period runs from the first bout's start to the last one's end.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SleepBout {
+    /// Sleep onset, in seconds on the input's clock.
+    pub start_s: f64,
+    /// Awakening, in seconds on the input's clock.
+    pub end_s: f64,
+}
+
+impl SleepBout {
+    /// Duration, in seconds.
+    pub fn duration_s(&self) -> f64 {
+        self.end_s - self.start_s
+    }
+
+    /// True when `t_s` falls inside the bout (start inclusive, end exclusive).
+    pub fn contains(&self, t_s: f64) -> bool {
+        t_s >= self.start_s && t_s < self.end_s
+    }
+}
+
 /// Receives what a detector finds, as soon as it is final.
 ///
 /// Only [`Sink::event`] must be written; the other notices default to doing nothing. Any
