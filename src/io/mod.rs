@@ -6,7 +6,7 @@
 //! rule, max(1 s, 5 × the median interval)). What it learnt about the recording — rate and
 //! jitter, gaps, units, warnings, device metadata — is in [`RecordingInfo`].
 
-mod check;
+pub(crate) mod check;
 
 pub(crate) use check::{median_interval_s, SampleCheck};
 pub use check::{MAX_ABS_G, MIN_RATE_HZ};

@@ -1,0 +1,314 @@
+//! The detector's settings: seconds and Hz, never samples; defaults that need no tuning.
+//!
+//! A `Config` is checked once by [`Config::validate`] (done by
+//! [`Detector::new`](crate::Detector::new)), which names the field and the rule a bad value
+//! breaks. Sample counts are derived from it for a given rate and never change during a run.
+
+use serde::{Deserialize, Serialize};
+
+use crate::ConfigError;
+
+/// Every setting of the detector, with units in the field names.
+///
+/// Serialises to and from JSON/TOML; missing fields take their defaults, so a config file
+/// names only what it changes.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Signal path: gravity estimate, envelope blocks, baseline.
+    pub signal: SignalConfig,
+    /// Adaptive noise floor.
+    pub floor: FloorConfig,
+    /// Hysteresis segmentation into movements.
+    pub segment: SegmentConfig,
+    /// Per-axis offset and gain from still periods.
+    pub calibration: CalibrationConfig,
+}
+
+/// Signal path settings.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SignalConfig {
+    /// Corner of each of the two one-pole sections of the gravity (orientation) low-pass, in Hz.
+    ///
+    /// 2 Hz keeps the tilt of a 0.5 s leg movement (its fastest) while cutting sensor noise to
+    /// about a fifth; what is above it is the high-passed linear acceleration.
+    pub gravity_cutoff_hz: f64,
+    /// Envelope block length, in seconds: envelopes, floor and segmentation run once a block.
+    ///
+    /// 50 ms resolves the 0.1–0.5 s of a jerk in 2–10 blocks and the 0.5 s scoring limits in 10.
+    pub block_s: f64,
+    /// Time constant of the resting-orientation baseline, in seconds (updated only at rest).
+    pub baseline_tau_s: f64,
+}
+
+impl Default for SignalConfig {
+    fn default() -> Self {
+        SignalConfig {
+            gravity_cutoff_hz: 2.0,
+            block_s: 0.05,
+            baseline_tau_s: 5.0,
+        }
+    }
+}
+
+/// Noise floor settings.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct FloorConfig {
+    /// Length of the window the floor is a running quantile over, in seconds.
+    pub window_s: f64,
+    /// Step at which envelope values enter the window, in seconds.
+    pub step_s: f64,
+    /// Quantile of the window taken as the floor, in (0, 1).
+    pub quantile: f64,
+    /// Longest time the floor stays frozen during one movement, in seconds; past it, the
+    /// floor follows again (a sensor whose noise rose must not stay "moving" for ever).
+    pub max_freeze_s: f64,
+}
+
+impl Default for FloorConfig {
+    fn default() -> Self {
+        FloorConfig {
+            window_s: 60.0,
+            step_s: 0.5,
+            quantile: 0.5,
+            max_freeze_s: 60.0,
+        }
+    }
+}
+
+/// Segmentation settings.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SegmentConfig {
+    /// Onset threshold, as a multiple of the noise floor.
+    ///
+    /// The displacement envelope at rest is the length of a 3-D Gaussian noise vector, whose
+    /// mean is 1.6 σ; 3.5 × that is 5.6 σ, where chance crossings are about one a night.
+    pub on_factor: f64,
+    /// Offset threshold, as a multiple of the noise floor (must not exceed `on_factor`).
+    pub off_factor: f64,
+    /// Smallest margin of the onset threshold above the floor, in g (quantised still data
+    /// can have a floor near zero).
+    pub min_on_margin_g: f64,
+    /// Smallest margin of the offset threshold above the floor, in g.
+    pub min_off_margin_g: f64,
+    /// Quiet time that ends a movement, in seconds: parts closer than this are one movement
+    /// (WASM 2016 and AASM: an LM ends only after 0.5 s below the offset threshold).
+    pub merge_gap_s: f64,
+    /// Time after a movement over which the new orientation is averaged, in seconds.
+    pub post_window_s: f64,
+    /// Time a displaced but motionless orientation must hold before the movement is closed
+    /// and the new orientation taken as the resting one (a posture change), in seconds.
+    ///
+    /// Longer than the 10 s a candidate leg movement may last, so a held dorsiflexion is
+    /// not mistaken for a new posture.
+    pub settle_s: f64,
+}
+
+impl Default for SegmentConfig {
+    fn default() -> Self {
+        SegmentConfig {
+            on_factor: 3.5,
+            off_factor: 2.0,
+            min_on_margin_g: 0.004,
+            min_off_margin_g: 0.002,
+            merge_gap_s: 0.5,
+            post_window_s: 1.0,
+            settle_s: 12.0,
+        }
+    }
+}
+
+/// Calibration settings (domain.md §6, after van Hees et al. 2014).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CalibrationConfig {
+    /// Fit and apply calibration at all.
+    pub enabled: bool,
+    /// Length of the windows tested for stillness, in seconds.
+    pub window_s: f64,
+    /// Largest per-axis standard deviation of a still window, in g (13 mg in the reference).
+    pub still_sd_g: f64,
+    /// Largest residual |a| − 1 accepted for a fit, in g (10 mg in the reference).
+    pub max_residual_g: f64,
+}
+
+impl Default for CalibrationConfig {
+    fn default() -> Self {
+        CalibrationConfig {
+            enabled: true,
+            window_s: 10.0,
+            still_sd_g: 0.013,
+            max_residual_g: 0.01,
+        }
+    }
+}
+
+fn positive(field: &'static str, v: f64) -> Result<(), ConfigError> {
+    if v > 0.0 && v.is_finite() {
+        Ok(())
+    } else {
+        Err(ConfigError::new(field, v, "must be positive and finite"))
+    }
+}
+
+fn non_negative(field: &'static str, v: f64) -> Result<(), ConfigError> {
+    if v >= 0.0 && v.is_finite() {
+        Ok(())
+    } else {
+        Err(ConfigError::new(
+            field,
+            v,
+            "must be zero or positive, and finite",
+        ))
+    }
+}
+
+impl Config {
+    /// Checks every field against its rule, for a recording sampled at `sample_rate_hz`.
+    ///
+    /// # Errors
+    /// The first field that breaks a rule, with its value and the rule.
+    pub fn validate(&self, sample_rate_hz: f64) -> Result<(), ConfigError> {
+        if !(sample_rate_hz >= crate::io::MIN_RATE_HZ && sample_rate_hz.is_finite()) {
+            return Err(ConfigError::new(
+                "sample_rate_hz",
+                sample_rate_hz,
+                format!("must be at least {} Hz", crate::io::MIN_RATE_HZ),
+            ));
+        }
+        let s = &self.signal;
+        positive("signal.gravity_cutoff_hz", s.gravity_cutoff_hz)?;
+        if s.gravity_cutoff_hz >= sample_rate_hz / 4.0 {
+            return Err(ConfigError::new(
+                "signal.gravity_cutoff_hz",
+                s.gravity_cutoff_hz,
+                format!(
+                    "must be below a quarter of the sample rate, {} Hz",
+                    sample_rate_hz / 4.0
+                ),
+            ));
+        }
+        positive("signal.block_s", s.block_s)?;
+        if s.block_s > 0.25 {
+            return Err(ConfigError::new(
+                "signal.block_s",
+                s.block_s,
+                "must be at most 0.25 s, half the shortest leg movement",
+            ));
+        }
+        positive("signal.baseline_tau_s", s.baseline_tau_s)?;
+        let f = &self.floor;
+        positive("floor.window_s", f.window_s)?;
+        positive("floor.step_s", f.step_s)?;
+        if f.step_s < s.block_s || f.window_s < 4.0 * f.step_s {
+            return Err(ConfigError::new(
+                "floor.step_s",
+                f.step_s,
+                "must be at least one block and at most a quarter of floor.window_s",
+            ));
+        }
+        if f.window_s / f.step_s > 4096.0 {
+            return Err(ConfigError::new(
+                "floor.window_s",
+                f.window_s,
+                "must hold at most 4096 steps of floor.step_s",
+            ));
+        }
+        if !(f.quantile > 0.0 && f.quantile < 1.0) {
+            return Err(ConfigError::new(
+                "floor.quantile",
+                f.quantile,
+                "must lie in (0, 1)",
+            ));
+        }
+        positive("floor.max_freeze_s", f.max_freeze_s)?;
+        let g = &self.segment;
+        positive("segment.on_factor", g.on_factor)?;
+        positive("segment.off_factor", g.off_factor)?;
+        if g.off_factor > g.on_factor || g.off_factor < 1.0 {
+            return Err(ConfigError::new(
+                "segment.off_factor",
+                g.off_factor,
+                "must lie between 1 and segment.on_factor",
+            ));
+        }
+        non_negative("segment.min_on_margin_g", g.min_on_margin_g)?;
+        non_negative("segment.min_off_margin_g", g.min_off_margin_g)?;
+        if g.min_off_margin_g > g.min_on_margin_g {
+            return Err(ConfigError::new(
+                "segment.min_off_margin_g",
+                g.min_off_margin_g,
+                "must not exceed segment.min_on_margin_g",
+            ));
+        }
+        positive("segment.merge_gap_s", g.merge_gap_s)?;
+        positive("segment.post_window_s", g.post_window_s)?;
+        positive("segment.settle_s", g.settle_s)?;
+        let c = &self.calibration;
+        positive("calibration.window_s", c.window_s)?;
+        positive("calibration.still_sd_g", c.still_sd_g)?;
+        positive("calibration.max_residual_g", c.max_residual_g)?;
+        Ok(())
+    }
+}
+
+/// Converts a duration to a whole number of steps of `step_s`, at least one.
+///
+/// Rounds to nearest; the one helper every seconds → samples/blocks conversion goes through.
+#[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+// Callers pass validated positive, finite durations; the ratio is clamped to [1, 2^31].
+pub(crate) fn steps(duration_s: f64, step_s: f64) -> u32 {
+    let n = (duration_s / step_s).round();
+    n.clamp(1.0, 2_147_483_648.0) as u32
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_validate_across_the_supported_rates() {
+        for rate in [10.0, 12.5, 25.0, 30.0, 50.0, 85.7, 100.0, 200.0, 3200.0] {
+            Config::default().validate(rate).unwrap();
+        }
+    }
+
+    #[test]
+    fn bad_values_name_field_and_rule() {
+        let mut c = Config::default();
+        c.segment.off_factor = 5.0;
+        let e = c.validate(100.0).unwrap_err();
+        assert_eq!(e.field, "segment.off_factor");
+        let mut c = Config::default();
+        c.signal.gravity_cutoff_hz = 30.0;
+        assert_eq!(
+            c.validate(100.0).unwrap_err().to_string(),
+            "`signal.gravity_cutoff_hz` = 30 must be below a quarter of the sample rate, 25 Hz"
+        );
+        let e = Config::default().validate(5.0).unwrap_err();
+        assert_eq!(e.field, "sample_rate_hz");
+        let mut c = Config::default();
+        c.floor.quantile = 1.0;
+        assert_eq!(c.validate(100.0).unwrap_err().field, "floor.quantile");
+    }
+
+    #[test]
+    fn partial_json_takes_defaults_and_unknown_fields_are_refused() {
+        let c: Config = serde_json::from_str(r#"{"segment": {"on_factor": 4.0}}"#).unwrap();
+        assert_eq!(c.segment.on_factor, 4.0);
+        assert_eq!(c.segment.off_factor, SegmentConfig::default().off_factor);
+        assert!(serde_json::from_str::<Config>(r#"{"segment": {"on": 4.0}}"#).is_err());
+    }
+
+    #[test]
+    fn steps_round_and_never_reach_zero() {
+        assert_eq!(steps(0.05, 0.01), 5);
+        assert_eq!(steps(0.05, 0.04), 1);
+        assert_eq!(steps(0.001, 0.01), 1);
+        assert_eq!(steps(0.5, 0.05), 10);
+        assert_eq!(steps(60.0, 0.5), 120);
+    }
+}

@@ -1,0 +1,564 @@
+//! Hysteresis segmentation: block envelopes → movements with onset, offset and features.
+//!
+//! The structure mirrors the EMG scoring rules (domain.md §3.3): a movement starts where an
+//! envelope reaches the onset threshold, reaching back to where it last rose above the lower
+//! offset threshold, and ends only after [`merge_gap_s`](crate::config::SegmentConfig) (0.5 s)
+//! below the offset threshold on every channel, so parts closer than that are one movement.
+//!
+//! A posture change ends differently: the gravity direction moves and *stays* moved, so the
+//! rotation channel never falls back. When the orientation has held still, displaced, for
+//! [`settle_s`](crate::config::SegmentConfig) (longer than any candidate leg movement, so a
+//! held dorsiflexion is not cut), the movement is closed at its last motion and the detector
+//! takes the new orientation as the resting one.
+//!
+//! After a movement ends, the new orientation is averaged over
+//! [`post_window_s`](crate::config::SegmentConfig) so that the orientation change
+//! (`angle_deg`) compares rest before with rest after, not a moment of the movement itself.
+
+use crate::envelope::Thresholds;
+
+/// One block as the segmenter sees it: envelopes in g, orientation vectors calibrated, in g.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub(crate) struct BlockView {
+    /// Time of the block's first sample, in seconds.
+    pub(crate) t_start_s: f64,
+    /// Time of the block's last sample, in seconds.
+    pub(crate) t_end_s: f64,
+    /// RMS of the linear channel over the block, in g.
+    pub(crate) e_h_g: f64,
+    /// RMS of the rotation channel over the block, in g.
+    pub(crate) e_r_g: f64,
+    /// Largest sample-to-sample rate of change of acceleration in the block, in g/s.
+    pub(crate) jerk_g_per_s: f64,
+    /// Gravity estimate at the block's end, calibrated, in g.
+    pub(crate) g_fast: [f64; 3],
+    /// Resting orientation, calibrated, in g.
+    pub(crate) g_rest: [f64; 3],
+    /// Thresholds of the linear channel.
+    pub(crate) th_h: Thresholds,
+    /// Thresholds of the rotation channel.
+    pub(crate) th_r: Thresholds,
+}
+
+/// Timing settings of the segmenter, in seconds.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) struct SegmentPlan {
+    pub(crate) merge_gap_s: f64,
+    pub(crate) post_window_s: f64,
+    pub(crate) settle_s: f64,
+    /// Lag of the rotation channel behind the motion, subtracted from its crossing times.
+    pub(crate) rotation_delay_s: f64,
+}
+
+/// How a movement ended.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) enum Ending {
+    /// Every channel fell below its offset threshold for the merge gap.
+    #[default]
+    Quiet,
+    /// The orientation held still away from rest for `settle_s`: a new resting orientation.
+    Settled,
+    /// A gap in the input or the end of the stream cut it.
+    Cut,
+}
+
+/// A detected movement, before classification.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub(crate) struct Movement {
+    /// Start, in seconds on the input's clock.
+    pub(crate) onset_s: f64,
+    /// End, in seconds on the input's clock.
+    pub(crate) offset_s: f64,
+    /// Peak of the combined envelope √(h² + r²), in g.
+    pub(crate) peak_g: f64,
+    /// Mean of the combined envelope over the movement, in g.
+    pub(crate) mean_g: f64,
+    /// Peak of the linear channel, in g.
+    pub(crate) peak_h_g: f64,
+    /// Peak of the rotation channel, in g.
+    pub(crate) peak_r_g: f64,
+    /// Peak rate of change of acceleration, in g/s.
+    pub(crate) peak_jerk_g_per_s: f64,
+    /// Angle between resting gravity before and after, in degrees.
+    pub(crate) angle_deg: f64,
+    /// Largest tilt away from rest during the movement, in degrees.
+    pub(crate) peak_tilt_deg: f64,
+    /// Highest envelope-to-onset-threshold ratio reached (≥ 1).
+    pub(crate) peak_score: f64,
+    /// Separate bursts above the offset threshold (1 for one continuous burst).
+    pub(crate) n_bursts: u32,
+    /// Time spent above the offset threshold, in seconds.
+    pub(crate) active_s: f64,
+    /// Resting gravity direction before, calibrated, in g.
+    pub(crate) rest_before: [f64; 3],
+    /// Resting gravity direction after, calibrated, in g.
+    pub(crate) rest_after: [f64; 3],
+    /// How the movement ended.
+    pub(crate) ending: Ending,
+}
+
+/// What a block step asks of the detector besides emitting a movement.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub(crate) struct StepOutcome {
+    /// A movement that has become final.
+    pub(crate) movement: Option<Movement>,
+    /// Take the current orientation as the resting one (a posture change settled).
+    pub(crate) settle_rest: bool,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+struct Open {
+    m: Movement,
+    sum_m: f64,
+    n_m: u32,
+    // Quiet blocks not yet known to be inside the movement: their sums join on resumption.
+    pending_sum_m: f64,
+    pending_n_m: u32,
+    last_above_s: f64,
+    quiet_since_s: Option<f64>,
+    anchor: [f64; 3],
+    last_motion_s: f64,
+    hold_sum: [f64; 3],
+    hold_n: u32,
+    block_s: f64,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+struct Post {
+    m: Movement,
+    sum: [f64; 3],
+    n: u32,
+    until_s: f64,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+enum Phase {
+    #[default]
+    Idle,
+    Active(Open),
+    Post(Post),
+}
+
+/// The segmenter's state.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub(crate) struct Segmenter {
+    phase: Phase,
+    /// Start of the current run above an offset threshold, while no movement is open.
+    run_start_s: Option<f64>,
+    /// Earliest time a movement may start (the first sample after the last gap).
+    floor_time_s: f64,
+}
+
+fn dist(a: [f64; 3], b: [f64; 3]) -> f64 {
+    let d = [a[0] - b[0], a[1] - b[1], a[2] - b[2]];
+    (d[0] * d[0] + d[1] * d[1] + d[2] * d[2]).sqrt()
+}
+
+/// Angle between two vectors, in degrees; 0 when either is (nearly) zero.
+pub(crate) fn angle_deg(a: [f64; 3], b: [f64; 3]) -> f64 {
+    let na = (a[0] * a[0] + a[1] * a[1] + a[2] * a[2]).sqrt();
+    let nb = (b[0] * b[0] + b[1] * b[1] + b[2] * b[2]).sqrt();
+    if na < 1e-9 || nb < 1e-9 {
+        return 0.0;
+    }
+    // atan2 of |a×b| and a·b stays accurate for small angles, unlike acos.
+    let c = [
+        a[1] * b[2] - a[2] * b[1],
+        a[2] * b[0] - a[0] * b[2],
+        a[0] * b[1] - a[1] * b[0],
+    ];
+    let cross = (c[0] * c[0] + c[1] * c[1] + c[2] * c[2]).sqrt();
+    let dot = a[0] * b[0] + a[1] * b[1] + a[2] * b[2];
+    cross.atan2(dot).to_degrees()
+}
+
+/// Tilt angle that moves a vector of length `norm_g` by a chord of `chord_g`, in degrees.
+fn chord_to_deg(chord_g: f64, norm_g: f64) -> f64 {
+    if norm_g <= 0.0 {
+        return 0.0;
+    }
+    let half = (chord_g / (2.0 * norm_g)).clamp(0.0, 1.0);
+    2.0 * half.asin().to_degrees()
+}
+
+fn norm(v: [f64; 3]) -> f64 {
+    (v[0] * v[0] + v[1] * v[1] + v[2] * v[2]).sqrt()
+}
+
+impl Segmenter {
+    /// True while a movement is open (the floor and the resting orientation stay frozen).
+    pub(crate) fn is_active(&self) -> bool {
+        matches!(self.phase, Phase::Active(_))
+    }
+
+    /// True when no movement is open or closing and nothing is rising: a quiet block changes
+    /// nothing then, and need not be stepped.
+    pub(crate) fn is_idle(&self) -> bool {
+        matches!(self.phase, Phase::Idle) && self.run_start_s.is_none()
+    }
+
+    /// True while a channel is above its offset threshold but no movement has started yet.
+    pub(crate) fn is_rising(&self) -> bool {
+        self.run_start_s.is_some()
+    }
+
+    /// No movement may start before `t_s` (the first sample after a gap).
+    pub(crate) fn set_floor_time(&mut self, t_s: f64) {
+        self.floor_time_s = t_s;
+    }
+
+    /// Advances by one block.
+    pub(crate) fn step(&mut self, plan: &SegmentPlan, b: &BlockView) -> StepOutcome {
+        let h_on = b.e_h_g >= b.th_h.on_g;
+        let r_on = b.e_r_g >= b.th_r.on_g;
+        let h_off = b.e_h_g >= b.th_h.off_g;
+        let r_off = b.e_r_g >= b.th_r.off_g;
+        let above_on = h_on || r_on;
+        let above_off = h_off || r_off;
+        // When only the rotation channel is up, its crossing lags the motion.
+        let start_here = if h_off {
+            b.t_start_s
+        } else {
+            b.t_start_s - plan.rotation_delay_s
+        }
+        .max(self.floor_time_s);
+        let end_here = if h_off {
+            b.t_end_s
+        } else {
+            (b.t_end_s - plan.rotation_delay_s).max(b.t_start_s)
+        };
+        let m_here = (b.e_h_g * b.e_h_g + b.e_r_g * b.e_r_g).sqrt();
+        let score = (b.e_h_g / b.th_h.on_g).max(b.e_r_g / b.th_r.on_g);
+        let mut out = StepOutcome::default();
+
+        match &mut self.phase {
+            Phase::Active(o) => {
+                if above_off {
+                    if o.quiet_since_s.is_some() {
+                        o.m.n_bursts += 1;
+                        o.sum_m += o.pending_sum_m;
+                        o.n_m += o.pending_n_m;
+                    }
+                    o.pending_sum_m = 0.0;
+                    o.pending_n_m = 0;
+                    o.quiet_since_s = None;
+                    o.last_above_s = o.last_above_s.max(end_here);
+                    o.sum_m += m_here;
+                    o.n_m += 1;
+                    o.m.active_s += o.block_s;
+                    o.m.peak_g = o.m.peak_g.max(m_here);
+                    o.m.peak_h_g = o.m.peak_h_g.max(b.e_h_g);
+                    o.m.peak_r_g = o.m.peak_r_g.max(b.e_r_g);
+                    o.m.peak_jerk_g_per_s = o.m.peak_jerk_g_per_s.max(b.jerk_g_per_s);
+                    o.m.peak_score = o.m.peak_score.max(score);
+                } else {
+                    o.pending_sum_m += m_here;
+                    o.pending_n_m += 1;
+                    let since = *o.quiet_since_s.get_or_insert(b.t_start_s);
+                    if b.t_end_s - since >= plan.merge_gap_s {
+                        let mut m = finish_open(o);
+                        m.ending = Ending::Quiet;
+                        self.phase = Phase::Post(Post {
+                            m,
+                            sum: [0.0; 3],
+                            n: 0,
+                            until_s: b.t_end_s + plan.post_window_s,
+                        });
+                        self.run_start_s = None;
+                        return out;
+                    }
+                }
+                // Motion: linear activity, or the orientation leaving the hold it was in.
+                if h_off || dist(b.g_fast, o.anchor) > b.th_r.on_g {
+                    o.anchor = b.g_fast;
+                    o.last_motion_s = b.t_end_s;
+                    o.hold_sum = [0.0; 3];
+                    o.hold_n = 0;
+                } else {
+                    for (s, g) in o.hold_sum.iter_mut().zip(b.g_fast) {
+                        *s += g;
+                    }
+                    o.hold_n += 1;
+                }
+                if r_off && b.t_end_s - o.last_motion_s >= plan.settle_s {
+                    let mut m = finish_open(o);
+                    m.offset_s = o.last_motion_s.max(m.onset_s);
+                    let n = f64::from(o.hold_n.max(1));
+                    let after = if o.hold_n > 0 {
+                        o.hold_sum.map(|s| s / n)
+                    } else {
+                        b.g_fast
+                    };
+                    m.rest_after = after;
+                    m.angle_deg = angle_deg(m.rest_before, after);
+                    m.ending = Ending::Settled;
+                    out.movement = Some(m);
+                    out.settle_rest = true;
+                    self.phase = Phase::Idle;
+                    self.run_start_s = None;
+                }
+                return out;
+            }
+            Phase::Post(p) => {
+                for (s, g) in p.sum.iter_mut().zip(b.g_fast) {
+                    *s += g;
+                }
+                p.n += 1;
+                if !above_on && b.t_end_s >= p.until_s {
+                    out.movement = Some(close_post(p));
+                    self.phase = Phase::Idle;
+                }
+            }
+            Phase::Idle => {}
+        }
+
+        // Idle, or in the post window: track runs above the offset threshold, start on onset.
+        if above_off {
+            let start = *self.run_start_s.get_or_insert(start_here);
+            if above_on {
+                if let Phase::Post(p) = &self.phase {
+                    out.movement = Some(close_post(p));
+                }
+                let m = Movement {
+                    onset_s: start,
+                    offset_s: end_here.max(start),
+                    peak_g: m_here,
+                    mean_g: 0.0,
+                    peak_h_g: b.e_h_g,
+                    peak_r_g: b.e_r_g,
+                    peak_jerk_g_per_s: b.jerk_g_per_s,
+                    angle_deg: 0.0,
+                    peak_tilt_deg: 0.0,
+                    peak_score: score,
+                    n_bursts: 1,
+                    active_s: (b.t_end_s - start).max(0.0),
+                    rest_before: b.g_rest,
+                    rest_after: b.g_rest,
+                    ending: Ending::Quiet,
+                };
+                self.phase = Phase::Active(Open {
+                    m,
+                    sum_m: m_here,
+                    n_m: 1,
+                    last_above_s: end_here.max(start),
+                    anchor: b.g_fast,
+                    last_motion_s: b.t_end_s,
+                    block_s: (b.t_end_s - b.t_start_s).max(0.0),
+                    ..Open::default()
+                });
+                self.run_start_s = None;
+            }
+        } else {
+            self.run_start_s = None;
+        }
+        out
+    }
+
+    /// Ends whatever is open at time `t_s` (a gap follows, or the stream ended), with
+    /// `g_fast` as the orientation after; returns the movement that ends, if any.
+    pub(crate) fn cut(&mut self, g_fast: [f64; 3]) -> Option<Movement> {
+        let phase = std::mem::take(&mut self.phase);
+        self.run_start_s = None;
+        match phase {
+            Phase::Idle => None,
+            Phase::Active(o) => {
+                let mut m = finish_open(&o);
+                m.rest_after = g_fast;
+                m.angle_deg = angle_deg(m.rest_before, g_fast);
+                m.ending = Ending::Cut;
+                Some(m)
+            }
+            Phase::Post(mut p) => {
+                if p.n == 0 {
+                    p.sum = g_fast;
+                    p.n = 1;
+                }
+                Some(close_post(&p))
+            }
+        }
+    }
+}
+
+fn finish_open(o: &Open) -> Movement {
+    let mut m = o.m;
+    m.peak_tilt_deg = chord_to_deg(m.peak_r_g, norm(m.rest_before));
+    m.offset_s = o.last_above_s.max(m.onset_s);
+    m.mean_g = if o.n_m > 0 {
+        o.sum_m / f64::from(o.n_m)
+    } else {
+        m.peak_g
+    };
+    m
+}
+
+fn close_post(p: &Post) -> Movement {
+    let mut m = p.m;
+    if p.n > 0 {
+        let n = f64::from(p.n);
+        m.rest_after = p.sum.map(|s| s / n);
+    }
+    m.angle_deg = angle_deg(m.rest_before, m.rest_after);
+    m
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PLAN: SegmentPlan = SegmentPlan {
+        merge_gap_s: 0.5,
+        post_window_s: 1.0,
+        settle_s: 12.0,
+        rotation_delay_s: 0.0,
+    };
+
+    fn th() -> Thresholds {
+        Thresholds {
+            on_g: 0.010,
+            off_g: 0.005,
+        }
+    }
+
+    /// Blocks of 50 ms from t = 0 with the linear envelope given per block.
+    fn blocks(h: &[f64]) -> Vec<BlockView> {
+        h.iter()
+            .enumerate()
+            .map(|(i, &e)| BlockView {
+                t_start_s: i as f64 * 0.05,
+                t_end_s: i as f64 * 0.05 + 0.04,
+                e_h_g: e,
+                e_r_g: 0.0,
+                jerk_g_per_s: 0.0,
+                g_fast: [0.0, 0.0, 1.0],
+                g_rest: [0.0, 0.0, 1.0],
+                th_h: th(),
+                th_r: th(),
+            })
+            .collect()
+    }
+
+    fn run(bs: &[BlockView]) -> Vec<Movement> {
+        let mut s = Segmenter::default();
+        let mut out = Vec::new();
+        for b in bs {
+            let o = s.step(&PLAN, b);
+            out.extend(o.movement);
+        }
+        out.extend(s.cut([0.0, 0.0, 1.0]));
+        out
+    }
+
+    fn pulse(quiet_before: usize, levels: &[f64], quiet_after: usize) -> Vec<f64> {
+        let mut v = vec![0.001; quiet_before];
+        v.extend_from_slice(levels);
+        v.extend(std::iter::repeat_n(0.001, quiet_after));
+        v
+    }
+
+    #[test]
+    fn a_pulse_crossing_both_thresholds_gives_one_movement_reaching_back_to_the_off_crossing() {
+        // off-level at blocks 20-21, on at 22-29, off at 30-31, then quiet
+        let mut lv = vec![0.006; 2];
+        lv.extend(vec![0.02; 8]);
+        lv.extend(vec![0.006; 2]);
+        let ms = run(&blocks(&pulse(20, &lv, 60)));
+        assert_eq!(ms.len(), 1);
+        let m = ms[0];
+        assert!((m.onset_s - 1.0).abs() < 1e-9, "onset {}", m.onset_s);
+        // last block above off is block 31, which ends at 31·0.05 + 0.04
+        assert!((m.offset_s - 1.59).abs() < 1e-9, "offset {}", m.offset_s);
+        assert_eq!(m.n_bursts, 1);
+        assert!((m.peak_g - 0.02).abs() < 1e-12);
+        assert!((m.peak_score - 2.0).abs() < 1e-12);
+        assert_eq!(m.ending, Ending::Quiet);
+    }
+
+    #[test]
+    fn chatter_between_the_thresholds_adds_nothing() {
+        let lv: Vec<f64> = (0..200)
+            .map(|i| if i % 2 == 0 { 0.006 } else { 0.009 })
+            .collect();
+        assert!(run(&blocks(&pulse(10, &lv, 10))).is_empty());
+    }
+
+    #[test]
+    fn parts_closer_than_the_merge_gap_are_one_movement_and_farther_are_two() {
+        // gap of 8 quiet blocks = 0.4 s (block starts 0.40 s apart): merged
+        let mut lv = vec![0.02; 5];
+        lv.extend(vec![0.001; 8]);
+        lv.extend(vec![0.02; 5]);
+        let ms = run(&blocks(&pulse(20, &lv, 60)));
+        assert_eq!(ms.len(), 1);
+        assert_eq!(ms[0].n_bursts, 2);
+        // gap of 12 quiet blocks: the quiet spell reaches 0.5 s at its 10th block → two
+        let mut lv = vec![0.02; 5];
+        lv.extend(vec![0.001; 12]);
+        lv.extend(vec![0.02; 5]);
+        let ms = run(&blocks(&pulse(20, &lv, 60)));
+        assert_eq!(ms.len(), 2);
+        assert!(ms[0].offset_s < ms[1].onset_s);
+    }
+
+    #[test]
+    fn a_pulse_below_the_onset_threshold_gives_nothing() {
+        assert!(run(&blocks(&pulse(20, &[0.009; 30], 20))).is_empty());
+    }
+
+    #[test]
+    fn a_held_displacement_settles_into_a_posture_change() {
+        // The rotation channel rises and stays up with no motion: after settle_s the movement
+        // closes at its last motion, with the held orientation as the new rest.
+        let th_r = th();
+        let tilted = [0.0, 0.5f64.sin(), 0.5f64.cos()];
+        let mut bs = Vec::new();
+        for i in 0..600 {
+            let t0 = i as f64 * 0.05;
+            let moving = (100..140).contains(&i);
+            let after = i >= 120;
+            bs.push(BlockView {
+                t_start_s: t0,
+                t_end_s: t0 + 0.04,
+                e_h_g: if moving { 0.05 } else { 0.001 },
+                e_r_g: if after {
+                    0.48
+                } else if moving {
+                    0.2
+                } else {
+                    0.0
+                },
+                jerk_g_per_s: 0.0,
+                g_fast: if after { tilted } else { [0.0, 0.0, 1.0] },
+                g_rest: [0.0, 0.0, 1.0],
+                th_h: th(),
+                th_r,
+            });
+        }
+        let mut s = Segmenter::default();
+        let mut got = None;
+        let mut settle_at = None;
+        for b in &bs {
+            let o = s.step(&PLAN, b);
+            if o.settle_rest {
+                settle_at = Some(b.t_end_s);
+                got = o.movement;
+                break;
+            }
+        }
+        let m = got.expect("settled");
+        assert_eq!(m.ending, Ending::Settled);
+        assert!((m.onset_s - 5.0).abs() < 1e-9);
+        // last motion: block 139 ends at 6.99 s; settles 12 s later
+        assert!((m.offset_s - 6.99).abs() < 1e-9, "{}", m.offset_s);
+        assert!((settle_at.unwrap() - 18.99).abs() < 0.051);
+        assert!((m.angle_deg - 0.5f64.to_degrees()).abs() < 1e-9);
+    }
+
+    #[test]
+    fn angles_are_exact_for_small_and_right_angles() {
+        assert!((angle_deg([0.0, 0.0, 1.0], [0.0, 1.0, 0.0]) - 90.0).abs() < 1e-12);
+        let t = 0.5f64.to_radians();
+        assert!((angle_deg([0.0, 0.0, 1.0], [0.0, t.sin(), t.cos()]) - 0.5).abs() < 1e-12);
+        assert_eq!(angle_deg([0.0; 3], [1.0, 0.0, 0.0]), 0.0);
+        assert!((chord_to_deg(2.0 * 1f64.to_radians().sin(), 1.0) - 2.0).abs() < 1e-12);
+    }
+}
