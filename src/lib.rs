@@ -24,11 +24,12 @@ mod gravity;
 pub mod io;
 pub mod sample;
 mod segment;
+pub mod sleep;
 
 pub use calibrate::{CalibrationReport, CalibrationStatus};
 pub use config::Config;
 pub use detector::{Detector, Summary};
 pub use error::{ConfigError, Error, ErrorKind, Position};
-pub use event::{Collect, Detect, Event, Gap, Kind, Sink, Site, Sites, WholeRecording};
+pub use event::{Collect, Detect, Event, Gap, Kind, Sink, Site, Sites, SleepBout, WholeRecording};
 pub use io::{MemorySource, RecordingInfo, Source};
 pub use sample::Sample;
