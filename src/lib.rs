@@ -7,8 +7,10 @@ pub mod error;
 pub mod event;
 pub mod io;
 pub mod sample;
+pub mod series;
 
 pub use error::{ConfigError, Error, ErrorKind, Position};
 pub use event::{Collect, Detect, Event, Gap, Kind, Sink, Site, Sites, WholeRecording};
 pub use io::{MemorySource, RecordingInfo, Source};
 pub use sample::Sample;
+pub use series::{LegMovement, LmClass, ScoringRule, Scored, SeriesConfig, SeriesTracker};
