@@ -13,4 +13,4 @@ pub use error::{ConfigError, Error, ErrorKind, Position};
 pub use event::{Collect, Detect, Event, Gap, Kind, Sink, Site, Sites, WholeRecording};
 pub use io::{MemorySource, RecordingInfo, Source};
 pub use sample::Sample;
-pub use series::{LegMovement, LmClass, ScoringRule, Scored, SeriesConfig, SeriesTracker};
+pub use series::{LegMovement, LmClass, Scored, ScoringRule, SeriesConfig, SeriesTracker};
