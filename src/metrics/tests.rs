@@ -34,7 +34,8 @@ fn plm(onset_s: f64, duration_s: f64, series: u32) -> Event {
 ///   quantiles: median h = 20 → 2.0; Q1 h = 10 → 1.5; Q3 h = 30 → 2.5; IQR = 1.0.
 /// - IMIs sorted: 5, 40 × 20, overflow: median h = 20.5 → 20; Q1 h = 10.25 → 20, Q3
 ///   h = 30.75 → 20: IQR 0.
-/// - Jerks at 1 790 s (before any onset: none) and 15 010 s (10 s after the 15 000 onset).
+/// - Jerks at 1 790 s (no onset before it; 10 s before the 1 800 onset) and 15 010 s (10 s
+///   after the 15 000 onset; none follows).
 /// - Posture changes at 500 (before SPT), 5 000, 20 000 (in SPT), 27 500 s (after the final
 ///   awakening): 4 in the night, 2 in SPT, 2 / 7 h = 0.285 714/h.
 /// - Activity 28 000 → 28 300 s: one event of 300 s.
@@ -128,6 +129,9 @@ fn the_worked_night() {
     assert_eq!(m.n_hypnic_jerks, 2);
     assert_eq!(m.hypnic_jerks[0].since_sleep_onset_s, None);
     assert_eq!(m.hypnic_jerks[1].since_sleep_onset_s, Some(10.0));
+    // 1 790 s is 10 s before the 1 800 onset; nothing follows 15 010 s.
+    assert_eq!(m.hypnic_jerks[0].until_sleep_onset_s, Some(10.0));
+    assert_eq!(m.hypnic_jerks[1].until_sleep_onset_s, None);
     assert_eq!((m.n_posture_changes, m.n_posture_changes_spt), (4, 2));
     assert!(close(m.posture_changes_per_h_spt, 2.0 / 7.0));
     assert_eq!((m.n_activity, m.activity_s), (1, 300.0));
