@@ -188,3 +188,83 @@ fn a_missing_truth_is_an_error_naming_the_directory() {
     assert!(err.contains("no night.truth.csv"), "{err}");
     assert!(err.contains("sleeptwitch-eval-empty"), "{err}");
 }
+
+mod matching_props {
+    use proptest::prelude::*;
+    use sleeptwitch::eval::{match_class, MatchConfig, ScoredClass};
+    use sleeptwitch::{Event, Kind};
+
+    /// The matching rule written the slow, obvious way: every truth in onset order scans
+    /// every detection in onset order and takes the first unused one that matches.
+    fn naive(truth: &[Event], det: &[Event], class: ScoredClass) -> Vec<(usize, usize)> {
+        let order = |v: &[Event]| {
+            let mut i: Vec<usize> = (0..v.len())
+                .filter(|&i| class.includes(v[i].kind))
+                .collect();
+            i.sort_by(|&a, &b| v[a].onset_s.total_cmp(&v[b].onset_s));
+            i
+        };
+        let (ti, di) = (order(truth), order(det));
+        let mut used = vec![false; det.len()];
+        let mut pairs = Vec::new();
+        for t in ti {
+            let t_ev = truth[t];
+            for &d in &di {
+                let d_ev = det[d];
+                let ok = if class == ScoredClass::HypnicJerk {
+                    (d_ev.onset_s - t_ev.onset_s).abs() <= 1.0
+                } else {
+                    d_ev.onset_s - 0.5 <= t_ev.offset_s + 0.5
+                        && t_ev.onset_s - 0.5 <= d_ev.offset_s + 0.5
+                };
+                if ok && !used[d] {
+                    used[d] = true;
+                    pairs.push((t, d));
+                    break;
+                }
+            }
+        }
+        pairs
+    }
+
+    fn events() -> impl Strategy<Value = Vec<Event>> {
+        let kind = prop_oneof![
+            Just(Kind::Plm),
+            Just(Kind::Lm),
+            Just(Kind::HypnicJerk),
+            Just(Kind::PostureChange),
+            Just(Kind::Activity),
+            Just(Kind::Other),
+        ];
+        // Onsets and durations on a 1/8 s grid, so boundary cases (gap exactly 1 s) occur.
+        prop::collection::vec((0u32..800, 0u32..80, kind), 0..40).prop_map(|v| {
+            v.into_iter()
+                .map(|(on, dur, k)| {
+                    let on = f64::from(on) / 8.0;
+                    Event::new(on, on + f64::from(dur) / 8.0, k)
+                })
+                .collect()
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 1000, ..ProptestConfig::default() })]
+
+        #[test]
+        fn greedy_matching_equals_the_naive_scan(truth in events(), det in events()) {
+            for class in ScoredClass::ALL {
+                let fast = match_class(&truth, &det, class, &MatchConfig::default());
+                prop_assert_eq!(&fast, &naive(&truth, &det, class), "{}", class);
+            }
+        }
+
+        #[test]
+        fn truth_against_itself_matches_everything(truth in events()) {
+            for class in ScoredClass::ALL {
+                let n = truth.iter().filter(|e| class.includes(e.kind)).count();
+                let m = match_class(&truth, &truth, class, &MatchConfig::default());
+                prop_assert_eq!(m.len(), n, "{}", class);
+            }
+        }
+    }
+}
