@@ -30,6 +30,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::event::SleepBout;
+use crate::series::{at_least, at_most};
 
 mod histogram;
 
@@ -335,7 +336,7 @@ impl NightAccumulator {
                 self.hist.push(imi_s);
                 self.imis.push(imi_s);
                 inc(&mut c.imi_sleep);
-                if SeriesConfig::wasm2016().imi_in_window(imi_s) {
+                if ferri_in_window(imi_s) {
                     self.ferri_run = self.ferri_run.saturating_add(1);
                 } else {
                     close_ferri_run(&mut self.ferri_run, c);
@@ -517,6 +518,12 @@ impl NightAccumulator {
         self.activity_s = 0.0;
         self.n_posture_after_last_wake = 0;
     }
+}
+
+/// True when an IMI (seconds) is inside Ferri 2006's fixed 10–90 s window, both ends
+/// included within [`TIME_TOLERANCE_S`](crate::series::TIME_TOLERANCE_S) as in the series rules.
+fn ferri_in_window(imi_s: f64) -> bool {
+    at_least(imi_s, 10.0) && at_most(imi_s, 90.0)
 }
 
 /// Closes a run of in-window IMIs: runs of three or more count towards the Ferri PI.

@@ -64,7 +64,8 @@ use crate::{Kind, Site, Sites};
 mod config;
 mod tracker;
 
-use config::{at_least, at_most, below};
+use config::below;
+pub(crate) use config::{at_least, at_most};
 pub use config::{ScoringRule, SeriesConfig, TIME_TOLERANCE_S};
 pub use tracker::SeriesTracker;
 

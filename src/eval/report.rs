@@ -102,36 +102,39 @@ fn opt(x: Option<f64>, decimals: usize) -> String {
     x.map_or_else(|| "-".to_string(), |v| format!("{v:.decimals$}"))
 }
 
+/// The class table shared by both reports: a header, then one row per class present.
+fn write_class_table(
+    f: &mut fmt::Formatter<'_>,
+    classes: &BTreeMap<String, ClassScore>,
+) -> fmt::Result {
+    writeln!(
+        f,
+        "{:<16} {:>9} {:>9} {:>9} {:>7} {:>7} {:>7}",
+        "class", "precision", "recall", "f1", "tp", "fp", "fn"
+    )?;
+    for c in ScoredClass::ALL {
+        if let Some(s) = classes.get(c.as_str()) {
+            writeln!(
+                f,
+                "{:<16} {:>9.3} {:>9.3} {:>9.3} {:>7} {:>7} {:>7}",
+                c.as_str(),
+                s.precision,
+                s.recall,
+                s.f1,
+                s.tp,
+                s.fp,
+                s.fn_
+            )?;
+        }
+    }
+    Ok(())
+}
+
 impl fmt::Display for Report {
     /// A plain-text table: pooled class scores, pooled night errors, then one line per night.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(
-            f,
-            "{} night(s), pooled\n{:<16} {:>9} {:>9} {:>9} {:>7} {:>7} {:>7}",
-            self.nights.len(),
-            "class",
-            "precision",
-            "recall",
-            "f1",
-            "tp",
-            "fp",
-            "fn"
-        )?;
-        for c in ScoredClass::ALL {
-            if let Some(s) = self.pooled.get(c.as_str()) {
-                writeln!(
-                    f,
-                    "{:<16} {:>9.3} {:>9.3} {:>9.3} {:>7} {:>7} {:>7}",
-                    c.as_str(),
-                    s.precision,
-                    s.recall,
-                    s.f1,
-                    s.tp,
-                    s.fp,
-                    s.fn_
-                )?;
-            }
-        }
+        writeln!(f, "{} night(s), pooled", self.nights.len())?;
+        write_class_table(f, &self.pooled)?;
         let p = &self.pooled_night;
         writeln!(
             f,
@@ -181,26 +184,7 @@ impl fmt::Display for Report {
 impl fmt::Display for NightScore {
     /// A plain-text table: class scores, then the night-level errors when known.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(
-            f,
-            "{:<16} {:>9} {:>9} {:>9} {:>7} {:>7} {:>7}",
-            "class", "precision", "recall", "f1", "tp", "fp", "fn"
-        )?;
-        for c in ScoredClass::ALL {
-            if let Some(s) = self.classes.get(c.as_str()) {
-                writeln!(
-                    f,
-                    "{:<16} {:>9.3} {:>9.3} {:>9.3} {:>7} {:>7} {:>7}",
-                    c.as_str(),
-                    s.precision,
-                    s.recall,
-                    s.f1,
-                    s.tp,
-                    s.fp,
-                    s.fn_
-                )?;
-            }
-        }
+        write_class_table(f, &self.classes)?;
         let Some(n) = &self.night else {
             return writeln!(f, "\n(no truth JSON: night-level errors not computed)");
         };
