@@ -2,7 +2,7 @@
 //!
 //! After van Hees et al. 2014 (domain.md §6): a window of 10 s in which every axis varies by
 //! less than 13 mg is *still*; its mean vector should then have length 1 g. Still windows are
-//! gathered as distinct orientations (nearby ones merged, at most [`MAX_POINTS`], so memory is
+//! gathered as distinct orientations (nearby ones merged, at most 64, so memory is
 //! fixed), and each new one triggers a least-squares fit:
 //!
 //! - **Full** (offset and gain per axis) when the sphere is populated — every axis has been
@@ -18,7 +18,7 @@
 //! A fit is kept only when it lowers the residual (RMS of |a| − 1 over the still points),
 //! stays below `max_residual_g`, and its values are plausible (offsets within ±0.2 g, gains
 //! within ±20 %). The correction is applied by the detector where geometry happens (see
-//! [`crate::gravity`] for why that equals correcting every sample).
+//! the signal path in `gravity.rs` for why that equals correcting every sample).
 
 use nalgebra::{SMatrix, SVector};
 use serde::{Deserialize, Serialize};

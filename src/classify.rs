@@ -1,49 +1,271 @@
-//! Naming movements: a detected movement becomes an event of one class.
+//! Naming movements: a group of simultaneous movements on the worn sensors becomes one event.
 //!
-//! This first form decides from the movement alone (duration, sharpness, orientation
-//! change); the context rules — sleep onset for jerks, periodic series for PLMs, wake for
-//! activity — build on it.
+//! Movements on different sensors that overlap or follow within 0.5 s form a *group* (the
+//! WASM 2016 cross-leg merge, domain.md §3.2 step 3, applied to every site). A group gets
+//! exactly one class, decided in this order:
+//!
+//! 1. **Posture change** when any sensor's resting gravity direction moved by at least
+//!    `posture_min_deg` and stayed (domain.md §2.4: tens of degrees, persistent), or the
+//!    segmenter settled on a new orientation.
+//! 2. **Hypnic jerk** when every part is brief (≤ `jerk_max_s`; EMG bursts are 75–250 ms,
+//!    §2.1, and the sensor rings a little longer), the strongest linear acceleration reaches
+//!    `jerk_min_g`, the orientation barely changes, the transient is seen on at least two
+//!    sensors when two or more are worn ("often whole-body", §2.1), and no other movement
+//!    comes within `jerk_isolation_s` — except other jerks: several can come at one onset.
+//! 3. **Other** for rhythmic trains (hypnagogic foot tremor, ALMA, high-frequency leg
+//!    movements, §2.6: many bursts at 0.3–4 Hz) and for brief movements that are not jerks
+//!    (fragmentary myoclonus and twitches, shorter than the 0.5 s an LM needs).
+//! 4. **Activity** for sustained movement: longer than `activity_min_s` (wake movement is
+//!    tens of seconds and longer, §2.5; LMs end by 10 s, or 15 s merged), or a wrist moving
+//!    for seconds together with the legs (a whole-body movement, not a leg movement).
+//! 5. **Leg movement** otherwise, when a leg sensor moved for at least 0.5 s; the series
+//!    rule later makes it `plm` or `lm`. A wrist-only movement is `other`.
+
+use serde::{Deserialize, Serialize};
 
 use crate::segment::{Ending, Movement};
-use crate::{Event, Kind};
+use crate::{ConfigError, Event, Kind, Site, Sites};
 
-/// Orientation change that makes a movement a posture change, in degrees.
-const POSTURE_MIN_DEG: f64 = 20.0;
-/// Shortest leg movement (WASM 2016 and AASM), in seconds.
-const LM_MIN_S: f64 = 0.5;
-/// Linear-channel peak a sub-0.5 s transient needs to count as a jerk, in g.
-const JERK_MIN_G: f64 = 0.1;
-/// Longest movement still called a leg movement rather than activity, in seconds.
-const ACTIVITY_MIN_S: f64 = 60.0;
+/// Classification settings.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ClassifyConfig {
+    /// Orientation change that makes a posture change, in degrees.
+    pub posture_min_deg: f64,
+    /// Longest movement a hypnic jerk can be, in seconds.
+    pub jerk_max_s: f64,
+    /// Smallest peak linear acceleration of a hypnic jerk on its strongest sensor, in g.
+    ///
+    /// Fragmentary myoclonus and twitches stay below a few hundredths of a g on a limb
+    /// (domain.md §2.6: "usually no visible limb motion"); a jerk that is felt moves the
+    /// whole limb.
+    pub jerk_min_g: f64,
+    /// Largest orientation change of a hypnic jerk, in degrees.
+    pub jerk_max_angle_deg: f64,
+    /// Quiet needed on both sides of a hypnic jerk (other jerks excepted), in seconds.
+    pub jerk_isolation_s: f64,
+    /// Shortest leg movement, in seconds (WASM 2016 and AASM: 0.5 s).
+    pub lm_min_s: f64,
+    /// Movements longer than this are activity, in seconds.
+    pub activity_min_s: f64,
+    /// Bursts within one movement that make it a rhythmic train.
+    pub train_min_bursts: u32,
+    /// Gap a movement on a neighbouring sensor may leave and still join a group, in seconds
+    /// (WASM 2016 step 3: overlap, or less than 0.5 s from offset to onset).
+    pub merge_gap_s: f64,
+}
 
-/// The class of a movement judged on its own.
-pub(crate) fn kind_of(m: &Movement) -> Kind {
-    let duration = m.offset_s - m.onset_s;
-    if m.ending == Ending::Settled || m.angle_deg >= POSTURE_MIN_DEG {
-        Kind::PostureChange
-    } else if duration < LM_MIN_S {
-        if m.peak_h_g >= JERK_MIN_G {
-            Kind::HypnicJerk
-        } else {
-            Kind::Other
+impl Default for ClassifyConfig {
+    fn default() -> Self {
+        ClassifyConfig {
+            posture_min_deg: 15.0,
+            jerk_max_s: 0.75,
+            jerk_min_g: 0.1,
+            jerk_max_angle_deg: 5.0,
+            jerk_isolation_s: 5.0,
+            lm_min_s: 0.5,
+            activity_min_s: 15.0,
+            train_min_bursts: 5,
+            merge_gap_s: 0.5,
         }
-    } else if duration > ACTIVITY_MIN_S {
-        Kind::Activity
-    } else {
-        Kind::Lm
     }
 }
 
-/// The event for a movement, with its class and measurements.
-pub(crate) fn to_event(m: &Movement) -> Event {
-    let mut e = Event::new(m.onset_s, m.offset_s, kind_of(m));
-    e.peak_g = m.peak_g;
-    e.mean_g = m.mean_g;
-    e.angle_deg = m.angle_deg;
-    e.peak_jerk_g_per_s = m.peak_jerk_g_per_s;
-    // Margin over the onset threshold: 1 at threshold → 0, doubling it → 0.63.
-    e.confidence = 1.0 - (-(m.peak_score - 1.0).max(0.0)).exp();
-    e
+impl ClassifyConfig {
+    /// Checks every field.
+    ///
+    /// # Errors
+    /// The first field that is not positive and finite (or, for the burst count, zero).
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        for (field, v) in [
+            ("classify.posture_min_deg", self.posture_min_deg),
+            ("classify.jerk_max_s", self.jerk_max_s),
+            ("classify.jerk_min_g", self.jerk_min_g),
+            ("classify.jerk_max_angle_deg", self.jerk_max_angle_deg),
+            ("classify.jerk_isolation_s", self.jerk_isolation_s),
+            ("classify.lm_min_s", self.lm_min_s),
+            ("classify.activity_min_s", self.activity_min_s),
+            ("classify.merge_gap_s", self.merge_gap_s),
+        ] {
+            if !(v > 0.0 && v.is_finite()) {
+                return Err(ConfigError::new(field, v, "must be positive and finite"));
+            }
+        }
+        if self.train_min_bursts < 2 {
+            return Err(ConfigError::new(
+                "classify.train_min_bursts",
+                self.train_min_bursts,
+                "must be at least 2",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Most movements a group keeps individually; more only widen its span and peaks.
+pub(crate) const MAX_PARTS: usize = 8;
+
+/// One sensor's movement inside a group.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub(crate) struct Part {
+    pub(crate) site: Site,
+    pub(crate) m: Movement,
+}
+
+/// Movements on the worn sensors that overlap or follow within the merge gap.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub(crate) struct Group {
+    parts: [Part; MAX_PARTS],
+    n_parts: usize,
+    /// Parts beyond `MAX_PARTS` (their span and peaks are still counted).
+    n_extra: u32,
+    pub(crate) onset_s: f64,
+    pub(crate) offset_s: f64,
+    /// Span of the leg parts, when there are any.
+    leg_span: Option<(f64, f64)>,
+    sites: Sites,
+    n_leg_parts: u32,
+}
+
+impl Group {
+    /// A group of one movement.
+    pub(crate) fn new(site: Site, m: Movement) -> Self {
+        let mut g = Group {
+            onset_s: m.onset_s,
+            offset_s: m.offset_s,
+            ..Group::default()
+        };
+        g.add(site, m);
+        g
+    }
+
+    /// True when a movement starting at `onset_s` joins this group.
+    pub(crate) fn joins(&self, onset_s: f64, merge_gap_s: f64) -> bool {
+        onset_s < self.offset_s + merge_gap_s
+    }
+
+    /// Adds a movement.
+    pub(crate) fn add(&mut self, site: Site, m: Movement) {
+        if let Some(slot) = self.parts.get_mut(self.n_parts) {
+            *slot = Part { site, m };
+            self.n_parts += 1;
+        } else {
+            self.n_extra = self.n_extra.saturating_add(1);
+        }
+        self.onset_s = self.onset_s.min(m.onset_s);
+        self.offset_s = self.offset_s.max(m.offset_s);
+        self.sites = self.sites.with(site);
+        if site.is_leg() {
+            self.n_leg_parts += 1;
+            self.leg_span = Some(match self.leg_span {
+                Some((a, b)) => (a.min(m.onset_s), b.max(m.offset_s)),
+                None => (m.onset_s, m.offset_s),
+            });
+        }
+    }
+
+    fn parts(&self) -> &[Part] {
+        self.parts.get(..self.n_parts).unwrap_or(&[])
+    }
+
+    /// The part with the highest linear-channel peak.
+    fn strongest(&self) -> Option<&Part> {
+        self.parts()
+            .iter()
+            .max_by(|a, b| a.m.peak_h_g.total_cmp(&b.m.peak_h_g))
+    }
+
+    /// True when the group looks like a jerk, judged on itself alone (no neighbours).
+    pub(crate) fn is_jerk_like(&self, cfg: &ClassifyConfig, n_sites_worn: u32) -> bool {
+        let brief = self
+            .parts()
+            .iter()
+            .all(|p| p.m.offset_s - p.m.onset_s <= cfg.jerk_max_s);
+        let strong = self
+            .strongest()
+            .is_some_and(|p| p.m.peak_h_g >= cfg.jerk_min_g);
+        let still = self
+            .parts()
+            .iter()
+            .all(|p| p.m.ending != Ending::Settled && p.m.angle_deg <= cfg.jerk_max_angle_deg);
+        let spread = n_sites_worn < 2 || self.sites.len() >= 2;
+        brief && strong && still && spread && self.n_extra == 0
+    }
+
+    /// The group's class and the event for it, given whether it is isolated from
+    /// non-jerk neighbours. Leg movements come out as [`Kind::Lm`].
+    pub(crate) fn classify(
+        &self,
+        cfg: &ClassifyConfig,
+        n_sites_worn: u32,
+        isolated: bool,
+    ) -> Event {
+        let kind = self.kind(cfg, n_sites_worn, isolated);
+        let (onset_s, offset_s) = match (kind, self.leg_span) {
+            (Kind::Lm, Some(span)) => span,
+            _ => (self.onset_s, self.offset_s),
+        };
+        let mut e = Event::new(onset_s, offset_s, kind);
+        e.sites = self.sites;
+        for p in self.parts() {
+            e.peak_g = e.peak_g.max(p.m.peak_g);
+            e.peak_jerk_g_per_s = e.peak_jerk_g_per_s.max(p.m.peak_jerk_g_per_s);
+            e.angle_deg = e.angle_deg.max(p.m.angle_deg);
+        }
+        let (sum, dur) = self.parts().iter().fold((0.0, 0.0), |(s, d), p| {
+            let di = (p.m.offset_s - p.m.onset_s).max(0.0);
+            (s + p.m.mean_g * di, d + di)
+        });
+        e.mean_g = if dur > 0.0 { sum / dur } else { e.peak_g };
+        let score = self
+            .parts()
+            .iter()
+            .map(|p| p.m.peak_score)
+            .fold(1.0, f64::max);
+        // Margin over the onset threshold: at the threshold 0, twice it 0.63.
+        e.confidence = 1.0 - (-(score - 1.0)).exp();
+        e
+    }
+
+    fn kind(&self, cfg: &ClassifyConfig, n_sites_worn: u32, isolated: bool) -> Kind {
+        let parts = self.parts();
+        let duration = self.offset_s - self.onset_s;
+        if parts
+            .iter()
+            .any(|p| p.m.ending == Ending::Settled || p.m.angle_deg >= cfg.posture_min_deg)
+        {
+            return Kind::PostureChange;
+        }
+        if isolated && self.is_jerk_like(cfg, n_sites_worn) {
+            return Kind::HypnicJerk;
+        }
+        if parts.iter().any(|p| p.m.n_bursts >= cfg.train_min_bursts) {
+            return Kind::Other;
+        }
+        if duration > cfg.activity_min_s {
+            return Kind::Activity;
+        }
+        if let Some((a, b)) = self.leg_span {
+            let wrist_with_legs = parts.iter().any(|p| {
+                p.site == Site::Wrist
+                    && p.m.offset_s - p.m.onset_s >= 3.0
+                    && p.m.onset_s < b
+                    && p.m.offset_s > a
+            });
+            if wrist_with_legs {
+                return Kind::Activity;
+            }
+            if b - a >= cfg.lm_min_s {
+                return Kind::Lm;
+            }
+        }
+        Kind::Other
+    }
+
+    /// Number of leg movements merged into this group (the WASM component count).
+    pub(crate) fn n_leg_components(&self) -> u32 {
+        self.n_leg_parts
+    }
 }
 
 #[cfg(test)]
@@ -55,22 +277,104 @@ mod tests {
             onset_s: onset,
             offset_s: offset,
             peak_score: 2.0,
+            n_bursts: 1,
             ..Movement::default()
         }
     }
 
+    fn kind(g: &Group, sites: u32, isolated: bool) -> Kind {
+        g.classify(&ClassifyConfig::default(), sites, isolated).kind
+    }
+
     #[test]
-    fn duration_angle_and_sharpness_decide() {
-        assert_eq!(kind_of(&mv(0.0, 3.0)), Kind::Lm);
-        assert_eq!(kind_of(&mv(0.0, 0.3)), Kind::Other);
+    fn a_leg_movement_of_half_a_second_or_more_is_an_lm() {
+        assert_eq!(
+            kind(&Group::new(Site::Ankle, mv(0.0, 3.0)), 1, true),
+            Kind::Lm
+        );
+        assert_eq!(
+            kind(&Group::new(Site::Ankle, mv(0.0, 0.5)), 1, true),
+            Kind::Lm
+        );
+        assert_eq!(
+            kind(&Group::new(Site::Ankle, mv(0.0, 0.45)), 1, true),
+            Kind::Other
+        );
+        assert_eq!(
+            kind(&Group::new(Site::Wrist, mv(0.0, 3.0)), 1, true),
+            Kind::Other
+        );
+    }
+
+    #[test]
+    fn a_brief_strong_still_isolated_transient_is_a_jerk() {
         let mut j = mv(0.0, 0.3);
         j.peak_h_g = 0.5;
-        assert_eq!(kind_of(&j), Kind::HypnicJerk);
+        let g = Group::new(Site::Ankle, j);
+        assert_eq!(kind(&g, 1, true), Kind::HypnicJerk);
+        assert_eq!(kind(&g, 1, false), Kind::Other, "not isolated");
+        // two sensors worn: one alone is not enough
+        assert_eq!(kind(&g, 2, true), Kind::Other);
+        let mut g2 = g;
+        g2.add(Site::Wrist, j);
+        assert_eq!(kind(&g2, 2, true), Kind::HypnicJerk);
+        let mut weak = j;
+        weak.peak_h_g = 0.05;
+        assert_eq!(kind(&Group::new(Site::Ankle, weak), 1, true), Kind::Other);
+        let mut turned = j;
+        turned.angle_deg = 8.0;
+        assert_eq!(kind(&Group::new(Site::Ankle, turned), 1, true), Kind::Other);
+    }
+
+    #[test]
+    fn persistent_turns_are_posture_changes_and_long_movement_is_activity() {
         let mut p = mv(0.0, 4.0);
-        p.angle_deg = 45.0;
-        assert_eq!(kind_of(&p), Kind::PostureChange);
-        assert_eq!(kind_of(&mv(0.0, 120.0)), Kind::Activity);
-        let e = to_event(&mv(1.0, 2.0));
-        assert!((e.confidence - (1.0 - (-1.0f64).exp())).abs() < 1e-12);
+        p.angle_deg = 40.0;
+        assert_eq!(
+            kind(&Group::new(Site::Ankle, p), 1, true),
+            Kind::PostureChange
+        );
+        let mut s = mv(0.0, 4.0);
+        s.ending = Ending::Settled;
+        assert_eq!(
+            kind(&Group::new(Site::Ankle, s), 1, true),
+            Kind::PostureChange
+        );
+        assert_eq!(
+            kind(&Group::new(Site::Ankle, mv(0.0, 40.0)), 1, true),
+            Kind::Activity
+        );
+        let mut g = Group::new(Site::LeftAnkle, mv(10.0, 14.0));
+        g.add(Site::Wrist, mv(9.0, 15.0));
+        assert_eq!(kind(&g, 2, true), Kind::Activity);
+    }
+
+    #[test]
+    fn rhythmic_trains_are_other() {
+        let mut t = mv(0.0, 12.0);
+        t.n_bursts = 12;
+        assert_eq!(kind(&Group::new(Site::Ankle, t), 1, true), Kind::Other);
+    }
+
+    #[test]
+    fn bilateral_groups_take_the_leg_span_and_both_sites() {
+        let mut g = Group::new(Site::LeftAnkle, mv(10.0, 12.0));
+        assert!(g.joins(12.4, 0.5));
+        assert!(!g.joins(12.5, 0.5));
+        g.add(Site::RightAnkle, mv(12.4, 13.0));
+        let e = g.classify(&ClassifyConfig::default(), 2, true);
+        assert_eq!(e.kind, Kind::Lm);
+        assert_eq!((e.onset_s, e.offset_s), (10.0, 13.0));
+        assert_eq!(e.sites.to_string(), "left_ankle+right_ankle");
+        assert_eq!(g.n_leg_components(), 2);
+    }
+
+    #[test]
+    fn bad_config_values_are_refused_by_name() {
+        let cfg = ClassifyConfig {
+            jerk_min_g: -1.0,
+            ..ClassifyConfig::default()
+        };
+        assert_eq!(cfg.validate().unwrap_err().field, "classify.jerk_min_g");
     }
 }

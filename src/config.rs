@@ -23,6 +23,12 @@ pub struct Config {
     pub segment: SegmentConfig,
     /// Per-axis offset and gain from still periods.
     pub calibration: CalibrationConfig,
+    /// Naming movements.
+    pub classify: crate::classify::ClassifyConfig,
+    /// The periodic-series rule (WASM 2016 by default).
+    pub series: crate::series::SeriesConfig,
+    /// Sleep tracking.
+    pub sleep: crate::sleep::SleepConfig,
 }
 
 /// Signal path settings.
@@ -251,6 +257,9 @@ impl Config {
         positive("calibration.window_s", c.window_s)?;
         positive("calibration.still_sd_g", c.still_sd_g)?;
         positive("calibration.max_residual_g", c.max_residual_g)?;
+        self.classify.validate()?;
+        self.series.validate()?;
+        positive("sleep.persist_s", self.sleep.persist_s)?;
         Ok(())
     }
 }

@@ -1,49 +1,61 @@
-//! The streaming detector: samples in, in chunks of any size; final events out to a sink.
+//! The streaming detector: samples in, from one or several sensors, in chunks of any size;
+//! final, classified events out to a sink, in order of onset.
 //!
-//! `Detector = Plan + State`. The plan is what validating a [`Config`] for a sample rate
-//! produced (filter coefficients, block and window lengths in samples); it never changes. The
-//! state is everything a night changes, of a size fixed by the plan: [`Detector::reset`]
-//! replaces it whole, so no field is forgotten.
+//! Each sensor has its own movement core (`movement.rs`); what they find goes through one
+//! pipeline:
 //!
-//! Per sample the detector checks the sample, runs the signal path of [`crate::gravity`] and
-//! adds to the current block; once a block (50 ms) is full it updates the envelopes, the noise
-//! floors, the calibration and the resting orientation, and steps the segmenter. Everything
-//! is counted in samples and timed by the samples' own timestamps, so any chunking of the
-//! same samples gives the same events, bit for bit. Nothing is allocated after `new`.
+//! 1. **Groups.** Movements from all sensors are taken in order of onset, up to the time every
+//!    core has delivered everything before (its *watermark*), and chained into groups when
+//!    they overlap or follow within 0.5 s ([`crate::classify`]).
+//! 2. **Classes.** A group is named once nothing that could change its name can still come:
+//!    its neighbours within the jerk isolation time are known.
+//! 3. **Series.** Leg movements go through the streaming PLM rule ([`crate::series`]), which
+//!    holds at most three of them until their run reaches four or breaks.
+//! 4. **Order.** Events are delivered in order of onset, each as soon as nothing earlier can
+//!    still appear.
+//! 5. **Sleep and metrics.** Activity and jerks drive the sleep tracker ([`crate::sleep`]);
+//!    delivered events and sleep transitions feed the night's metrics
+//!    ([`crate::metrics`]) once the sleep state at their time is settled.
+//!
+//! Every stage holds a bounded amount: a few movements per sensor, a few groups, three LMs,
+//! a few events. With several sensors, push them in step (by time): a sensor pushed far ahead
+//! of the others waits in its queue until they catch up.
+
+use std::collections::VecDeque;
 
 use serde::{Deserialize, Serialize};
 
-use crate::calibrate::{CalibrationReport, Calibrator};
-use crate::classify;
-use crate::config::{steps, Config};
-use crate::envelope::{NoiseFloor, Thresholds};
-use crate::filter::OnePole;
-use crate::gravity::{
-    in_range, rotation_delay_s, to_f32, BlockQueue, BlockSums, Gravity, PathPlan,
-};
-use crate::io::check::gap_threshold_s;
-use crate::segment::{BlockView, Movement, SegmentPlan, Segmenter};
-use crate::{ConfigError, Error, ErrorKind, Gap, Kind, Position, Sample, Sink};
+use crate::classify::Group;
+use crate::metrics::{NightAccumulator, NightMetrics};
+use crate::movement::{CoreSink, MovementCore, SiteSummary};
+use crate::segment::Movement;
+use crate::series::{LegMovement, LmClass, Scored, SeriesTracker};
+use crate::sleep::{SleepNotice, SleepTracker};
+use crate::{Config, ConfigError, Error, Event, Gap, Kind, Sample, Sink, Site, SleepBout};
 
-/// What a detector reports about a whole stream when it is finished.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+/// What a detector reports about a whole night when it is finished.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Summary {
-    /// Samples processed.
-    pub n_samples: u64,
-    /// Time of the first sample, in seconds on the input's clock.
-    pub start_s: Option<f64>,
-    /// Time of the last sample, in seconds on the input's clock.
-    pub end_s: Option<f64>,
-    /// Sample rate the detector was built for, in Hz.
-    pub sample_rate_hz: f64,
-    /// Gaps found in the stream.
-    pub n_gaps: u64,
-    /// Total time inside gaps, in seconds.
-    pub gap_time_s: f64,
+    /// Each sensor's stream: samples, span, rate, gaps, calibration.
+    pub sites: Vec<SiteReport>,
+    /// The night's clinical metrics.
+    pub metrics: NightMetrics,
+    /// The sleep bouts found, in time order.
+    pub sleep_bouts: Vec<SleepBout>,
     /// Events delivered, per kind, in the order of [`Kind::ALL`].
     pub n_events: [u64; 6],
-    /// The calibration reached.
-    pub calibration: CalibrationReport,
+    /// The detector's latency bound, in seconds (see [`Detector::latency_s`]).
+    pub latency_s: f64,
+}
+
+/// One sensor's part of a [`Summary`].
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SiteReport {
+    /// Where the sensor was worn.
+    pub site: Site,
+    /// What its stream held.
+    #[serde(flatten)]
+    pub stream: SiteSummary,
 }
 
 impl Summary {
@@ -54,78 +66,340 @@ impl Summary {
     }
 }
 
-/// Everything derived from the config for one sample rate; never changes during a run.
+/// Per-sensor queue of movements waiting to be grouped.
 #[derive(Clone, Debug)]
-struct Plan {
-    config: Config,
-    sample_rate_hz: f64,
-    lp: OnePole,
-    rest: OnePole,
-    block_len: u32,
-    block_s: f64,
-    gap_min_s: f64,
-    floor_step_blocks: u32,
-    floor_capacity: usize,
-    floor_warmup: usize,
-    max_freeze_blocks: u32,
-    seg: SegmentPlan,
-    latency_s: f64,
+struct Feed {
+    site: Site,
+    queue: VecDeque<Movement>,
+    watermark_s: f64,
+    now_s: f64,
+    done: bool,
 }
 
-/// Everything a stream changes; its size is fixed by the plan.
+/// Movements a sensor may have waiting before the others catch up, reserved up front.
+const FEED_CAPACITY: usize = 64;
+/// Events waiting for earlier ones, reserved up front.
+const OUT_CAPACITY: usize = 256;
+
+/// The pipeline from movements to delivered events, sleep and metrics.
 #[derive(Clone, Debug)]
-struct State {
-    n_samples: u64,
+struct Scorer {
+    config: Config,
+    n_sites: u32,
+    open: Option<Group>,
+    closed: VecDeque<Group>,
+    /// End of the last decided group that was not jerk-like (for jerk isolation).
+    last_nonjerk_end_s: f64,
+    series: SeriesTracker,
+    /// Leg movements inside the series tracker, in the same order.
+    lm_events: VecDeque<Event>,
+    /// Decided events waiting for earlier ones, sorted by onset.
+    out: Vec<Event>,
+    sleep: SleepTracker,
+    /// Sleep transitions not yet fed to the metrics: (time, true for an onset).
+    transitions: VecDeque<(f64, bool)>,
+    /// Delivered events not yet fed to the metrics.
+    for_metrics: VecDeque<Event>,
+    metrics: NightAccumulator,
+    sleep_bouts: Vec<SleepBout>,
+    n_events: [u64; 6],
     first_t_s: Option<f64>,
     last_t_s: f64,
-    gravity: Gravity,
-    block: BlockSums,
-    queue: BlockQueue,
-    rest: [f64; 3],
-    floor_h: NoiseFloor,
-    floor_r: NoiseFloor,
-    step_h2: f64,
-    step_r2: f64,
-    step_blocks: u32,
-    frozen_blocks: u32,
-    /// Thresholds over the current floors; recomputed when a floor changes.
-    thresholds: Option<(Thresholds, Thresholds)>,
-    seg: Segmenter,
-    calib: Calibrator,
-    summary: Summary,
 }
 
-impl State {
-    fn new(plan: &Plan) -> Self {
-        State {
-            n_samples: 0,
+impl Scorer {
+    fn new(config: &Config, n_sites: u32) -> Result<Self, ConfigError> {
+        Ok(Scorer {
+            config: config.clone(),
+            n_sites,
+            open: None,
+            closed: VecDeque::with_capacity(16),
+            last_nonjerk_end_s: f64::NEG_INFINITY,
+            series: SeriesTracker::new(&config.series),
+            lm_events: VecDeque::with_capacity(16),
+            out: Vec::with_capacity(OUT_CAPACITY),
+            sleep: SleepTracker::new(&config.sleep),
+            transitions: VecDeque::with_capacity(16),
+            for_metrics: VecDeque::with_capacity(OUT_CAPACITY),
+            metrics: NightAccumulator::new(&config.series, 0.0)?,
+            sleep_bouts: Vec::with_capacity(16),
+            n_events: [0; 6],
             first_t_s: None,
             last_t_s: f64::NEG_INFINITY,
-            gravity: Gravity::default(),
-            block: BlockSums::default(),
-            queue: BlockQueue::new(),
-            rest: [0.0; 3],
-            floor_h: NoiseFloor::new(plan.floor_capacity, plan.config.floor.quantile),
-            floor_r: NoiseFloor::new(plan.floor_capacity, plan.config.floor.quantile),
-            step_h2: 0.0,
-            step_r2: 0.0,
-            step_blocks: 0,
-            frozen_blocks: 0,
-            thresholds: None,
-            seg: Segmenter::default(),
-            calib: Calibrator::new(&plan.config.calibration, plan.block_s),
-            summary: Summary {
-                sample_rate_hz: plan.sample_rate_hz,
-                ..Summary::default()
-            },
+        })
+    }
+
+    /// Notes the time of the newest sample seen on any sensor.
+    fn saw(&mut self, t_s: f64) {
+        if self.first_t_s.is_none() {
+            self.first_t_s = Some(t_s);
+            self.sleep.start(t_s);
+            // The series config was validated when the detector was built.
+            if let Ok(acc) = NightAccumulator::new(&self.config.series, t_s) {
+                self.metrics = acc;
+            }
         }
+        self.last_t_s = self.last_t_s.max(t_s);
+    }
+
+    /// Moves everything forward as far as the feeds allow.
+    fn advance(&mut self, feeds: &mut [Feed], sink: &mut impl Sink) {
+        let w = feeds
+            .iter()
+            .map(|f| if f.done { f64::INFINITY } else { f.watermark_s })
+            .fold(f64::INFINITY, f64::min);
+        let merge_gap = self.config.classify.merge_gap_s;
+        // 1. Movements in onset order, into groups.
+        loop {
+            let next = feeds
+                .iter()
+                .enumerate()
+                .filter_map(|(i, f)| f.queue.front().map(|m| (i, m.onset_s)))
+                .filter(|(_, t)| *t < w)
+                .min_by(|a, b| a.1.total_cmp(&b.1));
+            let Some((i, _)) = next else { break };
+            let Some(f) = feeds.get_mut(i) else { break };
+            let Some(m) = f.queue.pop_front() else { break };
+            let site = f.site;
+            match &mut self.open {
+                Some(g) if g.joins(m.onset_s, merge_gap) => g.add(site, m),
+                _ => {
+                    if let Some(g) = self.open.replace(Group::new(site, m)) {
+                        self.closed.push_back(g);
+                    }
+                }
+            }
+        }
+        if let Some(g) = &self.open {
+            if w >= g.offset_s + merge_gap {
+                self.closed.extend(self.open.take());
+            }
+        }
+        // 2. Name groups whose neighbours within the isolation time are known.
+        let iso = self.config.classify.jerk_isolation_s;
+        while let Some(g) = self.closed.front().copied() {
+            let horizon = g.offset_s + iso;
+            let open_near = self.open.as_ref().is_some_and(|o| o.onset_s < horizon);
+            if !(w >= horizon || w.is_infinite()) || open_near {
+                break;
+            }
+            self.closed.pop_front();
+            let cfg = &self.config.classify;
+            let jerk_like = g.is_jerk_like(cfg, self.n_sites);
+            let after_quiet = self
+                .closed
+                .iter()
+                .take_while(|n| n.onset_s < horizon)
+                .all(|n| n.is_jerk_like(cfg, self.n_sites));
+            let isolated = g.onset_s - self.last_nonjerk_end_s >= iso && after_quiet;
+            if !jerk_like {
+                self.last_nonjerk_end_s = self.last_nonjerk_end_s.max(g.offset_s);
+            }
+            let e = g.classify(cfg, self.n_sites, isolated);
+            self.decided(e, &g, sink);
+        }
+        // 3. Everything before `decided` is named.
+        let decided = [
+            w,
+            self.open.as_ref().map_or(f64::INFINITY, |g| g.onset_s),
+            self.closed.front().map_or(f64::INFINITY, |g| g.onset_s),
+        ]
+        .into_iter()
+        .fold(f64::INFINITY, f64::min);
+        if decided.is_finite() {
+            let (series, lm_events, out) = (&mut self.series, &mut self.lm_events, &mut self.out);
+            series.advance_to(decided, &mut |s| scored(s, lm_events, out));
+            if let Some(n) = self.sleep.advance(decided) {
+                self.sleep_notice(n, sink);
+            }
+        }
+        self.release(decided, sink);
+    }
+
+    /// A group has been named.
+    fn decided(&mut self, e: Event, g: &Group, sink: &mut impl Sink) {
+        match e.kind {
+            Kind::Lm => {
+                let cfg = &self.config.series;
+                let bilateral =
+                    e.sites.contains(Site::LeftAnkle) && e.sites.contains(Site::RightAnkle);
+                let n = g.n_leg_components();
+                let is_clm = cfg.clm_duration_ok(e.duration_s(), bilateral)
+                    && (!bilateral || n <= cfg.bilateral_max_components);
+                let lm = LegMovement {
+                    onset_s: e.onset_s,
+                    offset_s: e.offset_s,
+                    sites: e.sites,
+                    n_components: n,
+                    is_clm,
+                };
+                self.lm_events.push_back(e);
+                let (series, lm_events, out) =
+                    (&mut self.series, &mut self.lm_events, &mut self.out);
+                series.push(lm, &mut |s| scored(s, lm_events, out));
+            }
+            other => {
+                match other {
+                    Kind::Activity => {
+                        if let Some(n) = self.sleep.wake(e.onset_s, e.offset_s) {
+                            self.sleep_notice(n, sink);
+                        }
+                    }
+                    Kind::HypnicJerk => self.sleep.jerk(e.onset_s),
+                    _ => {}
+                }
+                insert_sorted(&mut self.out, e);
+            }
+        }
+    }
+
+    fn sleep_notice(&mut self, n: SleepNotice, sink: &mut impl Sink) {
+        match n {
+            SleepNotice::Onset(t) => {
+                sink.sleep_onset(t);
+                self.transitions.push_back((t, true));
+            }
+            SleepNotice::BoutEnd(b) => {
+                self.sleep_bouts.push(b);
+                self.transitions.push_back((b.end_s, false));
+            }
+        }
+    }
+
+    /// Delivers events before `decided` that no pending leg movement precedes, then feeds
+    /// the metrics as far as the sleep state is settled.
+    fn release(&mut self, decided: f64, sink: &mut impl Sink) {
+        let mark = self
+            .lm_events
+            .front()
+            .map_or(decided, |e| e.onset_s.min(decided));
+        let n = self.out.iter().take_while(|e| e.onset_s < mark).count();
+        for e in self.out.drain(..n) {
+            if let Some(i) = Kind::ALL.iter().position(|k| *k == e.kind) {
+                if let Some(c) = self.n_events.get_mut(i) {
+                    *c += 1;
+                }
+            }
+            sink.event(e);
+            self.for_metrics.push_back(e);
+        }
+        self.feed_metrics(self.sleep.settled_before_s());
+    }
+
+    /// Feeds events and sleep transitions before `until` to the metrics, in time order (a
+    /// transition first at equal times: a bout holds its start).
+    fn feed_metrics(&mut self, until: f64) {
+        let acc = &mut self.metrics;
+        loop {
+            let te = self
+                .for_metrics
+                .front()
+                .map_or(f64::INFINITY, |e| e.onset_s);
+            let tt = self.transitions.front().map_or(f64::INFINITY, |t| t.0);
+            if tt <= te && tt < until {
+                if let Some((t, onset)) = self.transitions.pop_front() {
+                    if onset {
+                        acc.sleep_onset(t);
+                    } else {
+                        acc.wake(t);
+                    }
+                }
+            } else if te < until {
+                if let Some(e) = self.for_metrics.pop_front() {
+                    acc.event(&e);
+                }
+            } else {
+                break;
+            }
+        }
+    }
+
+    /// Every feed has finished: decide and deliver everything, close the night.
+    fn finish(
+        &mut self,
+        feeds: &mut [Feed],
+        sink: &mut impl Sink,
+    ) -> (NightMetrics, Vec<SleepBout>, [u64; 6]) {
+        for f in feeds.iter_mut() {
+            f.done = true;
+        }
+        self.advance(feeds, sink);
+        {
+            let (series, lm_events, out) = (&mut self.series, &mut self.lm_events, &mut self.out);
+            series.finish(&mut |s| scored(s, lm_events, out));
+        }
+        let end = self.last_t_s;
+        if end.is_finite() {
+            if let Some(n) = self.sleep.finish(end) {
+                self.sleep_notice(n, sink);
+            }
+        }
+        self.release(f64::INFINITY, sink);
+        self.feed_metrics(f64::INFINITY);
+        let metrics = self.metrics.finish(if end.is_finite() { end } else { 0.0 });
+        (
+            metrics,
+            std::mem::take(&mut self.sleep_bouts),
+            self.n_events,
+        )
     }
 }
 
-/// The streaming movement detector.
+/// A leg movement scored by the series rule becomes the event pushed with it.
+fn scored(s: Scored, lm_events: &mut VecDeque<Event>, out: &mut Vec<Event>) {
+    if let Some(mut e) = lm_events.pop_front() {
+        e.kind = if s.class == LmClass::Plm {
+            Kind::Plm
+        } else {
+            Kind::Lm
+        };
+        e.series_id = s.series_id;
+        e.imi_s = s.imi_s;
+        insert_sorted(out, e);
+    }
+}
+
+fn insert_sorted(out: &mut Vec<Event>, e: Event) {
+    let at = out.partition_point(|x| x.onset_s <= e.onset_s);
+    out.insert(at, e);
+}
+
+/// Hands a core's output to its feed and moves the pipeline on.
+struct Relay<'a, S: Sink> {
+    feeds: &'a mut [Feed],
+    idx: usize,
+    scorer: &'a mut Scorer,
+    sink: &'a mut S,
+}
+
+impl<S: Sink> CoreSink for Relay<'_, S> {
+    fn movement(&mut self, m: Movement) {
+        if let Some(f) = self.feeds.get_mut(self.idx) {
+            f.queue.push_back(m);
+        }
+    }
+
+    fn gap(&mut self, gap: Gap) {
+        if let Some(n) = self.scorer.sleep.gap(gap.start_s, gap.duration_s) {
+            self.scorer.sleep_notice(n, self.sink);
+        }
+        self.sink.gap(gap);
+    }
+
+    fn progress(&mut self, t_s: f64, watermark_s: f64) {
+        self.scorer.saw(t_s);
+        if let Some(f) = self.feeds.get_mut(self.idx) {
+            f.now_s = t_s;
+            f.watermark_s = f.watermark_s.max(watermark_s);
+        }
+        self.scorer.advance(self.feeds, self.sink);
+    }
+}
+
+/// The streaming detector of one night, from one sensor or several.
 ///
 /// ```
-/// use sleeptwitch::{Config, Detector, Event, Sample};
+/// use sleeptwitch::{Config, Detector, Event, Kind, Sample};
 ///
 /// let mut detector = Detector::new(&Config::default(), 100.0)?;
 /// let mut events: Vec<Event> = Vec::new();
@@ -144,378 +418,184 @@ impl State {
 /// for chunk in night.chunks(100) {
 ///     detector.push(chunk, &mut events)?;
 /// }
-/// detector.finish(&mut events)?;
+/// let summary = detector.finish(&mut events)?;
 /// assert_eq!(events.len(), 1);
+/// assert_eq!(events[0].kind, Kind::Lm);
 /// assert!((events[0].onset_s - 60.0).abs() < 0.5);
+/// assert_eq!(summary.count(Kind::Lm), 1);
 /// # Ok::<(), sleeptwitch::Error>(())
 /// ```
 #[derive(Clone, Debug)]
 pub struct Detector {
-    plan: Plan,
-    state: State,
+    cores: Vec<MovementCore>,
+    feeds: Vec<Feed>,
+    scorer: Scorer,
+    latency_s: f64,
 }
 
 impl Detector {
-    /// A detector for samples arriving at about `sample_rate_hz`.
+    /// A detector for one ankle sensor sampled at about `sample_rate_hz`.
     ///
     /// # Errors
     /// When a config field breaks its rule for this rate (see [`Config::validate`]).
     pub fn new(config: &Config, sample_rate_hz: f64) -> Result<Self, ConfigError> {
-        config.validate(sample_rate_hz)?;
-        let lp = OnePole::new(
-            "signal.gravity_cutoff_hz",
-            config.signal.gravity_cutoff_hz,
-            sample_rate_hz,
-        )?;
-        let block_len = steps(config.signal.block_s, 1.0 / sample_rate_hz);
-        let block_s = f64::from(block_len) / sample_rate_hz;
-        let floor_step_blocks = steps(config.floor.step_s, block_s);
-        let floor_step_s = f64::from(floor_step_blocks) * block_s;
-        let floor_capacity = steps(config.floor.window_s, floor_step_s) as usize;
-        let seg = SegmentPlan {
-            merge_gap_s: config.segment.merge_gap_s,
-            post_window_s: config.segment.post_window_s,
-            settle_s: config.segment.settle_s,
-            rotation_delay_s: rotation_delay_s(lp, sample_rate_hz),
-        };
-        let quiet_end = seg.merge_gap_s + seg.post_window_s;
-        let latency_s = quiet_end.max(seg.settle_s) + 2.0 * block_s + seg.rotation_delay_s;
-        let plan = Plan {
-            config: config.clone(),
-            sample_rate_hz,
-            lp,
-            rest: OnePole::from_time_constant(config.signal.baseline_tau_s, 1.0 / block_s),
-            block_len,
-            block_s,
-            gap_min_s: gap_threshold_s(1.0 / sample_rate_hz),
-            floor_step_blocks,
-            floor_capacity,
-            floor_warmup: steps(2.0, floor_step_s) as usize,
-            max_freeze_blocks: steps(config.floor.max_freeze_s, block_s),
-            seg,
-            latency_s,
-        };
-        let state = State::new(&plan);
-        Ok(Detector { plan, state })
+        Detector::with_sites(config, &[(Site::Ankle, sample_rate_hz)])
     }
 
-    /// The sample rate the detector was built for, in Hz.
-    pub fn sample_rate_hz(&self) -> f64 {
-        self.plan.sample_rate_hz
+    /// A detector for one night seen by several sensors: `(site, sample rate in Hz)` each, in
+    /// the order [`push_site`](Self::push_site) numbers them. Two ankles are merged into
+    /// bilateral leg movements; a wrist joins jerk, posture and activity decisions.
+    ///
+    /// # Errors
+    /// When a config field breaks its rule for a rate, or no site (or more than four) is
+    /// given.
+    pub fn with_sites(config: &Config, sites: &[(Site, f64)]) -> Result<Self, ConfigError> {
+        if sites.is_empty() || sites.len() > 4 {
+            return Err(ConfigError::new(
+                "sites",
+                sites.len(),
+                "must name one to four sensors",
+            ));
+        }
+        config.classify.validate()?;
+        config.series.validate()?;
+        let mut cores = Vec::with_capacity(sites.len());
+        let mut feeds = Vec::with_capacity(sites.len());
+        let mut core_latency = 0.0f64;
+        for &(site, rate) in sites {
+            let core = MovementCore::new(config, rate)?;
+            core_latency = core_latency.max(core.latency_s());
+            cores.push(core);
+            feeds.push(Feed {
+                site,
+                queue: VecDeque::with_capacity(FEED_CAPACITY),
+                watermark_s: f64::NEG_INFINITY,
+                now_s: f64::NEG_INFINITY,
+                done: false,
+            });
+        }
+        // Grouping waits for the merge gap, naming for the jerk isolation time, and a leg
+        // movement for its series: up to three IMIs of the longest allowed.
+        let c = &config.classify;
+        let series_s = 3.0 * config.series.imi_max_s + config.series.bilateral_clm_max_s;
+        let latency_s = core_latency + c.merge_gap_s + c.jerk_isolation_s + series_s;
+        #[allow(clippy::cast_possible_truncation)] // at most four sites
+        let n_sites = sites.len() as u32;
+        Ok(Detector {
+            cores,
+            feeds,
+            scorer: Scorer::new(config, n_sites)?,
+            latency_s,
+        })
     }
 
     /// The config it was built from.
     pub fn config(&self) -> &Config {
-        &self.plan.config
+        &self.scorer.config
+    }
+
+    /// The sites, in the order `push_site` numbers them.
+    pub fn sites(&self) -> impl Iterator<Item = Site> + '_ {
+        self.feeds.iter().map(|f| f.site)
     }
 
     /// Upper bound on the time from an event's offset to its delivery, in seconds of input.
     ///
-    /// An event is delivered while pushing the first sample later than its offset by this
-    /// much (or at [`finish`](Self::finish), or at a gap).
+    /// The movement core needs its quiet time and post-movement window (or the settle time of
+    /// a posture change), naming needs the jerk isolation time, and a leg movement waits
+    /// until its series reaches four or breaks: at most three intervals of 90 s.
     pub fn latency_s(&self) -> f64 {
-        self.plan.latency_s
+        self.latency_s
     }
 
-    /// The calibration reached so far.
-    pub fn calibration(&self) -> CalibrationReport {
-        self.state.calib.report()
-    }
-
-    /// Forgets the stream: the next sample starts a new one.
+    /// Forgets the night: the next sample starts a new one.
     pub fn reset(&mut self) {
-        self.state = State::new(&self.plan);
+        for c in &mut self.cores {
+            c.reset();
+        }
+        for f in &mut self.feeds {
+            f.queue.clear();
+            f.watermark_s = f64::NEG_INFINITY;
+            f.now_s = f64::NEG_INFINITY;
+            f.done = false;
+        }
+        // The config was validated when the detector was built, so this cannot fail; keep
+        // the old scorer's settings if it somehow did.
+        if let Ok(fresh) = Scorer::new(&self.scorer.config, self.scorer.n_sites) {
+            self.scorer = fresh;
+        }
     }
 
-    /// Takes the next samples and sends every event that becomes final to `sink`.
+    /// Takes the next samples of the first (or only) sensor and sends every event that
+    /// becomes final to `sink`.
     ///
     /// Samples must have finite values within ±64 g and strictly increasing times; an
     /// interval longer than max(1 s, 5 sample intervals) is a gap: reported to the sink,
     /// never bridged.
     ///
     /// # Errors
-    /// [`ErrorKind::Sample`] naming the sample's index in the stream when a sample is not
-    /// finite, out of range or not later than the one before; the samples before it have
-    /// been processed, and the stream may go on with later samples.
+    /// [`ErrorKind::Sample`](crate::ErrorKind::Sample) naming the sample's index in the
+    /// stream when a sample is not finite, out of range or not later than the one before;
+    /// the samples before it have been processed.
     pub fn push(&mut self, samples: &[Sample], sink: &mut impl Sink) -> Result<(), Error> {
-        let mut rest = samples;
-        while let Some(first) = rest.first() {
-            let st = &mut self.state;
-            if !st.gravity.is_primed() || !regular(first, st.last_t_s, self.plan.gap_min_s) {
-                // First sample, a gap before it, or a bad one: the slow path, one sample.
-                self.irregular(first, sink)?;
-                self.take_one(first, sink);
-                rest = rest.get(1..).unwrap_or(&[]);
-                continue;
-            }
-            let path = PathPlan {
-                lp: self.plan.lp,
-                block_len: self.plan.block_len,
-                gap_min_s: self.plan.gap_min_s,
-            };
-            let taken = st
-                .gravity
-                .run(path, rest, &mut st.block, &mut st.queue, &mut st.last_t_s);
-            st.n_samples += taken as u64;
-            self.drain_blocks(sink);
-            rest = rest.get(taken..).unwrap_or(&[]);
-        }
-        Ok(())
+        self.push_site(0, samples, sink)
     }
 
-    /// Runs the block stage over every block the per-sample loop completed.
-    fn drain_blocks(&mut self, sink: &mut impl Sink) {
-        let mut queue = std::mem::replace(&mut self.state.queue, BlockQueue::new_empty());
-        for b in queue.drain() {
-            self.end_block(b, sink);
-        }
-        self.state.queue = queue;
+    /// Takes the next samples of sensor `site_idx` (numbered as given to
+    /// [`with_sites`](Self::with_sites)).
+    ///
+    /// # Errors
+    /// As for [`push`](Self::push), and when `site_idx` names no sensor.
+    pub fn push_site(
+        &mut self,
+        site_idx: usize,
+        samples: &[Sample],
+        sink: &mut impl Sink,
+    ) -> Result<(), Error> {
+        let Some(core) = self.cores.get_mut(site_idx) else {
+            return Err(Error::new(crate::ErrorKind::Other(format!(
+                "no sensor number {site_idx}: the detector has {}",
+                self.feeds.len()
+            ))));
+        };
+        let mut relay = Relay {
+            feeds: &mut self.feeds,
+            idx: site_idx,
+            scorer: &mut self.scorer,
+            sink,
+        };
+        core.push(samples, &mut relay)
     }
 
-    /// Processes one sample that `irregular` has accepted.
-    fn take_one(&mut self, s: &Sample, sink: &mut impl Sink) {
-        let st = &mut self.state;
-        let a = to_f32(s);
-        if !st.gravity.is_primed() {
-            st.gravity.prime(a);
-            st.rest = [f64::from(a[0]), f64::from(a[1]), f64::from(a[2])];
-        }
-        st.gravity.run_one(self.plan.lp, a, s.t_s, &mut st.block);
-        st.last_t_s = s.t_s;
-        st.n_samples += 1;
-        if st.block.n == self.plan.block_len {
-            let b = std::mem::take(&mut st.block);
-            self.end_block(b, sink);
-        }
-    }
-
-    /// Ends the stream: closes what is open, sends every pending event, returns the summary
-    /// and resets the detector for a new stream.
+    /// Ends the night: closes what is open on every sensor, sends every pending event,
+    /// returns the summary and resets the detector for a new night.
     ///
     /// # Errors
     /// None today; the signature leaves room for stages that can fail at the end.
     pub fn finish(&mut self, sink: &mut impl Sink) -> Result<Summary, Error> {
-        if self.state.block.n > 0 {
-            let b = std::mem::take(&mut self.state.block);
-            self.end_block(b, sink);
+        let mut sites = Vec::with_capacity(self.cores.len());
+        for (i, core) in self.cores.iter_mut().enumerate() {
+            let mut relay = Relay {
+                feeds: &mut self.feeds,
+                idx: i,
+                scorer: &mut self.scorer,
+                sink,
+            };
+            let stream = core.finish(&mut relay)?;
+            let site = self.feeds.get(i).map_or(Site::Ankle, |f| f.site);
+            sites.push(SiteReport { site, stream });
         }
-        self.cut(sink);
-        let st = &mut self.state;
-        let mut summary = std::mem::take(&mut st.summary);
-        summary.n_samples = st.n_samples;
-        summary.start_s = st.first_t_s;
-        summary.end_s = (st.n_samples > 0).then_some(st.last_t_s);
-        summary.calibration = st.calib.report();
-        summary.sample_rate_hz = self.plan.sample_rate_hz;
+        let (metrics, sleep_bouts, n_events) = self.scorer.finish(&mut self.feeds, sink);
+        let summary = Summary {
+            sites,
+            metrics,
+            sleep_bouts,
+            n_events,
+            latency_s: self.latency_s,
+        };
         self.reset();
         Ok(summary)
     }
-
-    /// The slow path for a sample that is the first, follows a gap, or is invalid.
-    #[cold]
-    #[inline(never)]
-    fn irregular(&mut self, s: &Sample, sink: &mut impl Sink) -> Result<(), Error> {
-        let st = &mut self.state;
-        let idx = st.n_samples;
-        let bad = |reason: String| {
-            Error::at(
-                ErrorKind::Sample {
-                    sample_idx: idx,
-                    reason,
-                },
-                Position::sample(idx),
-            )
-        };
-        for (v, axis) in s.acc_g.iter().zip(["x", "y", "z"]) {
-            if !v.is_finite() {
-                return Err(bad(format!("{axis} = {v} is not a finite acceleration")));
-            }
-            if v.abs() > crate::io::MAX_ABS_G {
-                return Err(bad(format!(
-                    "{axis} = {v} g is beyond ±{} g",
-                    crate::io::MAX_ABS_G
-                )));
-            }
-        }
-        let t = s.t_s;
-        if !t.is_finite() {
-            return Err(bad(format!("time {t} is not finite")));
-        }
-        if st.n_samples == 0 {
-            st.first_t_s = Some(t);
-            st.seg.set_floor_time(t);
-            return Ok(());
-        }
-        if t <= st.last_t_s {
-            let verb = if t < st.last_t_s {
-                "goes backwards"
-            } else {
-                "repeats"
-            };
-            return Err(bad(format!("time {verb}: {t} s follows {} s", st.last_t_s)));
-        }
-        // A gap: close the partial block and whatever is open, report, start afresh.
-        let gap = Gap {
-            start_s: st.last_t_s,
-            duration_s: t - st.last_t_s,
-        };
-        if st.block.n > 0 {
-            let b = std::mem::take(&mut st.block);
-            self.end_block(b, sink);
-        }
-        self.cut(sink);
-        let st = &mut self.state;
-        st.gravity.unprime();
-        st.calib.break_window();
-        st.seg.set_floor_time(t);
-        st.summary.n_gaps += 1;
-        st.summary.gap_time_s += gap.duration_s;
-        sink.gap(gap);
-        Ok(())
-    }
-
-    /// Closes whatever movement is open, as at a gap or the end of the stream.
-    fn cut(&mut self, sink: &mut impl Sink) {
-        let g = self.calibrated_g_fast();
-        if let Some(m) = self.state.seg.cut(g) {
-            self.emit(&m, sink);
-        }
-    }
-
-    fn calibrated_g_fast(&self) -> [f64; 3] {
-        let g = self.state.gravity.g_fast();
-        self.state
-            .calib
-            .correction()
-            .apply([f64::from(g[0]), f64::from(g[1]), f64::from(g[2])])
-    }
-
-    /// Once a block: envelopes, floors, calibration, resting orientation, segmentation.
-    #[inline(never)]
-    fn end_block(&mut self, b: BlockSums, sink: &mut impl Sink) {
-        let plan = &self.plan;
-        let st = &mut self.state;
-        let n = f64::from(b.n.max(1));
-        let corr = *st.calib.correction();
-        let k2 = corr.gain.map(|k| k * k);
-        let sum_r2 = b.sum_r2(st.rest);
-        let e_h2 = (0..3).map(|i| k2[i] * f64::from(b.sum_h2[i])).sum::<f64>() / n;
-        let e_r2 = (0..3).map(|i| k2[i] * sum_r2[i]).sum::<f64>() / n;
-
-        // Floors: values enter once a step, except while a movement holds them frozen.
-        st.step_h2 += e_h2;
-        st.step_r2 += e_r2;
-        st.step_blocks += 1;
-        let active = st.seg.is_active();
-        let frozen = active && st.frozen_blocks < plan.max_freeze_blocks;
-        st.frozen_blocks = if active {
-            st.frozen_blocks.saturating_add(1)
-        } else {
-            0
-        };
-        if st.step_blocks == plan.floor_step_blocks {
-            let m = f64::from(st.step_blocks);
-            if !frozen {
-                st.floor_h.push((st.step_h2 / m).sqrt());
-                st.floor_r.push((st.step_r2 / m).sqrt());
-                st.thresholds = thresholds(plan, &st.floor_h, &st.floor_r);
-            }
-            st.step_h2 = 0.0;
-            st.step_r2 = 0.0;
-            st.step_blocks = 0;
-        }
-
-        if active {
-            st.calib.break_window();
-        } else {
-            // A changed correction needs nothing redone: the signal path runs uncalibrated.
-            let h2 = [0, 1, 2].map(|i| f64::from(b.sum_h2[i]));
-            st.calib.push_block(b.n, b.mean_g_fast(), h2);
-        }
-
-        let g_fast = [0, 1, 2].map(|i| f64::from(b.g_fast[i]));
-        let mut movement = None;
-        match st.thresholds {
-            Some((th_h, th_r)) => {
-                let quiet = e_h2 < th_h.off_g * th_h.off_g && e_r2 < th_r.off_g * th_r.off_g;
-                if !(quiet && st.seg.is_idle()) {
-                    let mean_k = (corr.gain[0] + corr.gain[1] + corr.gain[2]) / 3.0;
-                    let view = BlockView {
-                        t_start_s: b.t_first_s,
-                        t_end_s: b.t_last_s,
-                        e_h_g: e_h2.sqrt(),
-                        e_r_g: e_r2.sqrt(),
-                        jerk_g_per_s: norm32(b.max_abs_d) * mean_k * plan.sample_rate_hz,
-                        g_fast: corr.apply(g_fast),
-                        g_rest: corr.apply(st.rest),
-                        th_h,
-                        th_r,
-                    };
-                    let out = st.seg.step(&plan.seg, &view);
-                    if out.settle_rest {
-                        st.rest = g_fast;
-                    }
-                    movement = out.movement;
-                }
-                // The resting orientation follows slowly while nothing moves.
-                if e_r2 < th_r.off_g * th_r.off_g && !st.seg.is_active() && !st.seg.is_rising() {
-                    for (r, g) in st.rest.iter_mut().zip(g_fast) {
-                        plan.rest.step_f64(r, g);
-                    }
-                }
-            }
-            None => {
-                // Warming up: no movement can start, the rest follows the orientation.
-                st.rest = g_fast;
-            }
-        }
-        if let Some(m) = movement {
-            self.emit(&m, sink);
-        }
-    }
-
-    #[inline(never)]
-    fn emit(&mut self, m: &Movement, sink: &mut impl Sink) {
-        let e = classify::to_event(m);
-        if let Some(i) = Kind::ALL.iter().position(|k| *k == e.kind) {
-            if let Some(c) = self.state.summary.n_events.get_mut(i) {
-                *c += 1;
-            }
-        }
-        sink.event(e);
-    }
-}
-
-/// True for a sample the fast path takes: values within ±64 g (so finite), time later than
-/// the last by no more than the gap threshold. The same test as the per-sample loop's.
-#[inline(always)]
-fn regular(s: &Sample, last_t_s: f64, gap_min_s: f64) -> bool {
-    let dt = s.t_s - last_t_s;
-    in_range(to_f32(s)) && dt > 0.0 && dt <= gap_min_s
-}
-
-/// Length of a per-axis vector of f32 lanes 0..3, in f64.
-fn norm32(v: [f32; 4]) -> f64 {
-    let [x, y, z, _] = v.map(f64::from);
-    (x * x + y * y + z * z).sqrt()
-}
-
-/// Thresholds over the floors, once the floors have warmed up.
-fn thresholds(plan: &Plan, h: &NoiseFloor, r: &NoiseFloor) -> Option<(Thresholds, Thresholds)> {
-    if h.len() < plan.floor_warmup {
-        return None;
-    }
-    let sc = &plan.config.segment;
-    let th = |f: f64| {
-        Thresholds::over(
-            f,
-            sc.on_factor,
-            sc.off_factor,
-            sc.min_on_margin_g,
-            sc.min_off_margin_g,
-        )
-    };
-    Some((th(h.value()?), th(r.value()?)))
 }
 
 impl crate::Detect for Detector {
@@ -531,18 +611,11 @@ impl crate::Detect for Detector {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::Event;
+    use crate::Collect;
 
-    fn still(t0: f64, secs: f64, rate: f64, g: [f64; 3]) -> Vec<Sample> {
-        let n = (secs * rate).round() as usize;
-        (0..n)
-            .map(|i| Sample::new(t0 + i as f64 / rate, g))
-            .collect()
-    }
-
-    /// A quiet night with small seeded noise, and one tilt of `deg` lasting `dur` s at `at` s.
-    fn night(rate: f64, secs: f64, at: f64, dur: f64, deg: f64) -> Vec<Sample> {
-        let mut x: u64 = 12345;
+    /// A quiet night with seeded noise and foot tilts of `deg` lasting 2 s at the given times.
+    fn night(rate: f64, secs: f64, at: &[f64], deg: f64) -> Vec<Sample> {
+        let mut x: u64 = 99;
         let mut noise = move || {
             x ^= x << 13;
             x ^= x >> 7;
@@ -553,131 +626,96 @@ mod tests {
         (0..n)
             .map(|i| {
                 let t = i as f64 / rate;
-                let th = if (at..at + dur).contains(&t) {
-                    deg.to_radians() * (std::f64::consts::PI * (t - at) / dur).sin()
-                } else {
-                    0.0
-                };
+                let th = at
+                    .iter()
+                    .find(|a| (**a..**a + 2.0).contains(&t))
+                    .map_or(0.0, |a| {
+                        deg.to_radians() * (std::f64::consts::PI * (t - a) / 2.0).sin()
+                    });
                 Sample::new(t, [noise(), th.sin() + noise(), th.cos() + noise()])
             })
             .collect()
     }
 
-    fn run(d: &mut Detector, s: &[Sample], chunk: usize) -> Vec<Event> {
+    fn run(d: &mut Detector, s: &[Sample], chunk: usize) -> (Vec<Event>, Summary) {
         let mut out = Vec::new();
         for c in s.chunks(chunk.max(1)) {
             d.push(c, &mut out).unwrap();
         }
-        d.finish(&mut out).unwrap();
-        out
+        let summary = d.finish(&mut out).unwrap();
+        (out, summary)
     }
 
     #[test]
-    fn a_still_night_has_no_events() {
+    fn a_run_of_four_leg_movements_25_s_apart_is_a_series() {
+        let at = [100.0, 125.0, 150.0, 175.0, 400.0];
+        let s = night(100.0, 600.0, &at, 8.0);
         let mut d = Detector::new(&Config::default(), 100.0).unwrap();
-        let s = night(100.0, 600.0, 1e9, 1.0, 0.0);
-        assert!(run(&mut d, &s, 4096).is_empty());
+        let (ev, summary) = run(&mut d, &s, 4096);
+        let kinds: Vec<Kind> = ev.iter().map(|e| e.kind).collect();
+        assert_eq!(
+            kinds,
+            [Kind::Plm, Kind::Plm, Kind::Plm, Kind::Plm, Kind::Lm],
+            "{ev:?}"
+        );
+        assert!(ev.windows(2).all(|w| w[0].onset_s <= w[1].onset_s));
+        assert_eq!(ev[0].series_id, Some(1));
+        assert!((ev[1].imi_s.unwrap() - 25.0).abs() < 0.3);
+        assert_eq!(summary.count(Kind::Plm), 4);
+        assert_eq!(summary.metrics.n_plm, 4, "{:?}", summary.metrics);
     }
 
     #[test]
-    fn a_small_tilt_is_found_with_its_boundaries() {
-        for rate in [25.0, 100.0, 200.0] {
-            let mut d = Detector::new(&Config::default(), rate).unwrap();
-            let s = night(rate, 300.0, 120.0, 3.0, 3.0);
-            let ev = run(&mut d, &s, 777);
-            assert_eq!(ev.len(), 1, "{rate} Hz: {ev:?}");
-            assert!(
-                (ev[0].onset_s - 120.0).abs() < 0.5,
-                "{rate} Hz: {:?}",
-                ev[0]
-            );
-            assert!(
-                (ev[0].offset_s - 123.0).abs() < 0.5,
-                "{rate} Hz: {:?}",
-                ev[0]
-            );
-            assert_eq!(ev[0].kind, Kind::Lm);
-            assert!(ev[0].angle_deg < 1.0);
-        }
-    }
-
-    #[test]
-    fn chunking_does_not_change_the_events() {
-        let s = night(100.0, 300.0, 100.0, 2.0, 10.0);
+    fn chunking_does_not_change_events_or_summary() {
+        let at = [100.0, 125.0, 150.0, 175.0, 400.0];
+        let s = night(100.0, 600.0, &at, 8.0);
         let mut d = Detector::new(&Config::default(), 100.0).unwrap();
         let whole = run(&mut d, &s, s.len());
-        assert_eq!(whole.len(), 1);
         for chunk in [1, 7, 4096] {
-            assert_eq!(run(&mut d, &s, chunk), whole, "chunk {chunk}");
+            let got = run(&mut d, &s, chunk);
+            assert_eq!(got.0, whole.0, "chunk {chunk}");
+            assert_eq!(got.1, whole.1, "chunk {chunk}");
         }
     }
 
     #[test]
-    fn a_gap_is_reported_and_cuts_nothing_valid() {
-        let mut s = still(0.0, 100.0, 100.0, [0.0, 0.0, 1.0]);
-        s.extend(still(103.0, 100.0, 100.0, [0.0, 0.0, 1.0]));
+    fn every_event_arrives_within_the_latency_bound() {
+        let at = [100.0, 125.0, 150.0, 175.0, 400.0];
+        let s = night(100.0, 900.0, &at, 8.0);
         let mut d = Detector::new(&Config::default(), 100.0).unwrap();
-        let mut sink = crate::Collect::default();
-        d.push(&s, &mut sink).unwrap();
-        let summary = d.finish(&mut sink).unwrap();
-        assert_eq!(sink.gaps.len(), 1);
-        assert!((sink.gaps[0].start_s - 99.99).abs() < 1e-9);
-        assert!((sink.gaps[0].duration_s - 3.01).abs() < 1e-9);
-        assert_eq!(summary.n_gaps, 1);
-        assert_eq!(summary.n_samples, 20_000);
-        assert!(sink.events.is_empty());
-    }
-
-    #[test]
-    fn bad_samples_are_errors_naming_their_index() {
-        let mut s = still(0.0, 10.0, 100.0, [0.0, 0.0, 1.0]);
-        s[500].acc_g[1] = f64::NAN;
-        let mut d = Detector::new(&Config::default(), 100.0).unwrap();
+        let bound = d.latency_s();
         let mut out: Vec<Event> = Vec::new();
-        let e = d.push(&s, &mut out).unwrap_err();
-        assert!(
-            matches!(
-                e.kind(),
-                ErrorKind::Sample {
-                    sample_idx: 500,
-                    ..
+        let mut late = Vec::new();
+        for c in s.chunks(50) {
+            d.push(c, &mut out).unwrap();
+            let now = c.last().unwrap().t_s;
+            for e in out.drain(..) {
+                if now - e.offset_s > bound {
+                    late.push((e, now));
                 }
-            ),
-            "{e}"
-        );
-        let mut s = still(0.0, 10.0, 100.0, [0.0, 0.0, 1.0]);
-        s[300].t_s = s[299].t_s;
-        d.reset();
-        let e = d.push(&s, &mut out).unwrap_err();
-        assert!(e.to_string().contains("repeats"), "{e}");
-        assert!(matches!(
-            e.kind(),
-            ErrorKind::Sample {
-                sample_idx: 300,
-                ..
             }
-        ));
+        }
+        assert!(late.is_empty(), "late: {late:?} (bound {bound} s)");
     }
 
     #[test]
-    fn reset_then_replay_equals_a_fresh_detector() {
-        let s = night(100.0, 200.0, 100.0, 2.0, 10.0);
-        let mut d = Detector::new(&Config::default(), 100.0).unwrap();
-        let mut junk: Vec<Event> = Vec::new();
-        d.push(&s[..10_000], &mut junk).unwrap();
-        d.reset();
-        let again = run(&mut d, &s, 333);
-        let fresh = run(
-            &mut Detector::new(&Config::default(), 100.0).unwrap(),
-            &s,
-            333,
-        );
-        assert_eq!(again, fresh);
-    }
-
-    #[test]
-    fn detectors_are_send() {
-        fn is_send<T: Send>() {}
-        is_send::<Detector>();
+    fn two_ankles_merge_into_bilateral_movements() {
+        let left = night(100.0, 300.0, &[100.0], 8.0);
+        let right = night(100.0, 300.0, &[100.3], 8.0);
+        let mut d = Detector::with_sites(
+            &Config::default(),
+            &[(Site::LeftAnkle, 100.0), (Site::RightAnkle, 100.0)],
+        )
+        .unwrap();
+        let mut out = Collect::default();
+        for (l, r) in left.chunks(1000).zip(right.chunks(1000)) {
+            d.push_site(0, l, &mut out).unwrap();
+            d.push_site(1, r, &mut out).unwrap();
+        }
+        let summary = d.finish(&mut out).unwrap();
+        assert_eq!(out.events.len(), 1, "{:?}", out.events);
+        assert_eq!(out.events[0].sites.len(), 2);
+        assert_eq!(summary.sites.len(), 2);
+        assert!(d.push_site(2, &left[..10], &mut out).is_err());
     }
 }

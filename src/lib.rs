@@ -13,7 +13,7 @@
 )]
 
 pub mod calibrate;
-mod classify;
+pub mod classify;
 pub mod config;
 pub mod detector;
 mod envelope;
@@ -24,6 +24,7 @@ mod filter;
 mod gravity;
 pub mod io;
 pub mod metrics;
+mod movement;
 pub mod sample;
 mod segment;
 pub mod series;
@@ -31,13 +32,16 @@ pub mod sleep;
 pub mod spectral;
 
 pub use calibrate::{CalibrationReport, CalibrationStatus};
+pub use classify::ClassifyConfig;
 pub use config::Config;
-pub use detector::{Detector, Summary};
+pub use detector::{Detector, SiteReport, Summary};
 pub use error::{ConfigError, Error, ErrorKind, Position};
 pub use eval::{ClassScore, MatchConfig, Report, ScoredClass};
 pub use event::{Collect, Detect, Event, Gap, Kind, Sink, Site, Sites, SleepBout, WholeRecording};
 pub use io::{MemorySource, RecordingInfo, Source};
 pub use metrics::{night_metrics, ImiHistogram, NightAccumulator, NightMetrics};
+pub use movement::SiteSummary;
 pub use sample::Sample;
 pub use series::{LegMovement, LmClass, Scored, ScoringRule, SeriesConfig, SeriesTracker};
+pub use sleep::SleepConfig;
 pub use spectral::{DominantPeriod, OnsetSpectrum, SpectralConfig};

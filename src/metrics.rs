@@ -169,7 +169,7 @@ pub struct NightMetrics {
 /// [`event`](Self::event) in order of time (an event by its onset; a transition at the same
 /// time as an onset goes first), then [`finish`](Self::finish). Out-of-order calls are not
 /// an error but assign events to the wrong state.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct NightAccumulator {
     cfg: SeriesConfig,
     in_bed_start_s: f64,

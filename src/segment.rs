@@ -197,6 +197,20 @@ impl Segmenter {
         matches!(self.phase, Phase::Idle) && self.run_start_s.is_none()
     }
 
+    /// Earliest onset a movement not yet delivered can have: the open or closing movement's
+    /// onset, or the start of a rising run; `None` when nothing is pending.
+    pub(crate) fn pending_onset_s(&self) -> Option<f64> {
+        let open = match &self.phase {
+            Phase::Idle => None,
+            Phase::Active(o) => Some(o.m.onset_s),
+            Phase::Post(p) => Some(p.m.onset_s),
+        };
+        match (open, self.run_start_s) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
     /// True while a channel is above its offset threshold but no movement has started yet.
     pub(crate) fn is_rising(&self) -> bool {
         self.run_start_s.is_some()

@@ -16,7 +16,7 @@
 //! - A gap longer than `persist_s` ends a bout at the gap's start: nothing is known inside.
 //!
 //! The tracker holds a handful of numbers; its decisions lag the input by at most
-//! `persist_s`, and [`SleepTracker::state_at`] answers for any time not older than that.
+//! `persist_s`: the state at any time older than that is final.
 
 use serde::{Deserialize, Serialize};
 
@@ -73,6 +73,7 @@ impl SleepTracker {
     }
 
     /// True while a sleep bout is open.
+    #[cfg(test)]
     pub(crate) fn is_asleep(&self) -> bool {
         self.asleep_since_s.is_some()
     }

@@ -168,6 +168,7 @@ pub struct DominantPeriod {
 
 /// Streaming Welch spectrum of an onset train: push onsets in time order, read the dominant
 /// period at the end (conventions in the [module docs](self)).
+#[derive(Clone)]
 pub struct OnsetSpectrum {
     cfg: SpectralConfig,
     n_bins: usize,

@@ -1,0 +1,657 @@
+//! The per-site movement core: samples in, in chunks of any size; movements out.
+//!
+//! `MovementCore = Plan + State`. The plan is what validating a [`Config`] for a sample rate
+//! produced (filter coefficients, block and window lengths in samples); it never changes. The
+//! state is everything a stream changes, of a size fixed by the plan: `reset` replaces it
+//! whole, so no field is forgotten.
+//!
+//! Per sample the core checks the sample and runs the signal path of [`crate::gravity`] into
+//! blocks; once a block (50 ms) is full it updates the envelopes, the noise floors, the
+//! calibration and the resting orientation, and steps the segmenter. Everything is counted in
+//! samples and timed by the samples' own timestamps, so any chunking of the same samples gives
+//! the same movements, bit for bit. Nothing is allocated after `new`.
+
+use serde::{Deserialize, Serialize};
+
+use crate::calibrate::{CalibrationReport, Calibrator};
+use crate::config::{steps, Config};
+use crate::envelope::{NoiseFloor, Thresholds};
+use crate::filter::OnePole;
+use crate::gravity::{
+    in_range, rotation_delay_s, to_f32, BlockQueue, BlockSums, Gravity, PathPlan,
+};
+use crate::io::check::gap_threshold_s;
+use crate::segment::{BlockView, Movement, SegmentPlan, Segmenter};
+use crate::{ConfigError, Error, ErrorKind, Gap, Position, Sample};
+
+/// What a core reports about its stream when it is finished.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct SiteSummary {
+    /// Samples processed.
+    pub n_samples: u64,
+    /// Time of the first sample, in seconds on the input's clock.
+    pub start_s: Option<f64>,
+    /// Time of the last sample, in seconds on the input's clock.
+    pub end_s: Option<f64>,
+    /// Sample rate the detector was built for, in Hz.
+    pub sample_rate_hz: f64,
+    /// Gaps found in the stream.
+    pub n_gaps: u64,
+    /// Total time inside gaps, in seconds.
+    pub gap_time_s: f64,
+    /// Movements found, of every class.
+    pub n_movements: u64,
+    /// The calibration reached.
+    pub calibration: CalibrationReport,
+}
+
+/// Receives what a core finds: movements once final, gaps, and the progress of time.
+pub(crate) trait CoreSink {
+    /// A final movement; movements arrive in order of onset.
+    fn movement(&mut self, m: Movement);
+    /// A gap in the input.
+    fn gap(&mut self, gap: Gap);
+    /// A block ended at `t_s`; every movement with an onset before `watermark_s` has been
+    /// delivered.
+    fn progress(&mut self, t_s: f64, watermark_s: f64);
+}
+
+/// Everything derived from the config for one sample rate; never changes during a run.
+#[derive(Clone, Debug)]
+struct Plan {
+    config: Config,
+    sample_rate_hz: f64,
+    lp: OnePole,
+    rest: OnePole,
+    block_len: u32,
+    block_s: f64,
+    gap_min_s: f64,
+    floor_step_blocks: u32,
+    floor_capacity: usize,
+    floor_warmup: usize,
+    max_freeze_blocks: u32,
+    seg: SegmentPlan,
+    latency_s: f64,
+}
+
+/// Everything a stream changes; its size is fixed by the plan.
+#[derive(Clone, Debug)]
+struct State {
+    n_samples: u64,
+    first_t_s: Option<f64>,
+    last_t_s: f64,
+    gravity: Gravity,
+    block: BlockSums,
+    queue: BlockQueue,
+    rest: [f64; 3],
+    floor_h: NoiseFloor,
+    floor_r: NoiseFloor,
+    step_h2: f64,
+    step_r2: f64,
+    step_blocks: u32,
+    frozen_blocks: u32,
+    /// Thresholds over the current floors; recomputed when a floor changes.
+    thresholds: Option<(Thresholds, Thresholds)>,
+    seg: Segmenter,
+    calib: Calibrator,
+    summary: SiteSummary,
+}
+
+impl State {
+    fn new(plan: &Plan) -> Self {
+        State {
+            n_samples: 0,
+            first_t_s: None,
+            last_t_s: f64::NEG_INFINITY,
+            gravity: Gravity::default(),
+            block: BlockSums::default(),
+            queue: BlockQueue::new(),
+            rest: [0.0; 3],
+            floor_h: NoiseFloor::new(plan.floor_capacity, plan.config.floor.quantile),
+            floor_r: NoiseFloor::new(plan.floor_capacity, plan.config.floor.quantile),
+            step_h2: 0.0,
+            step_r2: 0.0,
+            step_blocks: 0,
+            frozen_blocks: 0,
+            thresholds: None,
+            seg: Segmenter::default(),
+            calib: Calibrator::new(&plan.config.calibration, plan.block_s),
+            summary: SiteSummary {
+                sample_rate_hz: plan.sample_rate_hz,
+                ..SiteSummary::default()
+            },
+        }
+    }
+}
+
+/// The movement detector of one sensor.
+#[derive(Clone, Debug)]
+pub(crate) struct MovementCore {
+    plan: Plan,
+    state: State,
+}
+
+impl MovementCore {
+    /// A detector for samples arriving at about `sample_rate_hz`.
+    ///
+    /// # Errors
+    /// When a config field breaks its rule for this rate (see [`Config::validate`]).
+    pub(crate) fn new(config: &Config, sample_rate_hz: f64) -> Result<Self, ConfigError> {
+        config.validate(sample_rate_hz)?;
+        let lp = OnePole::new(
+            "signal.gravity_cutoff_hz",
+            config.signal.gravity_cutoff_hz,
+            sample_rate_hz,
+        )?;
+        let block_len = steps(config.signal.block_s, 1.0 / sample_rate_hz);
+        let block_s = f64::from(block_len) / sample_rate_hz;
+        let floor_step_blocks = steps(config.floor.step_s, block_s);
+        let floor_step_s = f64::from(floor_step_blocks) * block_s;
+        let floor_capacity = steps(config.floor.window_s, floor_step_s) as usize;
+        let seg = SegmentPlan {
+            merge_gap_s: config.segment.merge_gap_s,
+            post_window_s: config.segment.post_window_s,
+            settle_s: config.segment.settle_s,
+            rotation_delay_s: rotation_delay_s(lp, sample_rate_hz),
+        };
+        let quiet_end = seg.merge_gap_s + seg.post_window_s;
+        let latency_s = quiet_end.max(seg.settle_s) + 2.0 * block_s + seg.rotation_delay_s;
+        let plan = Plan {
+            config: config.clone(),
+            sample_rate_hz,
+            lp,
+            rest: OnePole::from_time_constant(config.signal.baseline_tau_s, 1.0 / block_s),
+            block_len,
+            block_s,
+            gap_min_s: gap_threshold_s(1.0 / sample_rate_hz),
+            floor_step_blocks,
+            floor_capacity,
+            floor_warmup: steps(2.0, floor_step_s) as usize,
+            max_freeze_blocks: steps(config.floor.max_freeze_s, block_s),
+            seg,
+            latency_s,
+        };
+        let state = State::new(&plan);
+        Ok(MovementCore { plan, state })
+    }
+
+    /// Upper bound on the time from an event's offset to its delivery, in seconds of input.
+    ///
+    /// An event is delivered while pushing the first sample later than its offset by this
+    /// much (or at [`finish`](Self::finish), or at a gap).
+    pub(crate) fn latency_s(&self) -> f64 {
+        self.plan.latency_s
+    }
+
+    /// Forgets the stream: the next sample starts a new one.
+    pub(crate) fn reset(&mut self) {
+        self.state = State::new(&self.plan);
+    }
+
+    /// Takes the next samples and sends every event that becomes final to `sink`.
+    ///
+    /// Samples must have finite values within ±64 g and strictly increasing times; an
+    /// interval longer than max(1 s, 5 sample intervals) is a gap: reported to the sink,
+    /// never bridged.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Sample`] naming the sample's index in the stream when a sample is not
+    /// finite, out of range or not later than the one before; the samples before it have
+    /// been processed, and the stream may go on with later samples.
+    pub(crate) fn push(
+        &mut self,
+        samples: &[Sample],
+        sink: &mut impl CoreSink,
+    ) -> Result<(), Error> {
+        let mut rest = samples;
+        while let Some(first) = rest.first() {
+            let st = &mut self.state;
+            if !st.gravity.is_primed() || !regular(first, st.last_t_s, self.plan.gap_min_s) {
+                // First sample, a gap before it, or a bad one: the slow path, one sample.
+                self.irregular(first, sink)?;
+                self.take_one(first, sink);
+                rest = rest.get(1..).unwrap_or(&[]);
+                continue;
+            }
+            let path = PathPlan {
+                lp: self.plan.lp,
+                block_len: self.plan.block_len,
+                gap_min_s: self.plan.gap_min_s,
+            };
+            let taken = st
+                .gravity
+                .run(path, rest, &mut st.block, &mut st.queue, &mut st.last_t_s);
+            st.n_samples += taken as u64;
+            self.drain_blocks(sink);
+            rest = rest.get(taken..).unwrap_or(&[]);
+        }
+        Ok(())
+    }
+
+    /// Runs the block stage over every block the per-sample loop completed.
+    fn drain_blocks(&mut self, sink: &mut impl CoreSink) {
+        let mut queue = std::mem::replace(&mut self.state.queue, BlockQueue::new_empty());
+        for b in queue.drain() {
+            self.end_block(b, sink);
+        }
+        self.state.queue = queue;
+    }
+
+    /// Processes one sample that `irregular` has accepted.
+    fn take_one(&mut self, s: &Sample, sink: &mut impl CoreSink) {
+        let st = &mut self.state;
+        let a = to_f32(s);
+        if !st.gravity.is_primed() {
+            st.gravity.prime(a);
+            st.rest = [f64::from(a[0]), f64::from(a[1]), f64::from(a[2])];
+        }
+        st.gravity.run_one(self.plan.lp, a, s.t_s, &mut st.block);
+        st.last_t_s = s.t_s;
+        st.n_samples += 1;
+        if st.block.n == self.plan.block_len {
+            let b = std::mem::take(&mut st.block);
+            self.end_block(b, sink);
+        }
+    }
+
+    /// Ends the stream: closes what is open, sends every pending event, returns the summary
+    /// and resets the detector for a new stream.
+    ///
+    /// # Errors
+    /// None today; the signature leaves room for stages that can fail at the end.
+    pub(crate) fn finish(&mut self, sink: &mut impl CoreSink) -> Result<SiteSummary, Error> {
+        if self.state.block.n > 0 {
+            let b = std::mem::take(&mut self.state.block);
+            self.end_block(b, sink);
+        }
+        self.cut(sink);
+        let st = &mut self.state;
+        let mut summary = std::mem::take(&mut st.summary);
+        summary.n_samples = st.n_samples;
+        summary.start_s = st.first_t_s;
+        summary.end_s = (st.n_samples > 0).then_some(st.last_t_s);
+        summary.calibration = st.calib.report();
+        summary.sample_rate_hz = self.plan.sample_rate_hz;
+        self.reset();
+        Ok(summary)
+    }
+
+    /// The slow path for a sample that is the first, follows a gap, or is invalid.
+    #[cold]
+    #[inline(never)]
+    fn irregular(&mut self, s: &Sample, sink: &mut impl CoreSink) -> Result<(), Error> {
+        let st = &mut self.state;
+        let idx = st.n_samples;
+        let bad = |reason: String| {
+            Error::at(
+                ErrorKind::Sample {
+                    sample_idx: idx,
+                    reason,
+                },
+                Position::sample(idx),
+            )
+        };
+        for (v, axis) in s.acc_g.iter().zip(["x", "y", "z"]) {
+            if !v.is_finite() {
+                return Err(bad(format!("{axis} = {v} is not a finite acceleration")));
+            }
+            if v.abs() > crate::io::MAX_ABS_G {
+                return Err(bad(format!(
+                    "{axis} = {v} g is beyond ±{} g",
+                    crate::io::MAX_ABS_G
+                )));
+            }
+        }
+        let t = s.t_s;
+        if !t.is_finite() {
+            return Err(bad(format!("time {t} is not finite")));
+        }
+        if st.n_samples == 0 {
+            st.first_t_s = Some(t);
+            st.seg.set_floor_time(t);
+            return Ok(());
+        }
+        if t <= st.last_t_s {
+            let verb = if t < st.last_t_s {
+                "goes backwards"
+            } else {
+                "repeats"
+            };
+            return Err(bad(format!("time {verb}: {t} s follows {} s", st.last_t_s)));
+        }
+        // A gap: close the partial block and whatever is open, report, start afresh.
+        let gap = Gap {
+            start_s: st.last_t_s,
+            duration_s: t - st.last_t_s,
+        };
+        if st.block.n > 0 {
+            let b = std::mem::take(&mut st.block);
+            self.end_block(b, sink);
+        }
+        self.cut(sink);
+        let st = &mut self.state;
+        st.gravity.unprime();
+        st.calib.break_window();
+        st.seg.set_floor_time(t);
+        st.summary.n_gaps += 1;
+        st.summary.gap_time_s += gap.duration_s;
+        sink.gap(gap);
+        Ok(())
+    }
+
+    /// Closes whatever movement is open, as at a gap or the end of the stream.
+    fn cut(&mut self, sink: &mut impl CoreSink) {
+        let g = self.calibrated_g_fast();
+        if let Some(m) = self.state.seg.cut(g) {
+            self.emit(&m, sink);
+        }
+    }
+
+    fn calibrated_g_fast(&self) -> [f64; 3] {
+        let g = self.state.gravity.g_fast();
+        self.state
+            .calib
+            .correction()
+            .apply([f64::from(g[0]), f64::from(g[1]), f64::from(g[2])])
+    }
+
+    /// Once a block: envelopes, floors, calibration, resting orientation, segmentation.
+    #[inline(never)]
+    fn end_block(&mut self, b: BlockSums, sink: &mut impl CoreSink) {
+        let plan = &self.plan;
+        let st = &mut self.state;
+        let n = f64::from(b.n.max(1));
+        let corr = *st.calib.correction();
+        let k2 = corr.gain.map(|k| k * k);
+        let sum_r2 = b.sum_r2(st.rest);
+        let e_h2 = (0..3).map(|i| k2[i] * f64::from(b.sum_h2[i])).sum::<f64>() / n;
+        let e_r2 = (0..3).map(|i| k2[i] * sum_r2[i]).sum::<f64>() / n;
+
+        // Floors: values enter once a step, except while a movement holds them frozen.
+        st.step_h2 += e_h2;
+        st.step_r2 += e_r2;
+        st.step_blocks += 1;
+        let active = st.seg.is_active();
+        let frozen = active && st.frozen_blocks < plan.max_freeze_blocks;
+        st.frozen_blocks = if active {
+            st.frozen_blocks.saturating_add(1)
+        } else {
+            0
+        };
+        if st.step_blocks == plan.floor_step_blocks {
+            let m = f64::from(st.step_blocks);
+            if !frozen {
+                st.floor_h.push((st.step_h2 / m).sqrt());
+                st.floor_r.push((st.step_r2 / m).sqrt());
+                st.thresholds = thresholds(plan, &st.floor_h, &st.floor_r);
+            }
+            st.step_h2 = 0.0;
+            st.step_r2 = 0.0;
+            st.step_blocks = 0;
+        }
+
+        if active {
+            st.calib.break_window();
+        } else {
+            // A changed correction needs nothing redone: the signal path runs uncalibrated.
+            let h2 = [0, 1, 2].map(|i| f64::from(b.sum_h2[i]));
+            st.calib.push_block(b.n, b.mean_g_fast(), h2);
+        }
+
+        let g_fast = [0, 1, 2].map(|i| f64::from(b.g_fast[i]));
+        let mut movement = None;
+        match st.thresholds {
+            Some((th_h, th_r)) => {
+                let quiet = e_h2 < th_h.off_g * th_h.off_g && e_r2 < th_r.off_g * th_r.off_g;
+                if !(quiet && st.seg.is_idle()) {
+                    let mean_k = (corr.gain[0] + corr.gain[1] + corr.gain[2]) / 3.0;
+                    let view = BlockView {
+                        t_start_s: b.t_first_s,
+                        t_end_s: b.t_last_s,
+                        e_h_g: e_h2.sqrt(),
+                        e_r_g: e_r2.sqrt(),
+                        jerk_g_per_s: norm32(b.max_abs_d) * mean_k * plan.sample_rate_hz,
+                        g_fast: corr.apply(g_fast),
+                        g_rest: corr.apply(st.rest),
+                        th_h,
+                        th_r,
+                    };
+                    let out = st.seg.step(&plan.seg, &view);
+                    if out.settle_rest {
+                        st.rest = g_fast;
+                    }
+                    movement = out.movement;
+                }
+                // The resting orientation follows slowly while nothing moves.
+                if e_r2 < th_r.off_g * th_r.off_g && !st.seg.is_active() && !st.seg.is_rising() {
+                    for (r, g) in st.rest.iter_mut().zip(g_fast) {
+                        plan.rest.step_f64(r, g);
+                    }
+                }
+            }
+            None => {
+                // Warming up: no movement can start, the rest follows the orientation.
+                st.rest = g_fast;
+            }
+        }
+        if let Some(m) = movement {
+            self.emit(&m, sink);
+        }
+        let watermark = self
+            .state
+            .seg
+            .pending_onset_s()
+            .unwrap_or(f64::INFINITY)
+            .min(b.t_last_s - self.plan.seg.rotation_delay_s);
+        sink.progress(b.t_last_s, watermark);
+    }
+
+    #[inline(never)]
+    fn emit(&mut self, m: &Movement, sink: &mut impl CoreSink) {
+        self.state.summary.n_movements += 1;
+        sink.movement(*m);
+    }
+}
+
+/// True for a sample the fast path takes: values within ±64 g (so finite), time later than
+/// the last by no more than the gap threshold. The same test as the per-sample loop's.
+#[inline(always)]
+fn regular(s: &Sample, last_t_s: f64, gap_min_s: f64) -> bool {
+    let dt = s.t_s - last_t_s;
+    in_range(to_f32(s)) && dt > 0.0 && dt <= gap_min_s
+}
+
+/// Length of a per-axis vector of f32 lanes 0..3, in f64.
+fn norm32(v: [f32; 4]) -> f64 {
+    let [x, y, z, _] = v.map(f64::from);
+    (x * x + y * y + z * z).sqrt()
+}
+
+/// Thresholds over the floors, once the floors have warmed up.
+fn thresholds(plan: &Plan, h: &NoiseFloor, r: &NoiseFloor) -> Option<(Thresholds, Thresholds)> {
+    if h.len() < plan.floor_warmup {
+        return None;
+    }
+    let sc = &plan.config.segment;
+    let th = |f: f64| {
+        Thresholds::over(
+            f,
+            sc.on_factor,
+            sc.off_factor,
+            sc.min_on_margin_g,
+            sc.min_off_margin_g,
+        )
+    };
+    Some((th(h.value()?), th(r.value()?)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Default)]
+    struct Rec {
+        movements: Vec<Movement>,
+        gaps: Vec<Gap>,
+        last_watermark: f64,
+    }
+
+    impl CoreSink for Rec {
+        fn movement(&mut self, m: Movement) {
+            assert!(
+                m.onset_s >= self.last_watermark,
+                "movement at {} after watermark {}",
+                m.onset_s,
+                self.last_watermark
+            );
+            self.movements.push(m);
+        }
+        fn gap(&mut self, gap: Gap) {
+            self.gaps.push(gap);
+        }
+        fn progress(&mut self, _t_s: f64, watermark_s: f64) {
+            self.last_watermark = self.last_watermark.max(watermark_s);
+        }
+    }
+
+    fn still(t0: f64, secs: f64, rate: f64, g: [f64; 3]) -> Vec<Sample> {
+        let n = (secs * rate).round() as usize;
+        (0..n)
+            .map(|i| Sample::new(t0 + i as f64 / rate, g))
+            .collect()
+    }
+
+    /// A quiet night with small seeded noise, and one tilt of `deg` lasting `dur` s at `at` s.
+    fn night(rate: f64, secs: f64, at: f64, dur: f64, deg: f64) -> Vec<Sample> {
+        let mut x: u64 = 12345;
+        let mut noise = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            ((x >> 11) as f64 / (1u64 << 53) as f64 - 0.5) * 0.004
+        };
+        let n = (secs * rate).round() as usize;
+        (0..n)
+            .map(|i| {
+                let t = i as f64 / rate;
+                let th = if (at..at + dur).contains(&t) {
+                    deg.to_radians() * (std::f64::consts::PI * (t - at) / dur).sin()
+                } else {
+                    0.0
+                };
+                Sample::new(t, [noise(), th.sin() + noise(), th.cos() + noise()])
+            })
+            .collect()
+    }
+
+    fn run(d: &mut MovementCore, s: &[Sample], chunk: usize) -> Vec<Movement> {
+        let mut out = Rec::default();
+        for c in s.chunks(chunk.max(1)) {
+            d.push(c, &mut out).unwrap();
+        }
+        d.finish(&mut out).unwrap();
+        out.movements
+    }
+
+    fn core(rate: f64) -> MovementCore {
+        MovementCore::new(&Config::default(), rate).unwrap()
+    }
+
+    #[test]
+    fn a_still_night_has_no_movements() {
+        let s = night(100.0, 600.0, 1e9, 1.0, 0.0);
+        assert!(run(&mut core(100.0), &s, 4096).is_empty());
+    }
+
+    #[test]
+    fn a_small_tilt_is_found_with_its_boundaries() {
+        for rate in [25.0, 100.0, 200.0] {
+            let s = night(rate, 300.0, 120.0, 3.0, 3.0);
+            let ms = run(&mut core(rate), &s, 777);
+            assert_eq!(ms.len(), 1, "{rate} Hz: {ms:?}");
+            assert!(
+                (ms[0].onset_s - 120.0).abs() < 0.5,
+                "{rate} Hz: {:?}",
+                ms[0]
+            );
+            assert!(
+                (ms[0].offset_s - 123.0).abs() < 0.5,
+                "{rate} Hz: {:?}",
+                ms[0]
+            );
+            assert!(ms[0].angle_deg < 1.0);
+            // the peak tilt of a 3° movement, from the rotation channel's chord
+            assert!((ms[0].peak_tilt_deg - 3.0).abs() < 0.6, "{:?}", ms[0]);
+        }
+    }
+
+    #[test]
+    fn chunking_does_not_change_the_movements() {
+        let s = night(100.0, 300.0, 100.0, 2.0, 10.0);
+        let mut d = core(100.0);
+        let whole = run(&mut d, &s, s.len());
+        assert_eq!(whole.len(), 1);
+        for chunk in [1, 7, 4096] {
+            assert_eq!(run(&mut d, &s, chunk), whole, "chunk {chunk}");
+        }
+    }
+
+    #[test]
+    fn a_gap_is_reported_and_cuts_nothing_valid() {
+        let mut s = still(0.0, 100.0, 100.0, [0.0, 0.0, 1.0]);
+        s.extend(still(103.0, 100.0, 100.0, [0.0, 0.0, 1.0]));
+        let mut d = core(100.0);
+        let mut sink = Rec::default();
+        d.push(&s, &mut sink).unwrap();
+        let summary = d.finish(&mut sink).unwrap();
+        assert_eq!(sink.gaps.len(), 1);
+        assert!((sink.gaps[0].start_s - 99.99).abs() < 1e-9);
+        assert!((sink.gaps[0].duration_s - 3.01).abs() < 1e-9);
+        assert_eq!(summary.n_gaps, 1);
+        assert_eq!(summary.n_samples, 20_000);
+        assert!(sink.movements.is_empty());
+    }
+
+    #[test]
+    fn bad_samples_are_errors_naming_their_index() {
+        let mut s = still(0.0, 10.0, 100.0, [0.0, 0.0, 1.0]);
+        s[500].acc_g[1] = f64::NAN;
+        let mut d = core(100.0);
+        let mut out = Rec::default();
+        let e = d.push(&s, &mut out).unwrap_err();
+        assert!(
+            matches!(
+                e.kind(),
+                ErrorKind::Sample {
+                    sample_idx: 500,
+                    ..
+                }
+            ),
+            "{e}"
+        );
+        let mut s = still(0.0, 10.0, 100.0, [0.0, 0.0, 1.0]);
+        s[300].t_s = s[299].t_s;
+        d.reset();
+        let e = d.push(&s, &mut out).unwrap_err();
+        assert!(e.to_string().contains("repeats"), "{e}");
+        assert!(matches!(
+            e.kind(),
+            ErrorKind::Sample {
+                sample_idx: 300,
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn reset_then_replay_equals_a_fresh_core() {
+        let s = night(100.0, 200.0, 100.0, 2.0, 10.0);
+        let mut d = core(100.0);
+        let mut junk = Rec::default();
+        d.push(&s[..10_000], &mut junk).unwrap();
+        d.reset();
+        let again = run(&mut d, &s, 333);
+        let fresh = run(&mut core(100.0), &s, 333);
+        assert_eq!(again, fresh);
+    }
+}
