@@ -7,6 +7,7 @@ pub mod error;
 pub mod event;
 pub mod io;
 pub mod sample;
+pub mod sim;
 
 pub use error::{ConfigError, Error, ErrorKind, Position};
 pub use event::{Collect, Detect, Event, Gap, Kind, Sink, Site, Sites, WholeRecording};
