@@ -7,9 +7,13 @@ pub mod error;
 pub mod event;
 pub mod io;
 pub mod sample;
+pub mod series;
 pub mod sim;
+pub mod spectral;
 
 pub use error::{ConfigError, Error, ErrorKind, Position};
 pub use event::{Collect, Detect, Event, Gap, Kind, Sink, Site, Sites, WholeRecording};
 pub use io::{MemorySource, RecordingInfo, Source};
 pub use sample::Sample;
+pub use series::{LegMovement, LmClass, Scored, ScoringRule, SeriesConfig, SeriesTracker};
+pub use spectral::{DominantPeriod, OnsetSpectrum, SpectralConfig};
