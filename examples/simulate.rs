@@ -12,7 +12,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
-use sleeptwitch::sim::{parse_difficulty, Layout, Night, SimConfig};
+use sleeptwitch::sim::{parse_difficulty, parse_rule, Layout, Night, SimConfig};
 
 const USAGE: &str = "\
 usage: simulate [OPTIONS] OUT_DIR
@@ -84,7 +84,7 @@ fn parse(args: &[String]) -> Result<(SimConfig, Option<PathBuf>, bool), String> 
             "--bilateral" => cfg.layout = Layout::Bilateral,
             "--difficulty" => cfg.difficulty = parse_difficulty(value(args, &mut i, a)?)?,
             "--severity" => cfg.severity = value(args, &mut i, a)?.parse()?,
-            "--rule" => cfg.rule = value(args, &mut i, a)?.parse()?,
+            "--rule" => cfg.rule = parse_rule(value(args, &mut i, a)?)?,
             "--noise-mg" => cfg.sensor.noise_mg = Some(number(value(args, &mut i, a)?, a)?),
             "--bits" => {
                 let v = value(args, &mut i, a)?;

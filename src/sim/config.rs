@@ -5,6 +5,7 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
+use crate::series::ScoringRule;
 use crate::{ConfigError, Site};
 
 /// Which sensors a simulated night has.
@@ -129,37 +130,15 @@ impl FromStr for Severity {
     }
 }
 
-/// The scoring rule that turns the true leg movements into PLM truth (`domain.md` §3).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Rule {
-    /// WASM 2016: CLM 0.5–10 s, bilateral merge gap < 0.5 s, IMI 10–90 s, runs of ≥ 4.
-    #[default]
-    Wasm2016,
-    /// AASM 2012: IMI 5–90 s, otherwise as WASM 2016 here.
-    Aasm2012,
-}
-
-impl Rule {
-    /// The rule's name (`wasm2016`, `aasm2012`).
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Rule::Wasm2016 => "wasm2016",
-            Rule::Aasm2012 => "aasm2012",
-        }
-    }
-}
-
-impl FromStr for Rule {
-    type Err = String;
-
-    /// Parses `wasm2016` or `aasm2012` (ASCII case ignored).
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        [Rule::Wasm2016, Rule::Aasm2012]
-            .into_iter()
-            .find(|v| v.as_str().eq_ignore_ascii_case(s.trim()))
-            .ok_or_else(|| format!("unknown rule {s:?}; expected wasm2016 or aasm2012"))
-    }
+/// Parses a scoring rule name, `wasm2016` or `aasm2012` (ASCII case ignored).
+///
+/// # Errors
+/// A message naming the accepted names.
+pub fn parse_rule(s: &str) -> Result<ScoringRule, String> {
+    [ScoringRule::Wasm2016, ScoringRule::Aasm2012]
+        .into_iter()
+        .find(|v| v.as_str().eq_ignore_ascii_case(s.trim()))
+        .ok_or_else(|| format!("unknown rule {s:?}; expected wasm2016 or aasm2012"))
 }
 
 /// Difficulty of the easy preset (0: big movements, low noise, few distractors).
@@ -247,12 +226,11 @@ impl SensorConfig {
     /// 2^-k has exactly k decimals.
     pub(crate) fn acc_decimals(&self) -> u32 {
         // range_g is 2^r with r in 1..=4, step = 2^(1 + r - bits) = 2^-k.
-        let r = match self.range_g {
-            x if x == 2.0 => 1,
-            x if x == 4.0 => 2,
-            x if x == 8.0 => 3,
-            _ => 4,
-        };
+        let r = [2.0, 4.0, 8.0]
+            .iter()
+            .zip(1u32..)
+            .find(|(x, _)| (self.range_g - **x).abs() < 1e-9)
+            .map_or(4, |(_, r)| r);
         self.bits.saturating_sub(1 + r)
     }
 }
@@ -278,7 +256,7 @@ pub struct SimConfig {
     /// PLMS index range of the night.
     pub severity: Severity,
     /// Scoring rule of the PLM truth.
-    pub rule: Rule,
+    pub rule: ScoringRule,
     /// The sensor.
     pub sensor: SensorConfig,
 }
@@ -293,7 +271,7 @@ impl Default for SimConfig {
             layout: Layout::Ankle,
             difficulty: 0.4,
             severity: Severity::Mild,
-            rule: Rule::Wasm2016,
+            rule: ScoringRule::Wasm2016,
             sensor: SensorConfig::default(),
         }
     }

@@ -41,7 +41,6 @@ mod csv_out;
 mod plan;
 mod rng;
 mod sensor;
-mod series_shim;
 mod truth;
 
 use std::fs::File;
@@ -49,7 +48,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 pub use bench::{dev_benchmark, held_out_benchmark};
-pub use config::{parse_difficulty, Layout, Rule, SensorConfig, Severity, SimConfig, EASY, HARD};
+pub use config::{
+    parse_difficulty, parse_rule, Layout, SensorConfig, Severity, SimConfig, EASY, HARD,
+};
 pub use sensor::SimSource;
 pub use truth::{file_name, Interval, NightMetrics, SensorTruth, Truth, TruthEvent};
 
@@ -111,7 +112,7 @@ impl Night {
         };
         let fmt = src.format();
         let rate = self.plan.cfg.rate_hz;
-        let mut out = Vec::with_capacity((self.plan.duration_s * rate * 1.06) as usize + 16);
+        let mut out = Vec::with_capacity(plan::count(self.plan.duration_s * rate * 1.06) + 16);
         let mut chunk = vec![sensor::RawSample::default(); 4096];
         loop {
             let n = src.read_raw(&mut chunk);

@@ -100,6 +100,12 @@ impl Rng {
         ((u128::from(self.next_u64()) * u128::from(n)) >> 64) as u64
     }
 
+    /// A uniform index in [0, n) (0 when n is 0).
+    #[allow(clippy::cast_possible_truncation)] // the result is below n, itself a usize
+    pub(crate) fn index(&mut self, n: usize) -> usize {
+        self.below(n as u64) as usize
+    }
+
     /// True with probability `p`.
     pub(crate) fn chance(&mut self, p: f64) -> bool {
         self.f64() < p
@@ -126,7 +132,7 @@ impl Rng {
     /// A Poisson count with mean `lambda` (Knuth's product method in slices of 30, exact
     /// in distribution, fine for the small means a night needs).
     pub(crate) fn poisson(&mut self, lambda: f64) -> u32 {
-        if !(lambda > 0.0) {
+        if lambda.is_nan() || lambda <= 0.0 {
             return 0;
         }
         let mut remaining = lambda;
@@ -268,7 +274,7 @@ mod tests {
         let mut r = Rng::new(9);
         let mut seen = [false; 5];
         for _ in 0..1000 {
-            let k = r.below(5) as usize;
+            let k = r.index(5);
             seen[k] = true;
         }
         assert!(seen.iter().all(|s| *s));

@@ -13,6 +13,25 @@ use super::rng::Rng;
 use crate::io::{DeviceInfo, Format, RecordingInfo, SampleCheck, UnitsFrom};
 use crate::{Error, Position, Sample, Site, Source};
 
+/// Time `t_s` in whole ticks (rounded to nearest). Times are below 48 h + 4e9 s and
+/// ticks at most 1e6 per second, so the result is below 2^53 and exact.
+#[allow(clippy::cast_possible_truncation)] // bounded as documented
+pub(crate) fn ticks(t_s: f64, ticks_per_s: f64) -> i64 {
+    (t_s * ticks_per_s).round() as i64
+}
+
+/// Index of the first sample at or after `t_s` on a grid of `dt_s` (0 if before the grid).
+#[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)] // clamped to ≥ 0; < 2^53
+fn first_index_at(t_s: f64, dt_s: f64) -> u64 {
+    (t_s / dt_s).ceil().max(0.0) as u64
+}
+
+/// A code already clamped to the converter's range (within ±2^15).
+#[allow(clippy::cast_possible_truncation)] // clamped by the caller
+fn code_of(q: f64) -> i32 {
+    q as i32
+}
+
 /// One sample as the device stores it: a time tick and three integer codes.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub(crate) struct RawSample {
@@ -41,9 +60,7 @@ impl RawFormat {
             step_g: s.step_g(),
             code_max: (1i32 << (s.bits - 1)) - 1,
             ticks_per_s,
-            start_tick: s
-                .epoch_start_s
-                .map_or(0, |t| (t * ticks_per_s).round() as i64),
+            start_tick: s.epoch_start_s.map_or(0, |t| ticks(t, ticks_per_s)),
             time_decimals: s.time_decimals,
             acc_decimals: s.acc_decimals(),
         }
@@ -51,7 +68,7 @@ impl RawFormat {
 
     /// A raw sample as a [`Sample`] (times and values exactly what the CSV prints).
     #[inline]
-    pub(crate) fn to_sample(&self, r: &RawSample) -> Sample {
+    pub(crate) fn to_sample(self, r: &RawSample) -> Sample {
         Sample::new(
             r.tick as f64 / self.ticks_per_s,
             [
@@ -190,7 +207,7 @@ impl Synth {
             match gap {
                 Some((_, b)) if t >= b => self.next_gap += 1,
                 Some((a, b)) if t >= a => {
-                    self.i = ((b - phase) / self.dt_s).ceil().max(0.0) as u64;
+                    self.i = first_index_at(b - phase, self.dt_s);
                     t = phase + self.i as f64 * self.dt_s;
                     self.next_gap += 1;
                 }
@@ -218,14 +235,14 @@ impl Synth {
             let q = (m / fmt.step_g).round();
             let lim = f64::from(fmt.code_max);
             // Clipping at the range: the lowest code is one below -code_max.
-            *slot = q.clamp(-lim - 1.0, lim) as i32;
+            *slot = code_of(q.clamp(-lim - 1.0, lim));
         }
         let j = if self.jitter_s > 0.0 {
             (self.jitter_s * self.jitter.normal()).clamp(-self.jitter_max_s, self.jitter_max_s)
         } else {
             0.0
         };
-        let mut tick = fmt.start_tick + ((t + j) * fmt.ticks_per_s).round() as i64;
+        let mut tick = fmt.start_tick + ticks(t + j, fmt.ticks_per_s);
         tick = tick.max(fmt.start_tick);
         if tick <= self.prev_tick {
             tick = self.prev_tick + 1;

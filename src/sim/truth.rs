@@ -12,10 +12,11 @@ use std::io::Write;
 use serde::{Deserialize, Serialize};
 
 use super::body::Limb;
-use super::config::{Layout, Rule, SimConfig};
+use super::config::{Layout, SimConfig};
 use super::plan::{scored_legs, worn, LmPlan, OtherKind, Plan};
-use super::series_shim as series;
+use super::sensor::ticks;
 use crate::event::SleepBout;
+use crate::series;
 use crate::{Error, Event, Kind, Site, Sites};
 
 /// The site name a limb is written under in a layout.
@@ -41,21 +42,12 @@ pub(crate) fn limb_of(layout: Layout, site: Site) -> Option<Limb> {
     }
 }
 
-/// The series rule of a config.
-pub(crate) fn series_config(rule: Rule) -> series::SeriesConfig {
-    match rule {
-        Rule::Wasm2016 => series::SeriesConfig::wasm2016(),
-        Rule::Aasm2012 => series::SeriesConfig::aasm2012(),
-    }
-}
-
 /// A scored leg movement with the planned movements it is made of.
 #[derive(Clone, Debug)]
 pub(crate) struct ScoredLm {
     pub onset_s: f64,
     pub offset_s: f64,
     pub sites: Sites,
-    pub n_components: u32,
     pub is_clm: bool,
     pub class: series::LmClass,
     pub series_id: Option<u32>,
@@ -72,7 +64,7 @@ pub(crate) struct ScoredLm {
 
 /// Scores the planned movements of the legs in `legs` (a limb mask).
 pub(crate) fn score_legs(cfg: &SimConfig, lms: &[LmPlan], legs: u8) -> Vec<ScoredLm> {
-    let sc = series_config(cfg.rule);
+    let sc = series::SeriesConfig::for_rule(cfg.rule);
     let per_leg = |limb: Limb| {
         let spans: Vec<(f64, f64)> = lms
             .iter()
@@ -95,7 +87,6 @@ pub(crate) fn score_legs(cfg: &SimConfig, lms: &[LmPlan], legs: u8) -> Vec<Score
             onset_s: s.lm.onset_s,
             offset_s: s.lm.offset_s,
             sites: s.lm.sites,
-            n_components: s.lm.n_components,
             is_clm: s.lm.is_clm,
             class: s.class,
             series_id: s.series_id,
@@ -204,6 +195,10 @@ pub struct NightMetrics {
     pub lm_listed: bool,
     /// Leg movements (after per-leg and bilateral merging).
     pub n_lm: u32,
+    /// Planned monolateral movements of the left leg (seen or not).
+    pub n_lm_left: u32,
+    /// Planned monolateral movements of the right leg (seen or not).
+    pub n_lm_right: u32,
     /// Candidate leg movements.
     pub n_clm: u32,
     /// Candidate leg movements with onset in sleep.
@@ -298,11 +293,11 @@ impl Truth {
         let clock_ms = cfg
             .sensor
             .epoch_start_s
-            .map_or(0, |t| ((t * tick).round() / tick * 1000.0).round() as i64);
+            .map_or(0, |t| ticks((t * tick).round() / tick, 1000.0));
         let clock_start_s = clock_ms as f64 / 1000.0;
         // Planned times sit on a 1 ms grid: shift them by whole milliseconds so the f64s
         // are the correctly rounded values of the printed decimals.
-        let at = |t: f64| ((t * 1000.0).round() as i64 + clock_ms) as f64 / 1000.0;
+        let at = |t: f64| (ticks(t, 1000.0) + clock_ms) as f64 / 1000.0;
         let sleep_bouts: Vec<SleepBout> = plan
             .sleep
             .iter()
@@ -482,6 +477,12 @@ impl Truth {
         };
         m.posture_changes_per_h = per_h(m.n_posture_changes, m.time_in_bed_s);
         m.severity_repair_steps = plan.repair_steps;
+        for l in &plan.lms {
+            match l.limb {
+                Limb::LeftLeg => m.n_lm_left += 1,
+                _ => m.n_lm_right += 1,
+            }
+        }
         let rate = cfg.rate_hz * (1.0 + cfg.sensor.rate_error_ppm * 1e-6);
         let sensors = layout
             .sites()
