@@ -1,4 +1,6 @@
 //! The simulator's truth obeys the rules it claims, read back from the files it writes.
+// Test helpers unwrap: a failure there is a test failure, reported with its location.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;

@@ -466,6 +466,14 @@ pub(crate) struct Gait {
     pub sway: Tones,
 }
 
+/// Breathing: a slow rotation of a wrist resting on the chest or belly, faded in and out
+/// over 5 s.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Breath {
+    pub dur_s: f64,
+    pub wobble: Wobble,
+}
+
 /// What an item does to its sensor.
 #[derive(Clone, Copy, Debug)]
 pub(crate) enum Wave {
@@ -473,6 +481,7 @@ pub(crate) enum Wave {
     Pulse(Pulse),
     Shake(Shake),
     Gait(Gait),
+    Breath(Breath),
 }
 
 /// A waveform placed in time on one sensor, active over `[start_s, end_s)` of the
@@ -522,6 +531,9 @@ impl Item {
                 let env = sn * sn;
                 *lin += s.tones.eval(tau) * env;
                 s.wobble.apply(tau, env, g);
+            }
+            Wave::Breath(b) => {
+                b.wobble.apply(tau, ramps(tau, b.dur_s, 5.0), g);
             }
             Wave::Gait(w) => {
                 let env = ramps(tau, w.dur_s, 1.0);

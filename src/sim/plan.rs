@@ -518,6 +518,47 @@ mod tests {
     }
 
     #[test]
+    fn leg_movement_angles_start_and_end_at_zero_without_jumps() {
+        // A movement's waveform stops at its offset, so an angle left over at the end would
+        // be a jump back to baseline in the samples. Every planned movement (and every burst
+        // of a train) must start and end at angle 0 and change smoothly in between.
+        for seed in 0..6 {
+            let cfg = SimConfig {
+                duration_h: 3.0,
+                difficulty: seed as f64 / 5.0,
+                severity: crate::sim::Severity::Severe,
+                layout: Layout::Bilateral,
+                ..SimConfig::new(seed)
+            };
+            let p = Plan::new(&cfg);
+            let mut n = 0;
+            for track in &p.tracks {
+                for item in &track.items {
+                    let Wave::Joint(m) = &item.wave else { continue };
+                    let dur = item.end_s - item.start_s;
+                    assert!((m.dur_s - dur).abs() < 1e-9);
+                    let (a0, _, _) = m.profile.eval(0.0);
+                    let (a1, w1, _) = m.profile.eval(dur - 1e-9);
+                    assert!(
+                        a0.abs() < 1e-12 && a1.abs() < 1e-6 && w1.abs() < 1e-3,
+                        "{m:?}"
+                    );
+                    // No jump larger than the steepest step allows over 1 ms.
+                    let mut prev = a0;
+                    let steps = count(dur * 1000.0);
+                    for i in 1..=steps {
+                        let (a, _, _) = m.profile.eval(i as f64 * 1e-3);
+                        assert!((a - prev).abs() < 0.01, "jump at {i} ms: {m:?}");
+                        prev = a;
+                    }
+                    n += 1;
+                }
+            }
+            assert!(n > 100, "seed {seed}: only {n} joint movements");
+        }
+    }
+
+    #[test]
     fn ms_rounds_to_the_millisecond_grid() {
         assert_eq!(ms(1.0004), 1.0);
         assert_eq!(ms(1.0006), 1.001);

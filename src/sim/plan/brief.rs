@@ -1,6 +1,6 @@
 //! Brief and rhythmic events: hypnic jerks, tremor trains, ALMA, twitches, breathing, gaps.
 
-use super::super::body::{random_unit, Item, Limb, Pulse, Shake, Tones, Wave, Wobble};
+use super::super::body::{random_unit, Breath, Item, Limb, Pulse, Wave, Wobble};
 use super::super::rng::Rng;
 use super::{in_any, ms, worn, OtherKind, OtherPlan, Planner, Track, ALL, LEGS};
 
@@ -255,9 +255,8 @@ impl Planner {
             self.items[Limb::Wrist.idx()].push(Item {
                 start_s: start,
                 end_s: end,
-                wave: Wave::Shake(Shake {
+                wave: Wave::Breath(Breath {
                     dur_s: end - start,
-                    tones: Tones::new(rng, 1.0, 2.0, 0.0),
                     wobble,
                 }),
             });
@@ -277,7 +276,11 @@ impl Planner {
                 let a = ms(rng.uniform(bed0 + 60.0, bed1 - 60.0 - len));
                 let b = ms(a + len);
                 let clear = |s: f64, e: f64| b + 2.0 <= s || a - 2.0 >= e;
-                let busy_item = track.items.iter().any(|i| !clear(i.start_s, i.end_s));
+                // Breathing goes on through idle-mode gaps: it is below any wake-up threshold.
+                let busy_item = track
+                    .items
+                    .iter()
+                    .any(|i| !matches!(i.wave, Wave::Breath(_)) && !clear(i.start_s, i.end_s));
                 let busy_rest = track.changes.iter().any(|c| !clear(c.t0_s, c.t1_s));
                 let busy_lm = self
                     .lms
