@@ -1,6 +1,7 @@
 //! Simulated samples are the same however they are read, and the CSV holds exactly them.
 // Test helpers unwrap: a failure there is a test failure, reported with its location.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+// Values are exact multiples of the quantisation step, so they are compared exactly.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::float_cmp)]
 
 use std::path::PathBuf;
 use std::process::Command;
