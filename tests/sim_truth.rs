@@ -379,7 +379,7 @@ fn benchmarks_cover_what_they_promise() {
             assert!(set.iter().any(|c| c.layout == layout));
         }
         for rate in [25.0, 50.0, 100.0, 200.0] {
-            assert!(set.iter().any(|c| c.rate_hz == rate));
+            assert!(set.iter().any(|c| (c.rate_hz - rate).abs() < 1e-9));
         }
         let hard = set.iter().filter(|c| c.difficulty >= 1.0).count();
         assert_eq!(hard * 2, set.len());
