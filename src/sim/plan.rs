@@ -66,7 +66,7 @@ impl Knobs {
         Knobs {
             lm_angle_deg: (lerp(6.0, 1.0, d), lerp(30.0, 20.0, d)),
             lm_acc_g: (lerp(0.05, 0.01, d), 0.5),
-            jitter_g: (lerp(0.02, 0.005, d), lerp(0.08, 0.04, d)),
+            jitter_g: (lerp(0.01, 0.005, d), lerp(0.04, 0.03, d)),
             guard_lm_global_s: lerp(20.0, 1.5, d),
             iso_guard_s: lerp(95.0, 0.6, d),
             imi_sigma: lerp(0.08, 0.2, d),
