@@ -216,15 +216,40 @@ fn panel(
     }
     for k in 0..3 {
         let mut pts = String::new();
-        // At most ~4 points per pixel column keeps the file small and the shape intact.
-        let stride = (w.len() / 3400).max(1);
-        for x in w.iter().step_by(stride) {
-            let _ = write!(
-                pts,
-                "{:.1},{:.1} ",
-                x_of(x.t_s),
-                y_of(x.acc_g[k] - means[k])
-            );
+        // Long stretches: the lowest and highest value of each pixel column, in time order,
+        // so peaks survive and the file stays small.
+        let cols = width as usize;
+        if w.len() > 2 * cols {
+            let per = w.len() as f64 / cols as f64;
+            for c in 0..cols {
+                let a = (c as f64 * per) as usize;
+                let b = (((c + 1) as f64 * per) as usize).min(w.len());
+                let seg = &w[a..b.max(a + 1)];
+                let (lo, hi) = seg.iter().fold((&seg[0], &seg[0]), |(lo, hi), x| {
+                    (
+                        if x.acc_g[k] < lo.acc_g[k] { x } else { lo },
+                        if x.acc_g[k] > hi.acc_g[k] { x } else { hi },
+                    )
+                });
+                let (first, second) = if lo.t_s <= hi.t_s { (lo, hi) } else { (hi, lo) };
+                for x in [first, second] {
+                    let _ = write!(
+                        pts,
+                        "{:.1},{:.1} ",
+                        x_of(x.t_s),
+                        y_of(x.acc_g[k] - means[k])
+                    );
+                }
+            }
+        } else {
+            for x in w {
+                let _ = write!(
+                    pts,
+                    "{:.1},{:.1} ",
+                    x_of(x.t_s),
+                    y_of(x.acc_g[k] - means[k])
+                );
+            }
         }
         let _ = writeln!(
             svg,
