@@ -163,6 +163,8 @@ fn row(name: &str, st: &Stats) -> String {
 }
 
 const COLOURS: [&str; 3] = ["#d62728", "#2ca02c", "#1f77b4"];
+/// Width of a panel's plot area, in pixels (one min/max pair per column).
+const WIDTH_PX: usize = 840;
 
 /// A panel of x, y, z against time, with truth events shaded.
 #[allow(clippy::too_many_arguments)]
@@ -177,7 +179,7 @@ fn panel(
     scale_g: f64,
     events: &[(f64, f64, &str)],
 ) {
-    let (left, width, height) = (60.0, 840.0, 150.0);
+    let (left, width, height) = (60.0, WIDTH_PX as f64, 150.0);
     let i = s.partition_point(|x| x.t_s < t0);
     let j = s.partition_point(|x| x.t_s < t1);
     let w = &s[i..j];
@@ -218,12 +220,11 @@ fn panel(
         let mut pts = String::new();
         // Long stretches: the lowest and highest value of each pixel column, in time order,
         // so peaks survive and the file stays small.
-        let cols = width as usize;
+        let cols = WIDTH_PX;
         if w.len() > 2 * cols {
-            let per = w.len() as f64 / cols as f64;
             for c in 0..cols {
-                let a = (c as f64 * per) as usize;
-                let b = (((c + 1) as f64 * per) as usize).min(w.len());
+                let a = c * w.len() / cols;
+                let b = ((c + 1) * w.len() / cols).min(w.len());
                 let seg = &w[a..b.max(a + 1)];
                 let (lo, hi) = seg.iter().fold((&seg[0], &seg[0]), |(lo, hi), x| {
                     (
