@@ -388,3 +388,21 @@ fn benchmarks_cover_what_they_promise() {
         assert!(held.iter().all(|h| h.seed != d.seed));
     }
 }
+
+#[test]
+fn every_benchmark_night_plans_within_its_severity() {
+    for cfg in dev_benchmark().into_iter().chain(held_out_benchmark()) {
+        let night = Night::new(&cfg).unwrap();
+        let m = &night.truth().metrics;
+        let (lo, hi) = cfg.severity.plmsi_range_per_h();
+        assert!(
+            m.plmsi_per_h >= lo && m.plmsi_per_h < hi,
+            "{}: PLMSI {}",
+            cfg.name,
+            m.plmsi_per_h
+        );
+        assert_eq!(night.truth().sensors.len(), cfg.layout.sites().len());
+        assert_eq!(m.lm_listed, cfg.layout != Layout::Wrist);
+        assert!(m.total_sleep_s > 0.5 * cfg.duration_h * 3600.0, "{}", cfg.name);
+    }
+}
