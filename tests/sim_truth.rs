@@ -403,6 +403,10 @@ fn every_benchmark_night_plans_within_its_severity() {
         );
         assert_eq!(night.truth().sensors.len(), cfg.layout.sites().len());
         assert_eq!(m.lm_listed, cfg.layout != Layout::Wrist);
-        assert!(m.total_sleep_s > 0.5 * cfg.duration_h * 3600.0, "{}", cfg.name);
+        assert!(
+            m.total_sleep_s > 0.5 * cfg.duration_h * 3600.0,
+            "{}",
+            cfg.name
+        );
     }
 }

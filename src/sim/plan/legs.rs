@@ -251,9 +251,10 @@ impl Planner {
         };
         let pattern = rng.weighted(&[0.35, 0.2, 0.2, 0.25]);
         let period = if sleep {
-            match rng.weighted(&[0.7, 0.2, 0.1]) {
-                0 => rng.uniform(18.0, 40.0),
-                1 => rng.uniform(12.0, 18.0),
+            // Mostly 20–40 s, some shorter and longer (§2.3: a hump over 10–90 s).
+            match rng.weighted(&[0.75, 0.15, 0.1]) {
+                0 => rng.uniform(20.0, 40.0),
+                1 => rng.uniform(12.0, 20.0),
                 _ => rng.uniform(40.0, 70.0),
             }
         } else {
