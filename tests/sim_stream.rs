@@ -221,3 +221,36 @@ fn the_simulate_example_writes_the_documented_files() {
         assert!(err.starts_with("error: "), "{bad:?}: {err}");
     }
 }
+
+#[test]
+fn nights_and_sources_can_move_to_other_threads() {
+    fn send<T: Send + 'static>() {}
+    send::<Night>();
+    send::<sleeptwitch::sim::SimSource>();
+    // One night's sensors read on three threads give what one thread reads.
+    let night = Night::new(&SimConfig {
+        duration_h: 1.0,
+        rate_hz: 25.0,
+        layout: Layout::Bilateral,
+        ..SimConfig::new(4)
+    })
+    .unwrap();
+    let handles: Vec<_> = night
+        .sites()
+        .iter()
+        .map(|&site| {
+            let mut src = night.source(site).unwrap();
+            std::thread::spawn(move || {
+                let mut buf = vec![Sample::default(); 1000];
+                let mut out = Vec::new();
+                while let Ok(n @ 1..) = src.read_samples(&mut buf) {
+                    out.extend_from_slice(&buf[..n]);
+                }
+                out
+            })
+        })
+        .collect();
+    for (h, &site) in handles.into_iter().zip(night.sites()) {
+        assert!(h.join().unwrap() == night.samples(site), "{site}");
+    }
+}
