@@ -410,3 +410,87 @@ fn every_benchmark_night_plans_within_its_severity() {
         );
     }
 }
+
+mod props {
+    use super::*;
+    use proptest::prelude::*;
+    use sleeptwitch::sim::SensorConfig;
+    use sleeptwitch::ScoringRule;
+
+    fn config() -> impl Strategy<Value = SimConfig> {
+        (
+            any::<u64>(),
+            1.0f64..12.0,
+            prop::sample::select(vec![25.0, 30.0, 50.0, 85.7, 100.0, 200.0]),
+            0.0f64..=1.0,
+            prop::sample::select(Severity::ALL.to_vec()),
+            prop::sample::select(vec![Layout::Ankle, Layout::Wrist, Layout::Bilateral]),
+            prop::sample::select(vec![ScoringRule::Wasm2016, ScoringRule::Aasm2012]),
+            (
+                any::<bool>(),
+                0.0f64..0.9,
+                prop::sample::select(vec![2.0, 4.0, 8.0, 16.0]),
+            ),
+        )
+            .prop_map(
+                |(
+                    seed,
+                    duration_h,
+                    rate_hz,
+                    difficulty,
+                    severity,
+                    layout,
+                    rule,
+                    (gaps, j, range_g),
+                )| {
+                    SimConfig {
+                        seed,
+                        duration_h,
+                        rate_hz,
+                        difficulty,
+                        severity,
+                        layout,
+                        rule,
+                        sensor: SensorConfig {
+                            gaps,
+                            jitter_ms: j * 1000.0 / rate_hz,
+                            range_g,
+                            bits: 16,
+                            ..SensorConfig::default()
+                        },
+                        ..SimConfig::default()
+                    }
+                },
+            )
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(48))]
+
+        #[test]
+        fn any_valid_config_plans_a_consistent_night(cfg in config()) {
+            cfg.validate().unwrap();
+            let night = Night::new(&cfg).unwrap();
+            let t = night.truth();
+            // The recording lasts duration_h, on the 1 ms grid of truth times.
+            let end = (cfg.duration_h * 3_600_000.0).round() / 1000.0;
+            for w in t.events.windows(2) {
+                prop_assert!(w[0].event.onset_s <= w[1].event.onset_s);
+            }
+            for e in &t.events {
+                prop_assert!(e.event.onset_s < e.event.offset_s, "{:?}", e);
+                prop_assert!(e.event.onset_s >= 0.0 && e.event.offset_s <= end + 1e-9);
+                prop_assert!(!e.event.sites.is_empty());
+            }
+            prop_assert!(t.in_bed_start_s < t.in_bed_end_s);
+            for b in &t.sleep_bouts {
+                prop_assert!(b.start_s >= t.in_bed_start_s && b.end_s <= t.in_bed_end_s);
+            }
+            let (lo, hi) = cfg.severity.plmsi_range_per_h();
+            prop_assert!(
+                t.metrics.plmsi_per_h >= lo && t.metrics.plmsi_per_h < hi,
+                "PLMSI {} outside [{lo}, {hi})", t.metrics.plmsi_per_h
+            );
+        }
+    }
+}

@@ -368,7 +368,8 @@ impl Plan {
         let mut p = Planner {
             cfg: cfg.clone(),
             k: Knobs::new(cfg.difficulty),
-            t_end: cfg.duration_h * 3600.0,
+            // On the 1 ms grid of truth times, so that no event ends past the recording.
+            t_end: ms(cfg.duration_h * 3600.0),
             max_f_hz: 0.4 * cfg.rate_hz,
             mounts: [mounts[0], mounts[1], mounts[2]],
             occ: Occupancy::default(),
