@@ -28,6 +28,7 @@ mod movement;
 pub mod sample;
 mod segment;
 pub mod series;
+pub mod sim;
 pub mod sleep;
 pub mod spectral;
 
