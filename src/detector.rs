@@ -598,6 +598,55 @@ impl Detector {
     }
 }
 
+impl Detector {
+    /// Runs whole recordings through the detector, one source per site in the order given to
+    /// [`with_sites`](Self::with_sites), reading `chunk_len` samples at a time and pushing
+    /// the sources in step by time; then finishes. The batch form of the stream: the events
+    /// are those any chunking of `push_site` calls would give.
+    ///
+    /// # Errors
+    /// A source's read error, a detector error on a sample, or a count of sources that does
+    /// not match the sites.
+    pub fn run<S: crate::Source + ?Sized>(
+        &mut self,
+        sources: &mut [&mut S],
+        chunk_len: usize,
+        sink: &mut impl Sink,
+    ) -> Result<Summary, Error> {
+        if sources.len() != self.feeds.len() {
+            return Err(Error::new(crate::ErrorKind::Other(format!(
+                "{} sources for a detector of {} sensors",
+                sources.len(),
+                self.feeds.len()
+            ))));
+        }
+        let chunk_len = chunk_len.max(1);
+        let mut bufs: Vec<Vec<Sample>> = sources
+            .iter()
+            .map(|_| vec![Sample::default(); chunk_len])
+            .collect();
+        let mut lens = vec![0usize; sources.len()];
+        let mut done = vec![false; sources.len()];
+        loop {
+            // Refill empty buffers, then push the one whose samples start earliest.
+            for (i, src) in sources.iter_mut().enumerate() {
+                if lens[i] == 0 && !done[i] {
+                    lens[i] = src.read_samples(&mut bufs[i])?;
+                    done[i] = lens[i] == 0;
+                }
+            }
+            let next = (0..sources.len())
+                .filter(|&i| lens[i] > 0)
+                .min_by(|&a, &b| bufs[a][0].t_s.total_cmp(&bufs[b][0].t_s));
+            let Some(i) = next else { break };
+            let n = lens[i];
+            self.push_site(i, &bufs[i][..n], sink)?;
+            lens[i] = 0;
+        }
+        self.finish(sink)
+    }
+}
+
 impl crate::Detect for Detector {
     fn push(&mut self, samples: &[Sample], sink: &mut dyn Sink) -> Result<(), Error> {
         Detector::push(self, samples, &mut { sink })

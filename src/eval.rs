@@ -40,6 +40,7 @@ use crate::{Event, Kind};
 
 mod night;
 mod report;
+mod simulated;
 
 pub use night::{
     read_json, score_night, DetectedSleep, EvalConfig, NightErrors, NightScore, TruthConfig,
@@ -49,6 +50,7 @@ pub use report::{
     evaluate_dir, find_nights, run_detector, Detection, ErrorSummary, NightDir, PooledErrors,
     Report,
 };
+pub use simulated::{run_simulated, truth_night, SimulatedRun};
 
 /// A class that detections are scored in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
