@@ -52,7 +52,7 @@ pub use config::{
     parse_difficulty, parse_rule, Layout, SensorConfig, Severity, SimConfig, EASY, HARD,
 };
 pub use sensor::SimSource;
-pub use truth::{file_name, Interval, NightMetrics, SensorTruth, Truth, TruthEvent};
+pub use truth::{file_name, Interval, SensorTruth, Truth, TruthEvent, TruthMetrics};
 
 use crate::{ConfigError, Error, Sample, Site};
 use plan::Plan;

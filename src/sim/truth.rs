@@ -172,9 +172,10 @@ pub struct SensorTruth {
     pub gaps: Vec<Interval>,
 }
 
-/// Night-level figures of the truth.
+/// Night-level figures of the truth (what a perfect detector would report; compare
+/// [`crate::NightMetrics`], which detectors and the evaluation compute from events).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct NightMetrics {
+pub struct TruthMetrics {
     /// Length of the recording, in seconds.
     pub recording_s: f64,
     /// Time in bed (lights out to getting up, trips out of bed excluded), in seconds.
@@ -261,7 +262,7 @@ pub struct Truth {
     /// Sleep onsets (first and re-onsets), in seconds on the files' clock.
     pub sleep_onsets_s: Vec<f64>,
     /// Night metrics.
-    pub metrics: NightMetrics,
+    pub metrics: TruthMetrics,
     /// What each sensor did.
     pub sensors: Vec<SensorTruth>,
     /// The events, sorted by onset (written to the truth CSV, not the JSON).
@@ -319,7 +320,7 @@ impl Truth {
             .find(|l| worn & l.bit() != 0)
             .unwrap_or(Limb::RightLeg);
         let mut events: Vec<TruthEvent> = Vec::new();
-        let mut m = NightMetrics::default();
+        let mut m = TruthMetrics::default();
         let lm_listed = layout != Layout::Wrist;
         for s in &plan.scored {
             let is_plm = s.series_id.is_some();
