@@ -7,9 +7,15 @@
 //! jitter, gaps, units, warnings, device metadata — is in [`RecordingInfo`].
 
 mod check;
+mod cwa;
+mod device;
+mod geneactiv;
 
 pub(crate) use check::{median_interval_s, SampleCheck};
 pub use check::{MAX_ABS_G, MIN_RATE_HZ};
+pub use cwa::CwaReader;
+pub use device::open_device;
+pub use geneactiv::GeneactivReader;
 
 use std::fmt;
 
