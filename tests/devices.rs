@@ -6,6 +6,9 @@
 //! the device. Tests that need `../shared` print a message and pass when it is absent; the
 //! copies in `testdata/devices/` are checked against facts stated in the data's README.
 
+// Tests: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use common::*;

@@ -610,7 +610,7 @@ mod tests {
     fn one_sample_decodes_with_calibration() {
         // x = 0x800 (-2048), y = 0x7ff (2047), z = 0x001; light etc. zero.
         let header = "Device Identity\r\nDevice Unique Serial Code:1\r\nMeasurement Frequency:100 Hz\r\n\
-            x gain:100\r\nx offset:0\r\ny gain:200\r\ny offset:100\r\nz gain:100\r\nz offset:-100\r\n\
+            x gain:10000\r\nx offset:0\r\ny gain:20000\r\ny offset:100\r\nz gain:10000\r\nz offset:-100\r\n\
             Number of Pages:1\r\n\r\nRecorded Data\r\nPage Time:2020-01-01 00:00:00:250\r\n\
             Measurement Frequency:100\r\n8007FF001000\r\n";
         let mut r = GeneactivReader::new(header.as_bytes()).unwrap();
@@ -618,7 +618,14 @@ mod tests {
         assert_eq!(r.read_samples(&mut out).unwrap(), 1);
         assert_eq!(out[0].t_s, 1_577_836_800.25);
         // (raw × 100 − offset) / gain
-        assert_eq!(out[0].acc_g, [-2048.0, (204_700.0 - 100.0) / 200.0, 2.0]);
+        assert_eq!(
+            out[0].acc_g,
+            [
+                -204_800.0 / 10_000.0,
+                (204_700.0 - 100.0) / 20_000.0,
+                200.0 / 10_000.0
+            ]
+        );
         assert_eq!(r.read_samples(&mut out).unwrap(), 0);
         assert!(r.info().warnings.is_empty(), "{:?}", r.info().warnings);
     }

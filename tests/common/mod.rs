@@ -1,5 +1,6 @@
 //! Helpers shared by the device-file tests: reference CSVs, comparisons, data locations.
-#![allow(dead_code)] // each test file uses its own subset
+#![allow(dead_code, unreachable_pub)] // each test file uses its own subset of these helpers
+#![allow(clippy::unwrap_used, clippy::needless_range_loop)] // test helpers: a failure should stop the test
 
 use std::path::{Path, PathBuf};
 
