@@ -82,3 +82,57 @@ fn geneactiv_agrees_with_reference() {
         println!("geneactiv chunk {chunk}: max |Δt| {dt:.6} s, max |Δg| {dv:.2e}");
     }
 }
+
+fn gt3x_case(raw: &std::path::Path, want: &[sleeptwitch::Sample]) -> Vec<sleeptwitch::Sample> {
+    use sleeptwitch::io::Gt3xReader;
+    let mut last = Vec::new();
+    for chunk in [7, 30, 1 << 16] {
+        let mut r = Gt3xReader::from_path(raw).unwrap();
+        let got = read_all(&mut r, chunk).unwrap();
+        if !want.is_empty() {
+            // counts / 256: one step is 1/256 g
+            let (dt, dv) = assert_agrees(&got, want, MS, [1.0 / 256.0; 3]);
+            println!("gt3x chunk {chunk}: max |Δt| {dt:.6} s, max |Δg| {dv:.2e}");
+        }
+        last = got;
+    }
+    last
+}
+
+#[test]
+fn gt3x_packed_activity_agrees_with_reference() {
+    let (Some(raw), Some(csv)) = (
+        shared("raw/actigraph_wgt3xbt_waist_30hz_idle_sleep_gaps.gt3x"),
+        shared("actigraph_wgt3xbt_waist_30hz_idle_sleep_gaps.csv"),
+    ) else {
+        println!("skipped: ../shared/data not found");
+        return;
+    };
+    gt3x_case(&raw, &read_csv(&csv));
+}
+
+#[test]
+fn gt3x_activity2_agrees_with_reference_excerpt() {
+    // GPL-3.0 data: read from ../shared only, never copied into the repository.
+    let (Some(raw), Some(csv)) = (
+        shared("gpl-3.0/raw/actigraph_link_wrist_30hz_idle_sleep.gt3x"),
+        shared("gpl-3.0/actigraph_link_wrist_30hz_idle_sleep_excerpt.csv"),
+    ) else {
+        println!("skipped: ../shared/data/gpl-3.0 not found");
+        return;
+    };
+    let want = read_csv(&csv);
+    let all = gt3x_case(&raw, &[]);
+    assert_eq!(
+        all.len(),
+        810_270,
+        "the whole file's sample count (data README)"
+    );
+    let (t0, t1) = (want[0].t_s, want[want.len() - 1].t_s);
+    let slice: Vec<_> = all
+        .into_iter()
+        .filter(|s| s.t_s >= t0 - 0.001 && s.t_s <= t1 + 0.001)
+        .collect();
+    let (dt, dv) = assert_agrees(&slice, &want, MS, [1.0 / 256.0; 3]);
+    println!("gt3x link excerpt: max |Δt| {dt:.6} s, max |Δg| {dv:.2e}");
+}

@@ -32,7 +32,7 @@ pub fn open_device(path: &Path) -> Result<Option<Box<dyn Source + Send>>, Error>
         .map(str::to_ascii_lowercase);
     let source: Box<dyn Source + Send> = match ext.as_deref() {
         Some("cwa") => Box::new(super::CwaReader::from_path(path)?),
-        // GT3X_PLACEHOLDER
+        Some("gt3x") => Box::new(super::Gt3xReader::from_path(path)?),
         Some("bin") => {
             let mut head = [0u8; 1024];
             let n = {
@@ -124,7 +124,6 @@ pub(crate) fn read_up_to<R: Read + ?Sized>(
 }
 
 /// Length of a seekable input, leaving the position at the start.
-#[allow(dead_code)] // used by the zip reader
 pub(crate) fn stream_len<R: Seek + ?Sized>(input: &mut R) -> std::io::Result<u64> {
     let len = input.seek(SeekFrom::End(0))?;
     input.seek(SeekFrom::Start(0))?;

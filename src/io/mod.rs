@@ -10,12 +10,14 @@ mod check;
 mod cwa;
 mod device;
 mod geneactiv;
+mod gt3x;
 
 pub(crate) use check::{median_interval_s, SampleCheck};
 pub use check::{MAX_ABS_G, MIN_RATE_HZ};
 pub use cwa::CwaReader;
 pub use device::open_device;
 pub use geneactiv::GeneactivReader;
+pub use gt3x::Gt3xReader;
 
 use std::fmt;
 
