@@ -136,3 +136,35 @@ fn gt3x_activity2_agrees_with_reference_excerpt() {
     let (dt, dv) = assert_agrees(&slice, &want, MS, [1.0 / 256.0; 3]);
     println!("gt3x link excerpt: max |Δt| {dt:.6} s, max |Δg| {dv:.2e}");
 }
+
+fn matrix_case(raw: &str, csv: &str) {
+    use sleeptwitch::io::MatrixReader;
+    let (Some(raw), Some(csv)) = (shared(&format!("raw/{raw}")), shared(csv)) else {
+        println!("skipped: ../shared/data not found");
+        return;
+    };
+    let want = read_csv(&csv);
+    for chunk in [7, 1000, 1 << 16] {
+        let mut r = MatrixReader::from_path(&raw).unwrap();
+        let got = read_all(&mut r, chunk).unwrap();
+        // one step is 8/32767 g at ±8 g
+        let (dt, dv) = assert_agrees(&got, &want, MS, [8.0 / 32767.0; 3]);
+        println!(
+            "{} chunk {chunk}: max |Δt| {dt:.6} s, max |Δg| {dv:.2e}",
+            raw.display()
+        );
+    }
+}
+
+#[test]
+fn matrix_100hz_agrees_with_reference() {
+    matrix_case(
+        "matrix_100hz_6min_mostly_still.bin",
+        "matrix_100hz_6min_mostly_still.csv",
+    );
+}
+
+#[test]
+fn matrix_12p5hz_agrees_with_reference() {
+    matrix_case("matrix_12p5hz_17min.bin", "matrix_12p5hz_17min.csv");
+}

@@ -41,7 +41,7 @@ pub fn open_device(path: &Path) -> Result<Option<Box<dyn Source + Send>>, Error>
             };
             match sniff_bin(&head[..n]) {
                 Some(BinKind::Geneactiv) => Box::new(super::GeneactivReader::from_path(path)?),
-                Some(BinKind::Matrix) => return Ok(None), // MX_PLACEHOLDER
+                Some(BinKind::Matrix) => Box::new(super::MatrixReader::from_path(path)?),
                 None => {
                     let e = if n == 0 {
                         Error::new(ErrorKind::Empty)

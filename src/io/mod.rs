@@ -11,6 +11,7 @@ mod cwa;
 mod device;
 mod geneactiv;
 mod gt3x;
+mod matrix;
 
 pub(crate) use check::{median_interval_s, SampleCheck};
 pub use check::{MAX_ABS_G, MIN_RATE_HZ};
@@ -18,6 +19,7 @@ pub use cwa::CwaReader;
 pub use device::open_device;
 pub use geneactiv::GeneactivReader;
 pub use gt3x::Gt3xReader;
+pub use matrix::MatrixReader;
 
 use std::fmt;
 
@@ -61,6 +63,8 @@ pub enum Format {
     GeneactivBin,
     /// ActiGraph `.gt3x`.
     Gt3x,
+    /// Parmay Matrix `.BIN`.
+    MatrixBin,
     /// Samples handed over in memory.
     Memory,
 }
