@@ -2,6 +2,8 @@
 #![allow(dead_code, unreachable_pub)] // each test file uses its own subset of these helpers
 #![allow(clippy::unwrap_used, clippy::needless_range_loop)] // test helpers: a failure should stop the test
 
+pub mod cwa_writer;
+
 use std::path::{Path, PathBuf};
 
 use sleeptwitch::{Sample, Source};
