@@ -546,3 +546,21 @@ fn synthetic_cwa_one_or_two_threads_give_the_same_samples() {
         read_all(&mut two, 1 << 16).unwrap()
     );
 }
+
+#[test]
+fn gt3x_deflated_archive_gives_the_same_samples() {
+    // The repository's .gt3x stores its members; re-pack them deflated (as the GT9X Link
+    // file in ../shared is) so the inflating path is tested without that GPL file.
+    let stored = bytes("actigraph_wgt3xbt_waist_30hz_idle_sleep_gaps.gt3x");
+    let members = common::unzip_stored(&stored);
+    assert_eq!(members.len(), 2);
+    let deflated = common::zip_deflated(&members);
+    assert!(deflated.len() < stored.len(), "really compressed");
+    let mut a = Gt3xReader::new(Cursor::new(stored)).unwrap();
+    let mut b = Gt3xReader::new(Cursor::new(deflated)).unwrap();
+    assert_eq!(
+        read_all(&mut a, 999).unwrap(),
+        read_all(&mut b, 999).unwrap()
+    );
+    assert_eq!(a.info(), b.info());
+}

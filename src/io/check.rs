@@ -131,6 +131,76 @@ impl SampleCheck {
         Ok(gap)
     }
 
+    /// Checks samples in order exactly as [`check`](Self::check) on each would, with the
+    /// running sums kept in locals: the per-sample call stores them to memory every time,
+    /// which holds a device decoder to a few hundred MB/s.
+    ///
+    /// # Errors
+    /// The index in `samples` of the first bad sample and its error; the samples before it
+    /// are counted, it and those after are not.
+    pub(crate) fn check_slice(&mut self, samples: &[Sample]) -> Result<(), (usize, ErrorKind)> {
+        let median = self.median_interval_s;
+        let gap_min = self.gap_min_s;
+        let mut last = self.last_t_s;
+        let mut n = self.n;
+        let mut sum_norm = self.sum_norm;
+        let mut n_dt = self.n_dt;
+        let mut sum_d = self.sum_d;
+        let mut sum_d2 = self.sum_d2;
+        let mut max_dt = self.max_dt;
+        let mut bad = None;
+        for (i, s) in samples.iter().enumerate() {
+            let [x, y, z] = s.acc_g;
+            let t = s.t_s;
+            let ok_value = x.abs() <= MAX_ABS_G && y.abs() <= MAX_ABS_G && z.abs() <= MAX_ABS_G;
+            if !(ok_value && t.is_finite() && t > last) {
+                bad = Some((i, ok_value));
+                break;
+            }
+            sum_norm += (x * x + y * y + z * z).sqrt();
+            if n == 0 {
+                self.first_t_s = t;
+            } else {
+                let dt = t - last;
+                if dt > gap_min {
+                    self.gaps.push(Gap {
+                        start_s: last,
+                        duration_s: dt,
+                    });
+                } else {
+                    let d = dt - median;
+                    n_dt += 1;
+                    sum_d += d;
+                    sum_d2 += d * d;
+                    if dt > max_dt {
+                        max_dt = dt;
+                    }
+                }
+            }
+            last = t;
+            n += 1;
+        }
+        self.last_t_s = last;
+        self.n = n;
+        self.sum_norm = sum_norm;
+        self.n_dt = n_dt;
+        self.sum_d = sum_d;
+        self.sum_d2 = sum_d2;
+        self.max_dt = max_dt;
+        match bad {
+            None => Ok(()),
+            Some((i, ok_value)) => {
+                let s = samples.get(i).copied().unwrap_or_default();
+                let kind = if ok_value {
+                    bad_time(s.t_s, last)
+                } else {
+                    bad_value(&s)
+                };
+                Err((i, kind))
+            }
+        }
+    }
+
     /// Copies what is known so far into `info` (gaps are appended, not re-copied).
     pub(crate) fn fill(&self, info: &mut RecordingInfo) {
         info.n_samples = self.n;
@@ -262,6 +332,47 @@ mod tests {
         c.fill(&mut info);
         assert!((info.rate.jitter_s - 0.001).abs() < 1e-9);
         assert!((info.rate.rate_hz - 100.0).abs() < 1e-6);
+    }
+
+    #[test]
+    fn check_slice_equals_check_per_sample() {
+        let mut t = 0.0;
+        let samples: Vec<Sample> = (0..3000)
+            .map(|i| {
+                t += if i == 1500 {
+                    2.5
+                } else {
+                    0.01 + 0.001 * ((i % 7) as f64 - 3.0)
+                };
+                Sample::new(t, [0.1 * (i % 5) as f64, -0.3, 1.0])
+            })
+            .collect();
+        let mut one = SampleCheck::new(0.01, None).unwrap();
+        for s in &samples {
+            one.check(s).unwrap();
+        }
+        let mut many = SampleCheck::new(0.01, None).unwrap();
+        for part in samples.chunks(333) {
+            many.check_slice(part).unwrap();
+        }
+        let (mut a, mut b) = (RecordingInfo::default(), RecordingInfo::default());
+        one.fill(&mut a);
+        many.fill(&mut b);
+        assert_eq!(a, b);
+        assert_eq!(b.gaps.len(), 1);
+        // the first bad sample is named and nothing from it on is counted
+        let mut c = SampleCheck::new(0.01, None).unwrap();
+        let mut bad = samples[..10].to_vec();
+        bad[6].t_s = bad[4].t_s;
+        let (i, e) = c.check_slice(&bad).unwrap_err();
+        assert_eq!(i, 6);
+        assert!(matches!(e, ErrorKind::TimeNotIncreasing { .. }));
+        assert_eq!(c.n, 6);
+        bad[6] = Sample::new(100.0, [f64::NAN, 0.0, 0.0]);
+        let mut c = SampleCheck::new(0.01, None).unwrap();
+        let (i, e) = c.check_slice(&bad).unwrap_err();
+        assert_eq!(i, 6);
+        assert!(matches!(e, ErrorKind::NotFinite { .. }));
     }
 
     #[test]

@@ -431,35 +431,22 @@ impl<R: Read> CwaReader<R> {
         }
     }
 
-    /// Checks `out[from..to]` sample by sample, naming the block of a bad one.
-    fn check_range(&mut self, out: &[Sample], from: usize, to: usize) -> Result<(), Error> {
-        let mut first_bad = None;
-        for (i, s) in out.iter().enumerate().take(to).skip(from) {
-            if let Err(kind) = self.check.check(s) {
-                first_bad = Some((i, kind));
-                break;
-            }
-        }
-        if let Some((i, kind)) = first_bad {
-            let block = self
-                .spans
-                .iter()
-                .rev()
-                .find(|(start, _)| *start <= i)
-                .map_or(0, |(_, b)| *b);
-            let mut pos = self.block_position(block);
-            pos.sample_idx = Some(self.check_count());
-            self.done = true;
-            self.check.fill(&mut self.info);
-            return Err(Error::at(kind, pos));
-        }
-        Ok(())
-    }
-
-    fn check_count(&self) -> u64 {
-        let mut info = RecordingInfo::default();
-        self.check.fill(&mut info);
-        info.n_samples
+    /// Checks `out[..n]` in order, naming the block of a bad sample.
+    fn check_written(&mut self, out: &[Sample]) -> Result<(), Error> {
+        let Err((i, kind)) = self.check.check_slice(out) else {
+            return Ok(());
+        };
+        let block = self
+            .spans
+            .iter()
+            .rev()
+            .find(|(start, _)| *start <= i)
+            .map_or(0, |(_, b)| *b);
+        let mut pos = self.block_position(block);
+        self.done = true;
+        self.check.fill(&mut self.info);
+        pos.sample_idx = Some(self.info.n_samples);
+        Err(Error::at(kind, pos))
     }
 }
 
@@ -532,7 +519,7 @@ impl<R: Read> Source for CwaReader<R> {
                 written += room;
             }
         }
-        self.check_range(out, 0, written)?;
+        self.check_written(&out[..written])?;
         self.check.fill(&mut self.info);
         if written == 0 && !self.started {
             self.done = true;
@@ -901,13 +888,9 @@ fn decode_blocks(raw: &[u8], blocks: &[Block], segs: &[Seg], out: &mut [Sample])
         let Some(bytes) = raw.get(b.raw_at + DATA_AT..b.raw_at + DATA_AT + DATA_LEN) else {
             return;
         };
-        decode_values(bytes, b.enc, dst);
         for s in segs.get(b.seg_lo..b.seg_hi).unwrap_or(&[]) {
             if let Some(part) = dst.get_mut(s.from..s.to) {
-                let first = s.from as i64 - s.base;
-                for (i, o) in (first..).zip(part.iter_mut()) {
-                    o.t_s = s.t_base_s + i as f64 * s.dt_s;
-                }
+                decode_run(bytes, b.enc, s, part);
             }
         }
         at += b.n;
@@ -934,23 +917,30 @@ fn decode_parallel(raw: &[u8], blocks: &[Block], segs: &[Seg], out: &mut [Sample
     });
 }
 
-/// Decodes the acceleration of a block's samples (times are set afterwards).
+/// Decodes the samples `seg.from..seg.to` of a block's data into `out`, time and
+/// acceleration in one pass.
 #[inline]
-fn decode_values(data: &[u8], enc: Encoding, out: &mut [Sample]) {
+fn decode_run(data: &[u8], enc: Encoding, seg: &Seg, out: &mut [Sample]) {
+    let first = seg.from as i64 - seg.base;
+    let (t_base_s, dt_s) = (seg.t_base_s, seg.dt_s);
     match enc {
         Encoding::Packed => {
-            const SCALE: [f64; 4] = [1.0 / 256.0, 2.0 / 256.0, 4.0 / 256.0, 8.0 / 256.0];
-            for (o, w) in out.iter_mut().zip(data.chunks_exact(4)) {
+            const SCALE: f64 = 1.0 / 256.0;
+            let words = data.get(4 * seg.from..).unwrap_or(&[]);
+            for ((o, w), i) in out.iter_mut().zip(words.chunks_exact(4)).zip(first..) {
                 let v = u32::from_le_bytes([w[0], w[1], w[2], w[3]]);
-                let x = ((v << 22) as i32) >> 22;
-                let y = ((v << 12) as i32) >> 22;
-                let z = ((v << 2) as i32) >> 22;
-                let scale = SCALE[(v >> 30) as usize];
-                o.acc_g = [
-                    f64::from(x) * scale,
-                    f64::from(y) * scale,
-                    f64::from(z) * scale,
-                ];
+                let e = v >> 30;
+                let x = (((v << 22) as i32) >> 22) << e;
+                let y = (((v << 12) as i32) >> 22) << e;
+                let z = (((v << 2) as i32) >> 22) << e;
+                *o = Sample {
+                    t_s: t_base_s + i as f64 * dt_s,
+                    acc_g: [
+                        f64::from(x) * SCALE,
+                        f64::from(y) * SCALE,
+                        f64::from(z) * SCALE,
+                    ],
+                };
             }
         }
         Encoding::Unpacked {
@@ -958,13 +948,17 @@ fn decode_values(data: &[u8], enc: Encoding, out: &mut [Sample]) {
             accel_at,
             scale_g,
         } => {
-            for (o, w) in out.iter_mut().zip(data.chunks_exact(stride)) {
-                if let Some(&[x0, x1, y0, y1, z0, z1]) = w.get(accel_at..accel_at + 6) {
-                    o.acc_g = [
-                        f64::from(i16::from_le_bytes([x0, x1])) * scale_g,
-                        f64::from(i16::from_le_bytes([y0, y1])) * scale_g,
-                        f64::from(i16::from_le_bytes([z0, z1])) * scale_g,
-                    ];
+            let words = data.get(stride * seg.from + accel_at..).unwrap_or(&[]);
+            for ((o, w), i) in out.iter_mut().zip(words.chunks(stride)).zip(first..) {
+                if let Some(&[x0, x1, y0, y1, z0, z1]) = w.get(..6) {
+                    *o = Sample {
+                        t_s: t_base_s + i as f64 * dt_s,
+                        acc_g: [
+                            f64::from(i16::from_le_bytes([x0, x1])) * scale_g,
+                            f64::from(i16::from_le_bytes([y0, y1])) * scale_g,
+                            f64::from(i16::from_le_bytes([z0, z1])) * scale_g,
+                        ],
+                    };
                 }
             }
         }
@@ -974,6 +968,16 @@ fn decode_values(data: &[u8], enc: Encoding, out: &mut [Sample]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn one_seg() -> Seg {
+        Seg {
+            from: 0,
+            to: 1,
+            base: 0,
+            t_base_s: 5.0,
+            dt_s: 0.01,
+        }
+    }
 
     #[test]
     fn rate_and_range_codes() {
@@ -999,7 +1003,7 @@ mod tests {
         // x = -1, y = 511, z = -512, exponent 2: values × 4 / 256 g.
         let v: u32 = (2 << 30) | (0x200 << 20) | (0x1ff << 10) | 0x3ff;
         let mut s = [Sample::default()];
-        decode_values(&v.to_le_bytes(), Encoding::Packed, &mut s);
+        decode_run(&v.to_le_bytes(), Encoding::Packed, &one_seg(), &mut s);
         assert_eq!(
             s[0].acc_g,
             [-4.0 / 256.0, 511.0 * 4.0 / 256.0, -512.0 * 4.0 / 256.0]
@@ -1016,7 +1020,7 @@ mod tests {
             accel_at: 6,
             scale_g: 1.0 / 2048.0,
         };
-        decode_values(&bytes, enc, &mut s);
+        decode_run(&bytes, enc, &one_seg(), &mut s);
         assert_eq!(s[0].acc_g, [-1.0, 0.5, 32767.0 / 2048.0]);
     }
 

@@ -1,6 +1,7 @@
 //! Helpers shared by the device-file tests: reference CSVs, comparisons, data locations.
 #![allow(dead_code, unreachable_pub)] // each test file uses its own subset of these helpers
 #![allow(clippy::unwrap_used, clippy::needless_range_loop)] // test helpers: a failure should stop the test
+#![allow(clippy::cast_possible_truncation)] // small test archives: sizes fit the zip fields
 
 pub mod cwa_writer;
 
@@ -83,4 +84,68 @@ pub fn assert_agrees(got: &[Sample], want: &[Sample], tol_t_s: f64, tol_g: [f64;
         }
     }
     (max_dt, max_dv)
+}
+
+/// The members of a stored (uncompressed) zip archive, by name — enough for the `.gt3x`
+/// test file, whose members are stored.
+pub fn unzip_stored(zip: &[u8]) -> Vec<(String, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut at = 0;
+    while zip.get(at..at + 4) == Some(b"PK\x03\x04") {
+        let le16 = |i: usize| usize::from(u16::from_le_bytes([zip[i], zip[i + 1]]));
+        let le32 = |i: usize| u32::from_le_bytes(zip[i..i + 4].try_into().unwrap()) as usize;
+        assert_eq!(le16(at + 8), 0, "stored members only");
+        let size = le32(at + 18);
+        let (n, e) = (le16(at + 26), le16(at + 28));
+        let name = String::from_utf8(zip[at + 30..at + 30 + n].to_vec()).unwrap();
+        let data = zip[at + 30 + n + e..at + 30 + n + e + size].to_vec();
+        out.push((name, data));
+        at += 30 + n + e + size;
+    }
+    out
+}
+
+/// A zip archive with every member deflated (method 8), central directory included.
+pub fn zip_deflated(members: &[(String, Vec<u8>)]) -> Vec<u8> {
+    use std::io::Write;
+    let mut out = Vec::new();
+    let mut dir = Vec::new();
+    for (name, data) in members {
+        let mut enc =
+            flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default());
+        enc.write_all(data).unwrap();
+        let packed = enc.finish().unwrap();
+        let crc = crc32fast::hash(data);
+        let offset = out.len() as u32;
+        let mut common = Vec::new();
+        common.extend_from_slice(&20u16.to_le_bytes()); // version needed
+        common.extend_from_slice(&0u16.to_le_bytes()); // flags
+        common.extend_from_slice(&8u16.to_le_bytes()); // deflate
+        common.extend_from_slice(&[0, 0, 0x21, 0]); // time, date
+        common.extend_from_slice(&crc.to_le_bytes());
+        common.extend_from_slice(&(packed.len() as u32).to_le_bytes());
+        common.extend_from_slice(&(data.len() as u32).to_le_bytes());
+        common.extend_from_slice(&(name.len() as u16).to_le_bytes());
+        common.extend_from_slice(&0u16.to_le_bytes()); // extra
+        out.extend_from_slice(b"PK\x03\x04");
+        out.extend_from_slice(&common);
+        out.extend_from_slice(name.as_bytes());
+        out.extend_from_slice(&packed);
+        dir.extend_from_slice(b"PK\x01\x02");
+        dir.extend_from_slice(&20u16.to_le_bytes()); // version made by
+        dir.extend_from_slice(&common);
+        dir.extend_from_slice(&[0; 10]); // comment length, disk, internal and external attributes
+        dir.extend_from_slice(&offset.to_le_bytes());
+        dir.extend_from_slice(name.as_bytes());
+    }
+    let dir_at = out.len() as u32;
+    out.extend_from_slice(&dir);
+    out.extend_from_slice(b"PK\x05\x06");
+    out.extend_from_slice(&[0; 4]);
+    out.extend_from_slice(&(members.len() as u16).to_le_bytes());
+    out.extend_from_slice(&(members.len() as u16).to_le_bytes());
+    out.extend_from_slice(&(dir.len() as u32).to_le_bytes());
+    out.extend_from_slice(&dir_at.to_le_bytes());
+    out.extend_from_slice(&0u16.to_le_bytes());
+    out
 }
