@@ -564,3 +564,84 @@ fn gt3x_deflated_archive_gives_the_same_samples() {
     );
     assert_eq!(a.info(), b.info());
 }
+
+/// Peak resident memory of this process so far (VmHWM), in bytes.
+fn peak_rss_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
+}
+
+/// CPU time this process has used (user + system), in seconds, at 10 ms resolution.
+fn cpu_time_s() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // fields after the command name (which is in parentheses)
+    let rest = stat.rsplit_once(')')?.1;
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let utime: f64 = f.get(11)?.parse().ok()?;
+    let stime: f64 = f.get(12)?.parse().ok()?;
+    Some((utime + stime) / 100.0)
+}
+
+#[test]
+#[ignore = "writes a 258 MB temporary file; run by hand for BENCHMARKS.md"]
+fn week_long_cwa_from_disk_in_bounded_memory() {
+    use common::cwa_writer::{block, header, CwaSpec};
+    use std::io::Write;
+    let spec = CwaSpec {
+        rate_code: 0x4a,
+        packed: true,
+        start_s: 1_700_000_000.25,
+        true_rate_hz: 99.7,
+        n_blocks: 7 * 24 * 3600 * 100 / 120,
+    };
+    let path = std::env::temp_dir().join(format!("sleeptwitch-week-{}.cwa", std::process::id()));
+    {
+        let mut f = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
+        f.write_all(&header(&spec)).unwrap();
+        for k in 0..spec.n_blocks {
+            f.write_all(&block(&spec, k)).unwrap();
+        }
+    }
+    let file_len = std::fs::metadata(&path).unwrap().len();
+    let before = peak_rss_bytes().unwrap_or(0);
+    let threads: usize = std::env::var("SLEEPTWITCH_THREADS")
+        .ok()
+        .and_then(|t| t.parse().ok())
+        .unwrap_or(2);
+    let mut buf = vec![Sample::default(); 64 * 1024];
+    let start = std::time::Instant::now();
+    let cpu0 = cpu_time_s().unwrap_or(0.0);
+    let mut r = CwaReader::from_path(&path).unwrap();
+    r.set_threads(threads);
+    let mut n = 0u64;
+    loop {
+        let k = r.read_samples(&mut buf).unwrap();
+        if k == 0 {
+            break;
+        }
+        n += k as u64;
+    }
+    let secs = start.elapsed().as_secs_f64();
+    let cpu = cpu_time_s().unwrap_or(0.0) - cpu0;
+    let after = peak_rss_bytes().unwrap_or(0);
+    std::fs::remove_file(&path).unwrap();
+    assert_eq!(n, spec.n_blocks as u64 * 120);
+    println!(
+        "week: {n} samples, {:.1} MB, {threads} thread(s), {secs:.3} s wall: {:.2} GB/s of file, \
+         {:.1} Msamples/s; {cpu:.2} s of CPU ({:.2} GB per CPU-second); peak RSS {:.1} MB before opening, {:.1} MB after (buffer {:.1} MB)",
+        file_len as f64 / 1e6,
+        file_len as f64 / secs / 1e9,
+        n as f64 / secs / 1e6,
+        file_len as f64 / cpu / 1e9,
+        before as f64 / 1e6,
+        after as f64 / 1e6,
+        (buf.len() * std::mem::size_of::<Sample>()) as f64 / 1e6,
+    );
+    // memory beyond the caller's buffer stays small (batch of 512 KiB, tables)
+    assert!(
+        after.saturating_sub(before) < 16_000_000,
+        "{before} → {after}"
+    );
+}

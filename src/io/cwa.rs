@@ -60,8 +60,11 @@ const DATA_AT: usize = 30;
 const DATA_LEN: usize = 480;
 /// Blocks whose times may wait for a later anchor before the run is cut (bounds memory).
 const MAX_UNRESOLVED: usize = 64;
-/// Decode on two threads only when a call takes at least this many samples.
+/// Decode on a second thread only when a call takes at least this many samples (a thread
+/// costs tens of microseconds to start).
 const PARALLEL_MIN_SAMPLES: usize = 16 * 1024;
+/// Samples handed from the decoding thread to the checking one at a time.
+const PIECE_SAMPLES: usize = 16 * 1024;
 
 /// A reader of Axivity `.cwa` files, from any [`Read`].
 ///
@@ -274,9 +277,15 @@ impl<R: Read> CwaReader<R> {
         self.segs.clear();
 
         let want = BATCH_BLOCKS * BLOCK_LEN;
-        self.raw.resize(new_raw_len + want, 0);
-        let n = read_up_to(&mut self.input, &mut self.raw[new_raw_len..])
-            .map_err(|e| self.io_error(e))?;
+        // The buffer keeps its length between batches: no zero-filling each time.
+        if self.raw.len() < new_raw_len + want {
+            self.raw.resize(new_raw_len + want, 0);
+        }
+        let n = read_up_to(
+            &mut self.input,
+            &mut self.raw[new_raw_len..new_raw_len + want],
+        )
+        .map_err(|e| self.io_error(e))?;
         let whole = n / BLOCK_LEN;
         if n < want {
             self.eof = true;
@@ -308,7 +317,6 @@ impl<R: Read> CwaReader<R> {
             }
             at += BLOCK_LEN;
         }
-        self.raw.truncate(at);
         if self.eof {
             self.close_run();
             self.skips.finish(&mut self.info.warnings, "bad blocks");
@@ -431,11 +439,18 @@ impl<R: Read> CwaReader<R> {
         }
     }
 
-    /// Checks `out[..n]` in order, naming the block of a bad sample.
-    fn check_written(&mut self, out: &[Sample]) -> Result<(), Error> {
-        let Err((i, kind)) = self.check.check_slice(out) else {
-            return Ok(());
-        };
+    /// Checks `out[from..to]` in order, naming the block of a bad sample.
+    fn check_written(&mut self, out: &[Sample], from: usize, to: usize) -> Result<(), Error> {
+        let part = out.get(from..to).unwrap_or(&[]);
+        match self.check.check_slice(part) {
+            Ok(()) => Ok(()),
+            Err((i, kind)) => Err(self.sample_error(from + i, kind)),
+        }
+    }
+
+    /// The error for the sample at `out[i]` of the current call.
+    #[cold]
+    fn sample_error(&mut self, i: usize, kind: ErrorKind) -> Error {
         let block = self
             .spans
             .iter()
@@ -446,7 +461,7 @@ impl<R: Read> CwaReader<R> {
         self.done = true;
         self.check.fill(&mut self.info);
         pos.sample_idx = Some(self.info.n_samples);
-        Err(Error::at(kind, pos))
+        Error::at(kind, pos)
     }
 }
 
@@ -457,6 +472,8 @@ impl<R: Read> Source for CwaReader<R> {
         }
         self.spans.clear();
         let mut written = 0;
+        // out[..checked] went through the sample checks.
+        let mut checked = 0;
         // What is left of a block a smaller buffer could not take.
         if self.partial_pos < self.partial.len() {
             let rest = &self.partial[self.partial_pos..];
@@ -495,7 +512,16 @@ impl<R: Read> Source for CwaReader<R> {
                 }
                 let blocks = &self.blocks[self.head..end];
                 if self.threads > 1 && n_fit >= PARALLEL_MIN_SAMPLES {
-                    decode_parallel(&self.raw, blocks, &self.segs, dst);
+                    // Samples before these are checked first: checks go in order.
+                    self.check_written(out, checked, written)?;
+                    let dst = &mut out[written..written + n_fit];
+                    let blocks = &self.blocks[self.head..end];
+                    if let Err((i, kind)) =
+                        decode_and_check(&self.raw, blocks, &self.segs, dst, &mut self.check)
+                    {
+                        return Err(self.sample_error(written + i, kind));
+                    }
+                    checked = written + n_fit;
                 } else {
                     decode_blocks(&self.raw, blocks, &self.segs, dst);
                 }
@@ -519,7 +545,7 @@ impl<R: Read> Source for CwaReader<R> {
                 written += room;
             }
         }
-        self.check_written(&out[..written])?;
+        self.check_written(out, checked, written)?;
         self.check.fill(&mut self.info);
         if written == 0 && !self.started {
             self.done = true;
@@ -897,50 +923,84 @@ fn decode_blocks(raw: &[u8], blocks: &[Block], segs: &[Seg], out: &mut [Sample])
     }
 }
 
-/// Decodes on two threads: the blocks are split where their samples are halved.
-fn decode_parallel(raw: &[u8], blocks: &[Block], segs: &[Seg], out: &mut [Sample]) {
-    let total: usize = blocks.iter().map(|b| b.n).sum();
-    let mut split = 0;
-    let mut n_first = 0;
-    for b in blocks {
-        if n_first >= total / 2 {
-            break;
+/// Decodes on a second thread while this one checks, piece by piece: the checks must go in
+/// order, the decoding of one block does not depend on another, so the two overlap.
+///
+/// Returns the index in `out` of the first sample that fails the checks, with its error.
+fn decode_and_check(
+    raw: &[u8],
+    blocks: &[Block],
+    segs: &[Seg],
+    out: &mut [Sample],
+    check: &mut SampleCheck,
+) -> Result<(), (usize, ErrorKind)> {
+    // Pieces of about PIECE_SAMPLES, cut at block boundaries.
+    let mut pieces: Vec<(&[Block], &mut [Sample], usize)> = Vec::new();
+    let mut rest_blocks = blocks;
+    let mut rest_out = out;
+    let mut at = 0;
+    while !rest_blocks.is_empty() {
+        let mut k = 0;
+        let mut n = 0;
+        while k < rest_blocks.len() && (n < PIECE_SAMPLES || k == 0) {
+            n += rest_blocks[k].n;
+            k += 1;
         }
-        n_first += b.n;
-        split += 1;
+        let (b, rb) = rest_blocks.split_at(k);
+        let take = n.min(rest_out.len());
+        let (o, ro) = std::mem::take(&mut rest_out).split_at_mut(take);
+        pieces.push((b, o, at));
+        at += n;
+        rest_blocks = rb;
+        rest_out = ro;
     }
-    let (b1, b2) = blocks.split_at(split);
-    let (o1, o2) = out.split_at_mut(n_first);
+    let (tx, rx) = std::sync::mpsc::sync_channel::<(&mut [Sample], usize)>(pieces.len());
     std::thread::scope(|s| {
-        s.spawn(|| decode_blocks(raw, b2, segs, o2));
-        decode_blocks(raw, b1, segs, o1);
-    });
+        s.spawn(move || {
+            for (b, o, at) in pieces {
+                decode_blocks(raw, b, segs, o);
+                if tx.send((o, at)).is_err() {
+                    return;
+                }
+            }
+        });
+        for (piece, at) in rx.iter() {
+            check
+                .check_slice(piece)
+                .map_err(|(i, kind)| (at + i, kind))?;
+        }
+        Ok(())
+    })
 }
 
 /// Decodes the samples `seg.from..seg.to` of a block's data into `out`, time and
 /// acceleration in one pass.
+///
+/// The sample index is carried as an `f64` (integers are exact in it far beyond any block)
+/// so the hot loop has no integer-to-float conversion for the time.
 #[inline]
 fn decode_run(data: &[u8], enc: Encoding, seg: &Seg, out: &mut [Sample]) {
-    let first = seg.from as i64 - seg.base;
     let (t_base_s, dt_s) = (seg.t_base_s, seg.dt_s);
+    let mut i = (seg.from as i64 - seg.base) as f64;
     match enc {
         Encoding::Packed => {
             const SCALE: f64 = 1.0 / 256.0;
             let words = data.get(4 * seg.from..).unwrap_or(&[]);
-            for ((o, w), i) in out.iter_mut().zip(words.chunks_exact(4)).zip(first..) {
-                let v = u32::from_le_bytes([w[0], w[1], w[2], w[3]]);
+            for (o, w) in out.iter_mut().zip(words.chunks_exact(4)) {
+                let v = u32::from_le_bytes(w.try_into().unwrap_or_default());
                 let e = v >> 30;
                 let x = (((v << 22) as i32) >> 22) << e;
                 let y = (((v << 12) as i32) >> 22) << e;
                 let z = (((v << 2) as i32) >> 22) << e;
                 *o = Sample {
-                    t_s: t_base_s + i as f64 * dt_s,
+                    t_s: t_base_s + i * dt_s,
                     acc_g: [
                         f64::from(x) * SCALE,
                         f64::from(y) * SCALE,
                         f64::from(z) * SCALE,
                     ],
                 };
+                i += 1.0;
             }
         }
         Encoding::Unpacked {
@@ -949,10 +1009,10 @@ fn decode_run(data: &[u8], enc: Encoding, seg: &Seg, out: &mut [Sample]) {
             scale_g,
         } => {
             let words = data.get(stride * seg.from + accel_at..).unwrap_or(&[]);
-            for ((o, w), i) in out.iter_mut().zip(words.chunks(stride)).zip(first..) {
+            for (o, w) in out.iter_mut().zip(words.chunks(stride)) {
                 if let Some(&[x0, x1, y0, y1, z0, z1]) = w.get(..6) {
                     *o = Sample {
-                        t_s: t_base_s + i as f64 * dt_s,
+                        t_s: t_base_s + i * dt_s,
                         acc_g: [
                             f64::from(i16::from_le_bytes([x0, x1])) * scale_g,
                             f64::from(i16::from_le_bytes([y0, y1])) * scale_g,
@@ -960,6 +1020,7 @@ fn decode_run(data: &[u8], enc: Encoding, seg: &Seg, out: &mut [Sample]) {
                         ],
                     };
                 }
+                i += 1.0;
             }
         }
     }

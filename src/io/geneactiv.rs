@@ -537,16 +537,15 @@ impl<R: Read> Source for GeneactivReader<R> {
             }
             let rest = &self.page[self.page_pos..];
             let k = rest.len().min(out.len() - written);
-            for (o, s) in out[written..written + k].iter_mut().zip(rest) {
-                if let Err(kind) = self.check.check(s) {
-                    self.done = true;
-                    self.check.fill(&mut self.info);
-                    let (page, at) = self.page_block;
-                    let mut pos = self.position(page, at);
-                    pos.sample_idx = Some(self.info.n_samples);
-                    return Err(Error::at(kind, pos));
-                }
-                *o = *s;
+            let dst = &mut out[written..written + k];
+            dst.copy_from_slice(&rest[..k]);
+            if let Err((_, kind)) = self.check.check_slice(dst) {
+                self.done = true;
+                self.check.fill(&mut self.info);
+                let (page, at) = self.page_block;
+                let mut pos = self.position(page, at);
+                pos.sample_idx = Some(self.info.n_samples);
+                return Err(Error::at(kind, pos));
             }
             self.page_pos += k;
             written += k;

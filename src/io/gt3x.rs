@@ -558,16 +558,15 @@ impl<R: Read> Source for Gt3xReader<R> {
             }
             let rest = &self.record[self.record_pos..];
             let k = rest.len().min(out.len() - written);
-            for (o, s) in out[written..written + k].iter_mut().zip(rest) {
-                if let Err(kind) = self.check.check(s) {
-                    self.done = true;
-                    self.check.fill(&mut self.info);
-                    let (rec, at) = self.record_at;
-                    let mut pos = self.position(rec, at);
-                    pos.sample_idx = Some(self.info.n_samples);
-                    return Err(Error::at(kind, pos));
-                }
-                *o = *s;
+            let dst = &mut out[written..written + k];
+            dst.copy_from_slice(&rest[..k]);
+            if let Err((_, kind)) = self.check.check_slice(dst) {
+                self.done = true;
+                self.check.fill(&mut self.info);
+                let (rec, at) = self.record_at;
+                let mut pos = self.position(rec, at);
+                pos.sample_idx = Some(self.info.n_samples);
+                return Err(Error::at(kind, pos));
             }
             self.record_pos += k;
             written += k;

@@ -423,16 +423,15 @@ impl<R: Read> Source for MatrixReader<R> {
             }
             let rest = &self.packet[self.packet_pos..];
             let k = rest.len().min(out.len() - written);
-            for (o, s) in out[written..written + k].iter_mut().zip(rest) {
-                if let Err(kind) = self.check.check(s) {
-                    self.done = true;
-                    self.check.fill(&mut self.info);
-                    let (packet, at) = self.packet_at;
-                    let mut pos = self.position(packet, at);
-                    pos.sample_idx = Some(self.info.n_samples);
-                    return Err(Error::at(kind, pos));
-                }
-                *o = *s;
+            let dst = &mut out[written..written + k];
+            dst.copy_from_slice(&rest[..k]);
+            if let Err((_, kind)) = self.check.check_slice(dst) {
+                self.done = true;
+                self.check.fill(&mut self.info);
+                let (packet, at) = self.packet_at;
+                let mut pos = self.position(packet, at);
+                pos.sample_idx = Some(self.info.n_samples);
+                return Err(Error::at(kind, pos));
             }
             self.packet_pos += k;
             written += k;
