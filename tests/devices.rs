@@ -610,7 +610,11 @@ fn week_long_cwa_from_disk_in_bounded_memory() {
         .ok()
         .and_then(|t| t.parse().ok())
         .unwrap_or(2);
-    let mut buf = vec![Sample::default(); 64 * 1024];
+    let chunk: usize = std::env::var("SLEEPTWITCH_CHUNK")
+        .ok()
+        .and_then(|t| t.parse().ok())
+        .unwrap_or(64 * 1024);
+    let mut buf = vec![Sample::default(); chunk];
     let start = std::time::Instant::now();
     let cpu0 = cpu_time_s().unwrap_or(0.0);
     let mut r = CwaReader::from_path(&path).unwrap();

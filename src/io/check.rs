@@ -72,7 +72,11 @@ impl SampleCheck {
                 min_hz: MIN_RATE_HZ,
             });
         }
-        Ok(SampleCheck {
+        Ok(SampleCheck::new_unchecked(median_interval_s, nominal_hz))
+    }
+
+    fn new_unchecked(median_interval_s: f64, nominal_hz: Option<f64>) -> Self {
+        SampleCheck {
             median_interval_s,
             gap_min_s: gap_threshold_s(median_interval_s),
             nominal_hz,
@@ -85,7 +89,7 @@ impl SampleCheck {
             max_dt: 0.0,
             sum_norm: 0.0,
             gaps: Vec::new(),
-        })
+        }
     }
 
     /// Checks the next sample; returns the gap before it, if there is one.
@@ -274,6 +278,62 @@ impl SampleCheck {
         }
     }
 
+    /// A checker with this one's rules and no samples yet, for checking a later stretch of
+    /// the recording on another thread; [`append`](Self::append) joins it back.
+    pub(crate) fn fork(&self) -> Self {
+        let mut c = SampleCheck::new_unchecked(self.median_interval_s, self.nominal_hz);
+        c.gap_min_s = self.gap_min_s;
+        c
+    }
+
+    /// Joins the statistics of `later`, a [`fork`](Self::fork) that checked the samples
+    /// right after this one's, checking the interval between the two stretches.
+    ///
+    /// The sums are added, not re-accumulated sample by sample, so the mean magnitude and
+    /// jitter can differ from a sequential check in the last bits.
+    ///
+    /// # Errors
+    /// When `later`'s first sample does not come after this one's last; nothing is joined.
+    pub(crate) fn append(&mut self, later: SampleCheck) -> Result<(), ErrorKind> {
+        if later.n == 0 {
+            return Ok(());
+        }
+        if self.n > 0 {
+            let t = later.first_t_s;
+            if t <= self.last_t_s {
+                return Err(bad_time(t, self.last_t_s));
+            }
+            let dt = t - self.last_t_s;
+            if dt > self.gap_min_s {
+                self.gaps.push(Gap {
+                    start_s: self.last_t_s,
+                    duration_s: dt,
+                });
+            } else {
+                let d = dt - self.median_interval_s;
+                self.n_dt += 1;
+                self.sum_d += d;
+                self.sum_d2 += d * d;
+                if dt > self.max_dt {
+                    self.max_dt = dt;
+                }
+            }
+        } else {
+            self.first_t_s = later.first_t_s;
+        }
+        self.n += later.n;
+        self.last_t_s = later.last_t_s;
+        self.n_dt += later.n_dt;
+        self.sum_d += later.sum_d;
+        self.sum_d2 += later.sum_d2;
+        if later.max_dt > self.max_dt {
+            self.max_dt = later.max_dt;
+        }
+        self.sum_norm += later.sum_norm;
+        self.gaps.extend(later.gaps);
+        Ok(())
+    }
+
     /// Copies what is known so far into `info` (gaps are appended, not re-copied).
     pub(crate) fn fill(&self, info: &mut RecordingInfo) {
         info.n_samples = self.n;
@@ -446,6 +506,44 @@ mod tests {
         let (i, e) = c.check_slice(&bad).unwrap_err();
         assert_eq!(i, 6);
         assert!(matches!(e, ErrorKind::NotFinite { .. }));
+    }
+
+    #[test]
+    fn fork_and_append_give_the_sequential_statistics() {
+        let samples: Vec<Sample> = (0..2000)
+            .map(|i| {
+                let t = i as f64 * 0.01 + if i >= 1200 { 3.0 } else { 0.0 };
+                Sample::new(t, [0.0, 0.6, 0.8])
+            })
+            .collect();
+        let mut seq = SampleCheck::new(0.01, None).unwrap();
+        seq.check_slice(&samples).unwrap();
+        // split inside a run and exactly at the gap (samples 1199 | 1200)
+        for cut in [700, 1200] {
+            let mut a = SampleCheck::new(0.01, None).unwrap();
+            let mut b = a.fork();
+            a.check_slice(&samples[..cut]).unwrap();
+            b.check_slice(&samples[cut..]).unwrap();
+            a.append(b).unwrap();
+            let (mut x, mut y) = (RecordingInfo::default(), RecordingInfo::default());
+            seq.fill(&mut x);
+            a.fill(&mut y);
+            assert_eq!(x.n_samples, y.n_samples);
+            assert_eq!(x.gaps, y.gaps, "cut {cut}");
+            assert_eq!((x.start_s, x.end_s), (y.start_s, y.end_s));
+            assert!((x.rate.rate_hz - y.rate.rate_hz).abs() < 1e-9);
+            assert!((x.rate.jitter_s - y.rate.jitter_s).abs() < 1e-12);
+            assert!((x.mean_norm_g - y.mean_norm_g).abs() < 1e-12);
+        }
+        // the later stretch must start after the earlier one ends
+        let mut a = SampleCheck::new(0.01, None).unwrap();
+        let mut b = a.fork();
+        a.check_slice(&samples[..10]).unwrap();
+        b.check_slice(&samples[5..10]).unwrap();
+        assert!(matches!(
+            a.append(b),
+            Err(ErrorKind::TimeNotIncreasing { .. })
+        ));
     }
 
     #[test]

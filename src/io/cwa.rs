@@ -32,9 +32,10 @@
 //! [`ErrorKind::TimeNotIncreasing`] at that block: nothing is dropped or shifted silently.
 //!
 //! # Speed and memory
-//! Blocks are read in batches of 1024 (512 KiB) and, when the caller's buffer
-//! takes many blocks at once, decoded on two threads straight into it. Memory beyond the
-//! caller's buffer is the batch and a few small tables.
+//! Blocks are read in batches of 1024 (512 KiB) and decoded straight into the caller's
+//! buffer; when it takes at least 16 Ki samples, the two halves of a call are decoded and
+//! checked on two threads (rayon's pool). Memory beyond the caller's buffer is the batch and
+//! a few small tables, about 1 MB. Figures are in BENCHMARKS.md ("Decoding device files").
 
 use std::collections::VecDeque;
 use std::fs::File;
@@ -63,8 +64,6 @@ const MAX_UNRESOLVED: usize = 64;
 /// Decode on a second thread only when a call takes at least this many samples (a thread
 /// costs tens of microseconds to start).
 const PARALLEL_MIN_SAMPLES: usize = 16 * 1024;
-/// Samples handed from the decoding thread to the checking one at a time.
-const PIECE_SAMPLES: usize = 16 * 1024;
 
 /// A reader of Axivity `.cwa` files, from any [`Read`].
 ///
@@ -247,8 +246,11 @@ impl<R: Read> CwaReader<R> {
         })
     }
 
-    /// Uses at most `threads` threads (at least one) to decode; the default is two when the
-    /// machine has them. One thread gives the same samples, more slowly.
+    /// Uses at most `threads` threads (at least one; more than two count as two) to decode;
+    /// the default is two when the machine has them. The samples are the same either way;
+    /// the mean magnitude and jitter in [`RecordingInfo`] may differ in the last bits, as
+    /// the two halves' sums are added. Two threads pay when the caller's buffer takes at
+    /// least 16 Ki samples and a second core is free.
     pub fn set_threads(&mut self, threads: usize) -> &mut Self {
         self.threads = threads.max(1);
         self
@@ -923,8 +925,13 @@ fn decode_blocks(raw: &[u8], blocks: &[Block], segs: &[Seg], out: &mut [Sample])
     }
 }
 
-/// Decodes on a second thread while this one checks, piece by piece: the checks must go in
-/// order, the decoding of one block does not depend on another, so the two overlap.
+/// Decodes and checks on two threads: the blocks are split where their samples are halved,
+/// each half is decoded into its own part of `out` and checked with its own checker, and the
+/// second checker is then appended to the first (which checks the step across the split).
+/// Each thread touches only its half of the buffer, which matters on machines where moving
+/// cache lines between cores is slow. `rayon::join` runs the halves: if the pool's other
+/// thread is busy or descheduled, one thread takes both, so a loaded machine costs speed,
+/// never a stall (a thread spawned and joined per call stalled for milliseconds each time).
 ///
 /// Returns the index in `out` of the first sample that fails the checks, with its error.
 fn decode_and_check(
@@ -934,43 +941,35 @@ fn decode_and_check(
     out: &mut [Sample],
     check: &mut SampleCheck,
 ) -> Result<(), (usize, ErrorKind)> {
-    // Pieces of about PIECE_SAMPLES, cut at block boundaries.
-    let mut pieces: Vec<(&[Block], &mut [Sample], usize)> = Vec::new();
-    let mut rest_blocks = blocks;
-    let mut rest_out = out;
-    let mut at = 0;
-    while !rest_blocks.is_empty() {
-        let mut k = 0;
-        let mut n = 0;
-        while k < rest_blocks.len() && (n < PIECE_SAMPLES || k == 0) {
-            n += rest_blocks[k].n;
-            k += 1;
+    let total: usize = blocks.iter().map(|b| b.n).sum();
+    let mut split = 0;
+    let mut n_first = 0;
+    for b in blocks {
+        if n_first >= total / 2 {
+            break;
         }
-        let (b, rb) = rest_blocks.split_at(k);
-        let take = n.min(rest_out.len());
-        let (o, ro) = std::mem::take(&mut rest_out).split_at_mut(take);
-        pieces.push((b, o, at));
-        at += n;
-        rest_blocks = rb;
-        rest_out = ro;
+        n_first += b.n;
+        split += 1;
     }
-    let (tx, rx) = std::sync::mpsc::sync_channel::<(&mut [Sample], usize)>(pieces.len());
-    std::thread::scope(|s| {
-        s.spawn(move || {
-            for (b, o, at) in pieces {
-                decode_blocks(raw, b, segs, o);
-                if tx.send((o, at)).is_err() {
-                    return;
-                }
-            }
-        });
-        for (piece, at) in rx.iter() {
-            check
-                .check_slice(piece)
-                .map_err(|(i, kind)| (at + i, kind))?;
-        }
-        Ok(())
-    })
+    let (b1, b2) = blocks.split_at(split);
+    let (o1, o2) = out.split_at_mut(n_first.min(out.len()));
+    let later = check.fork();
+    let (first, second) = rayon::join(
+        || {
+            decode_blocks(raw, b1, segs, o1);
+            check.check_slice(o1)
+        },
+        move || {
+            let mut later = later;
+            decode_blocks(raw, b2, segs, o2);
+            let r = later.check_slice(o2);
+            (later, r)
+        },
+    );
+    first?;
+    let (later, second) = second;
+    check.append(later).map_err(|kind| (n_first, kind))?;
+    second.map_err(|(i, kind)| (n_first + i, kind))
 }
 
 /// Decodes the samples `seg.from..seg.to` of a block's data into `out`, time and
