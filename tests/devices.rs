@@ -649,3 +649,39 @@ fn week_long_cwa_from_disk_in_bounded_memory() {
         "{before} → {after}"
     );
 }
+
+#[test]
+fn gt3x_padding_is_allowed_and_junk_is_reported() {
+    // Re-pack the archive with zeros before record 100 (allowed by the format description)
+    // and two junk bytes before record 200: no sample is lost, the junk is named.
+    let mut members =
+        common::unzip_stored(&bytes("actigraph_wgt3xbt_waist_30hz_idle_sleep_gaps.gt3x"));
+    let log = &mut members.iter_mut().find(|(n, _)| n == "log.bin").unwrap().1;
+    let starts: Vec<usize> = {
+        let (mut i, mut v) = (0, Vec::new());
+        while i < log.len() {
+            v.push(i);
+            i += 9 + usize::from(u16::from_le_bytes([log[i + 6], log[i + 7]]));
+        }
+        v
+    };
+    let (r100, r200) = (starts[100], starts[200]);
+    let mut patched = log[..r100].to_vec();
+    patched.extend_from_slice(&[0, 0, 0]);
+    patched.extend_from_slice(&log[r100..r200]);
+    patched.extend_from_slice(&[0x55, 0x66]);
+    patched.extend_from_slice(&log[r200..]);
+    *log = patched;
+    let mut r = Gt3xReader::new(Cursor::new(common::zip_deflated(&members))).unwrap();
+    assert_eq!(read_all(&mut r, 500).unwrap().len(), 17_640);
+    let w = &r.info().warnings;
+    assert_eq!(w.len(), 1, "{w:?}");
+    let junk_at = (r200 + 3) as u64;
+    assert_eq!(w[0].position.as_ref().unwrap().byte, Some(junk_at));
+    assert!(
+        w[0].message
+            .contains(&format!("bytes {junk_at}..{}", junk_at + 2)),
+        "{}",
+        w[0].message
+    );
+}

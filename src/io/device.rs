@@ -8,7 +8,7 @@
 //! [`DeviceInfo::extra`](super::DeviceInfo)).
 
 use std::fs::File;
-use std::io::{BufReader, Read, Seek, SeekFrom};
+use std::io::{Read, Seek, SeekFrom};
 use std::path::Path;
 
 use crate::{Error, ErrorKind, Position};
@@ -89,14 +89,8 @@ pub(crate) fn sniff_bin(head: &[u8]) -> Option<BinKind> {
     None
 }
 
-/// Opens a file for one of the decoders, with its path in any error.
-#[allow(dead_code)] // kept for decoders that read line by line
-pub(crate) fn open_file(path: &Path) -> Result<BufReader<File>, Error> {
-    let f = File::open(path).map_err(|e| io_error(e, path))?;
-    Ok(BufReader::with_capacity(64 * 1024, f))
-}
-
-/// Opens a file without a buffer (for decoders that read large batches themselves).
+/// Opens a file for one of the decoders (each buffers its own reads), with its path in any
+/// error.
 pub(crate) fn open_unbuffered(path: &Path) -> Result<File, Error> {
     File::open(path).map_err(|e| io_error(e, path))
 }

@@ -378,7 +378,7 @@ impl<R: Read> GeneactivReader<R> {
             };
             let page = self.page_idx;
             self.page_idx += 1;
-            match self.read_page(page, page_at)? {
+            match self.read_page()? {
                 PageEnd::Ok => {
                     self.n_pages += 1;
                     self.page_block = (page, page_at);
@@ -424,17 +424,18 @@ impl<R: Read> GeneactivReader<R> {
         Ok((any, lf))
     }
 
-    fn read_page(&mut self, page: u64, _page_at: u64) -> Result<PageEnd, Error> {
+    fn read_page(&mut self) -> Result<PageEnd, Error> {
         let mut t0 = None;
         let mut rate = None;
         loop {
+            let line_at = self.byte;
             let (any, lf) = self.line()?;
             if !any {
                 return Ok(PageEnd::Cut);
             }
             if self.line == b"Recorded Data" {
                 // A page without its data line: the next page starts here.
-                self.pending_page_at = Some(self.byte - self.line.len() as u64 - 2);
+                self.pending_page_at = Some(line_at);
                 return Ok(PageEnd::Skip("no data line".into()));
             }
             if let Some((k, v)) = key_value(&self.line) {
@@ -450,14 +451,14 @@ impl<R: Read> GeneactivReader<R> {
                 return Ok(if self.line.len() < PAGE_SAMPLES * HEX_PER_SAMPLE {
                     PageEnd::Cut
                 } else {
-                    self.decode_page(page, t0, rate)
+                    self.decode_page(t0, rate)
                 });
             }
-            return Ok(self.decode_page(page, t0, rate));
+            return Ok(self.decode_page(t0, rate));
         }
     }
 
-    fn decode_page(&mut self, _page: u64, t0: Option<f64>, rate: Option<f64>) -> PageEnd {
+    fn decode_page(&mut self, t0: Option<f64>, rate: Option<f64>) -> PageEnd {
         let Some(t0) = t0 else {
             return PageEnd::Skip("no readable \"Page Time\"".into());
         };

@@ -413,23 +413,20 @@ impl<R: Read> Gt3xReader<R> {
                 if first == Some(SEPARATOR) {
                     break self.byte;
                 }
-                if first != Some(0) && junk_from.is_none() {
-                    junk_from = Some(self.byte);
-                }
-                // skip to the next separator in this buffer, or all of it
-                let skip = buf
-                    .iter()
-                    .position(|&b| b == SEPARATOR)
-                    .unwrap_or(buf.len());
+                let skip = if first == Some(0) {
+                    // padding between records: allowed, not reported
+                    buf.iter().position(|&b| b != 0).unwrap_or(buf.len())
+                } else {
+                    junk_from.get_or_insert(self.byte);
+                    buf.iter()
+                        .position(|&b| b == SEPARATOR)
+                        .unwrap_or(buf.len())
+                };
                 self.log.consume(skip);
                 self.byte += skip as u64;
-                if junk_from.is_none() {
-                    // only zeros so far; stop counting them as junk
-                }
             };
             if let Some(from) = junk_from {
                 self.report_junk(from);
-                let _ = sep_at;
             }
             let record = self.record_idx;
             self.record_idx += 1;
