@@ -506,27 +506,24 @@ impl<R: Read> Source for CwaReader<R> {
                 end += 1;
             }
             if end > self.head {
-                let dst = &mut out[written..written + n_fit];
                 let mut at = written;
                 for b in &self.blocks[self.head..end] {
                     self.spans.push((at, b.file_block));
                     at += b.n;
                 }
+                // Samples before these are checked first: checks go in order.
+                self.check_written(out, checked, written)?;
+                let dst = &mut out[written..written + n_fit];
                 let blocks = &self.blocks[self.head..end];
-                if self.threads > 1 && n_fit >= PARALLEL_MIN_SAMPLES {
-                    // Samples before these are checked first: checks go in order.
-                    self.check_written(out, checked, written)?;
-                    let dst = &mut out[written..written + n_fit];
-                    let blocks = &self.blocks[self.head..end];
-                    if let Err((i, kind)) =
-                        decode_and_check(&self.raw, blocks, &self.segs, dst, &mut self.check)
-                    {
-                        return Err(self.sample_error(written + i, kind));
-                    }
-                    checked = written + n_fit;
+                let result = if self.threads > 1 && n_fit >= PARALLEL_MIN_SAMPLES {
+                    decode_and_check(&self.raw, blocks, &self.segs, dst, &mut self.check)
                 } else {
-                    decode_blocks(&self.raw, blocks, &self.segs, dst);
+                    decode_checked(&self.raw, blocks, &self.segs, dst, &mut self.check)
+                };
+                if let Err((i, kind)) = result {
+                    return Err(self.sample_error(written + i, kind));
                 }
+                checked = written + n_fit;
                 self.head = end;
                 written += n_fit;
             } else {
@@ -925,6 +922,33 @@ fn decode_blocks(raw: &[u8], blocks: &[Block], segs: &[Seg], out: &mut [Sample])
     }
 }
 
+/// Blocks decoded at a time before their samples are checked: about 1000 samples (32 KB),
+/// so the check reads what was just written from the nearest cache.
+const CHECK_GROUP_BLOCKS: usize = 8;
+
+/// Decodes blocks into `out` and checks them, a few blocks at a time.
+///
+/// Returns the index in `out` of the first sample that fails the checks, with its error.
+fn decode_checked(
+    raw: &[u8],
+    blocks: &[Block],
+    segs: &[Seg],
+    out: &mut [Sample],
+    check: &mut SampleCheck,
+) -> Result<(), (usize, ErrorKind)> {
+    let mut at = 0;
+    for group in blocks.chunks(CHECK_GROUP_BLOCKS) {
+        let n: usize = group.iter().map(|b| b.n).sum();
+        let Some(dst) = out.get_mut(at..at + n) else {
+            return Ok(());
+        };
+        decode_blocks(raw, group, segs, dst);
+        check.check_slice(dst).map_err(|(i, kind)| (at + i, kind))?;
+        at += n;
+    }
+    Ok(())
+}
+
 /// Decodes and checks on two threads: the blocks are split where their samples are halved,
 /// each half is decoded into its own part of `out` and checked with its own checker, and the
 /// second checker is then appended to the first (which checks the step across the split).
@@ -955,14 +979,10 @@ fn decode_and_check(
     let (o1, o2) = out.split_at_mut(n_first.min(out.len()));
     let later = check.fork();
     let (first, second) = rayon::join(
-        || {
-            decode_blocks(raw, b1, segs, o1);
-            check.check_slice(o1)
-        },
+        || decode_checked(raw, b1, segs, o1, check),
         move || {
             let mut later = later;
-            decode_blocks(raw, b2, segs, o2);
-            let r = later.check_slice(o2);
+            let r = decode_checked(raw, b2, segs, o2, &mut later);
             (later, r)
         },
     );
