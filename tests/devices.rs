@@ -685,3 +685,97 @@ fn gt3x_padding_is_allowed_and_junk_is_reported() {
         w[0].message
     );
 }
+
+#[test]
+fn open_device_ignores_extension_case_and_sniffs_bin_files() {
+    let dir = std::env::temp_dir().join(format!("sleeptwitch-open-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let cases = [
+        ("ax3_right_wrist_100hz_3min.cwa", "A.CWA", Format::Cwa),
+        ("geneactiv_85p7hz_1min.bin", "G.Bin", Format::GeneactivBin),
+        ("matrix_12p5hz_17min.bin", "M.BIN", Format::MatrixBin),
+        (
+            "actigraph_wgt3xbt_waist_30hz_idle_sleep_gaps.gt3x",
+            "T.GT3X",
+            Format::Gt3x,
+        ),
+    ];
+    for (src, name, format) in cases {
+        let p = dir.join(name);
+        std::fs::copy(testdata(src), &p).unwrap();
+        let r = open_device(&p).unwrap().expect("a device file");
+        assert_eq!(r.info().format, format, "{name}");
+    }
+    // a .bin that is neither: an error naming the file
+    let p = dir.join("other.bin");
+    std::fs::write(&p, b"t,x,y,z\n0,0,0,1\n").unwrap();
+    let e = open_device(&p).err().unwrap();
+    assert!(matches!(e.kind(), ErrorKind::Format { .. }), "{e}");
+    assert!(e.to_string().contains("other.bin"), "{e}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn geneactiv_page_time_going_back_is_an_error_naming_the_page() {
+    let b = bytes("geneactiv_85p7hz_1min.bin");
+    let text = String::from_utf8_lossy(&b).replacen(
+        "Page Time:2013-05-30 10:13:12:000",
+        "Page Time:2013-05-30 10:13:02:000",
+        1,
+    );
+    assert_ne!(
+        text.as_bytes(),
+        &b[..],
+        "page 5's time was found and changed"
+    );
+    let page5 = text.match_indices("Recorded Data").nth(5).unwrap().0;
+    let mut r = GeneactivReader::new(Cursor::new(text.into_bytes())).unwrap();
+    let e = read_all(&mut r, 1000).err().unwrap();
+    assert!(
+        matches!(e.kind(), ErrorKind::TimeNotIncreasing { .. }),
+        "{e}"
+    );
+    let pos = e.position().unwrap();
+    assert_eq!((pos.block, pos.byte), (Some(5), Some(page5 as u64)));
+    // the samples before it were handed out and counted
+    assert_eq!(r.info().n_samples, 5 * 300);
+}
+
+#[test]
+fn matrix_truncated_inside_a_packet_keeps_the_packets_before() {
+    let b = bytes("matrix_100hz_6min_mostly_still.bin");
+    // packet 2 starts at byte 109480; cut 5000 bytes into it
+    let mut r = MatrixReader::new(Cursor::new(b[..109_480 + 5000].to_vec())).unwrap();
+    let s = read_all(&mut r, 1000).unwrap();
+    assert_eq!(s.len(), 6144 + 12_000);
+    let w = &r.info().warnings[0];
+    assert_eq!(w.position.as_ref().unwrap().block, Some(2));
+    assert!(w.message.contains("ends inside packet 2"), "{}", w.message);
+}
+
+#[test]
+fn gt3x_truncated_log_keeps_the_records_before() {
+    // cut log.bin inside its 300th record and re-pack: the records before it are read
+    let mut members =
+        common::unzip_stored(&bytes("actigraph_wgt3xbt_waist_30hz_idle_sleep_gaps.gt3x"));
+    let log = &mut members.iter_mut().find(|(n, _)| n == "log.bin").unwrap().1;
+    let (mut i, mut rec, mut n_samples) = (0usize, 0, 0);
+    while rec < 300 {
+        let size = usize::from(u16::from_le_bytes([log[i + 6], log[i + 7]]));
+        if log[i + 1] == 0 {
+            n_samples += size * 8 / 36;
+        }
+        i += 9 + size;
+        rec += 1;
+    }
+    log.truncate(i + 5); // inside record 300's header
+    let mut r = Gt3xReader::new(Cursor::new(common::zip_deflated(&members))).unwrap();
+    assert_eq!(read_all(&mut r, 1000).unwrap().len(), n_samples);
+    let w = &r.info().warnings[0];
+    assert_eq!(w.position.as_ref().unwrap().block, Some(300));
+    assert!(
+        w.message.contains("ends inside record 300"),
+        "{}",
+        w.message
+    );
+}
