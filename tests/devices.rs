@@ -584,6 +584,9 @@ fn cpu_time_s() -> Option<f64> {
     Some((utime + stime) / 100.0)
 }
 
+/// A synthetic week (258 MB) written to a temporary file and read back in chunks of 64 Ki
+/// samples (`SLEEPTWITCH_CHUNK` to change) on two threads (`SLEEPTWITCH_THREADS`), printing
+/// speed, CPU time and peak memory; fails if memory beyond the buffer passes 16 MB.
 #[test]
 #[ignore = "writes a 258 MB temporary file; run by hand for BENCHMARKS.md"]
 fn week_long_cwa_from_disk_in_bounded_memory() {

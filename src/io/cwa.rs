@@ -61,8 +61,8 @@ const DATA_AT: usize = 30;
 const DATA_LEN: usize = 480;
 /// Blocks whose times may wait for a later anchor before the run is cut (bounds memory).
 const MAX_UNRESOLVED: usize = 64;
-/// Decode on a second thread only when a call takes at least this many samples (a thread
-/// costs tens of microseconds to start).
+/// Decode on a second thread only when a call takes at least this many samples: handing
+/// half the work to the pool and waiting for it costs microseconds.
 const PARALLEL_MIN_SAMPLES: usize = 16 * 1024;
 
 /// A reader of Axivity `.cwa` files, from any [`Read`].
