@@ -213,69 +213,13 @@ impl SampleCheck {
         Ok(())
     }
 
-    /// [`check_slice`](Self::check_slice) one sample at a time: used on a group that holds a
-    /// bad sample, to count the good ones before it and name it.
+    /// [`check_slice`](Self::check_slice) one sample at a time through [`check`](Self::check):
+    /// used on a group that holds a bad sample, to count the good ones before it and name it.
     fn check_slice_scalar(&mut self, samples: &[Sample]) -> Result<(), (usize, ErrorKind)> {
-        let median = self.median_interval_s;
-        let gap_min = self.gap_min_s;
-        let mut last = self.last_t_s;
-        let mut n = self.n;
-        let mut sum_norm = self.sum_norm;
-        let mut n_dt = self.n_dt;
-        let mut sum_d = self.sum_d;
-        let mut sum_d2 = self.sum_d2;
-        let mut max_dt = self.max_dt;
-        let mut bad = None;
         for (i, s) in samples.iter().enumerate() {
-            let [x, y, z] = s.acc_g;
-            let t = s.t_s;
-            let ok_value = x.abs() <= MAX_ABS_G && y.abs() <= MAX_ABS_G && z.abs() <= MAX_ABS_G;
-            if !(ok_value && t.is_finite() && t > last) {
-                bad = Some((i, ok_value));
-                break;
-            }
-            sum_norm += (x * x + y * y + z * z).sqrt();
-            if n == 0 {
-                self.first_t_s = t;
-            } else {
-                let dt = t - last;
-                if dt > gap_min {
-                    self.gaps.push(Gap {
-                        start_s: last,
-                        duration_s: dt,
-                    });
-                } else {
-                    let d = dt - median;
-                    n_dt += 1;
-                    sum_d += d;
-                    sum_d2 += d * d;
-                    if dt > max_dt {
-                        max_dt = dt;
-                    }
-                }
-            }
-            last = t;
-            n += 1;
+            self.check(s).map_err(|kind| (i, kind))?;
         }
-        self.last_t_s = last;
-        self.n = n;
-        self.sum_norm = sum_norm;
-        self.n_dt = n_dt;
-        self.sum_d = sum_d;
-        self.sum_d2 = sum_d2;
-        self.max_dt = max_dt;
-        match bad {
-            None => Ok(()),
-            Some((i, ok_value)) => {
-                let s = samples.get(i).copied().unwrap_or_default();
-                let kind = if ok_value {
-                    bad_time(s.t_s, last)
-                } else {
-                    bad_value(&s)
-                };
-                Err((i, kind))
-            }
-        }
+        Ok(())
     }
 
     /// A checker with this one's rules and no samples yet, for checking a later stretch of

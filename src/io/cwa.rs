@@ -42,7 +42,7 @@ use std::fs::File;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use crate::io::device::{civil_to_unix_s, open_unbuffered, read_up_to, SkipLog};
+use crate::io::device::{self, civil_to_unix_s, le16, le32, open_unbuffered, read_up_to, SkipLog};
 use crate::io::{
     AccelUnit, DeviceInfo, Format, RecordingInfo, SampleCheck, Source, TimeBase, UnitsFrom, Warning,
 };
@@ -564,9 +564,7 @@ impl<R: Read> Source for CwaReader<R> {
 }
 
 fn block_position(header_len: u64, file_block: u64, path: Option<&Path>) -> Position {
-    let mut pos = Position::block(file_block, header_len + file_block * BLOCK_LEN as u64);
-    pos.file = path.map(Path::to_path_buf);
-    pos
+    device::block_position(path, file_block, header_len + file_block * BLOCK_LEN as u64)
 }
 
 /// Sample rate of a rate code: 3200 / 2^(15 - low nibble) Hz.
@@ -577,20 +575,6 @@ fn rate_hz(code: u8) -> f64 {
 /// Range of a rate code: ±16 / 2^(top two bits) g.
 fn range_g(code: u8) -> f64 {
     f64::from(16u32 >> (code >> 6))
-}
-
-fn le16(b: &[u8], at: usize) -> u16 {
-    match b.get(at..at + 2) {
-        Some(&[lo, hi]) => u16::from_le_bytes([lo, hi]),
-        _ => 0,
-    }
-}
-
-fn le32(b: &[u8], at: usize) -> u32 {
-    match b.get(at..at + 4) {
-        Some(&[a, b2, c, d]) => u32::from_le_bytes([a, b2, c, d]),
-        _ => 0,
-    }
 }
 
 /// A packed CWA timestamp (YYYYYYMM MMDDDDDh hhhhmmmm mmssssss, years from 2000) in Unix

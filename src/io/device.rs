@@ -11,9 +11,9 @@ use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
 use std::path::Path;
 
-use crate::{Error, ErrorKind, Position};
+use crate::{Error, ErrorKind, Position, Sample};
 
-use super::{Source, Warning};
+use super::{RecordingInfo, SampleCheck, Source, Warning};
 
 /// Opens `path` with the device decoder its extension names (case-insensitive).
 ///
@@ -165,6 +165,98 @@ fn days_in_month(year: i64, month: u32) -> u32 {
             }
         }
     }
+}
+
+/// Little-endian u16 at `at`, or 0 past the end of `b`.
+pub(crate) fn le16(b: &[u8], at: usize) -> u16 {
+    match b.get(at..at + 2) {
+        Some(&[lo, hi]) => u16::from_le_bytes([lo, hi]),
+        _ => 0,
+    }
+}
+
+/// Little-endian u32 at `at`, or 0 past the end of `b`.
+pub(crate) fn le32(b: &[u8], at: usize) -> u32 {
+    match b.get(at..at + 4) {
+        Some(&[a, b1, c, d]) => u32::from_le_bytes([a, b1, c, d]),
+        _ => 0,
+    }
+}
+
+/// A position in block `block` at byte `byte` of `path`.
+pub(crate) fn block_position(path: Option<&Path>, block: u64, byte: u64) -> Position {
+    let mut p = Position::block(block, byte);
+    p.file = path.map(Path::to_path_buf);
+    p
+}
+
+/// The samples of one decoded block (page, record, packet), handed out over as many calls
+/// as the caller's buffer needs, each through the sample checks.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Staged {
+    /// The block's samples.
+    pub(crate) samples: Vec<Sample>,
+    /// How many were handed out.
+    pub(crate) pos: usize,
+    /// Block number and byte offset they came from, for errors.
+    pub(crate) at: (u64, u64),
+}
+
+impl Staged {
+    /// Empties the stage for the next block.
+    pub(crate) fn clear(&mut self) {
+        self.samples.clear();
+        self.pos = 0;
+    }
+
+    /// Whether every staged sample was handed out.
+    pub(crate) fn is_drained(&self) -> bool {
+        self.pos >= self.samples.len()
+    }
+
+    /// Copies as many staged samples as fit into `out` and checks them; returns how many.
+    ///
+    /// # Errors
+    /// The first sample failing the checks, at this block's position and its sample index.
+    pub(crate) fn hand_out(
+        &mut self,
+        out: &mut [Sample],
+        check: &mut SampleCheck,
+        info: &mut RecordingInfo,
+        path: Option<&Path>,
+    ) -> Result<usize, Error> {
+        let rest = self.samples.get(self.pos..).unwrap_or(&[]);
+        let k = rest.len().min(out.len());
+        let (dst, src) = (&mut out[..k], &rest[..k]);
+        dst.copy_from_slice(src);
+        if let Err((_, kind)) = check.check_slice(dst) {
+            check.fill(info);
+            let mut pos = block_position(path, self.at.0, self.at.1);
+            pos.sample_idx = Some(info.n_samples);
+            return Err(Error::at(kind, pos));
+        }
+        self.pos += k;
+        Ok(k)
+    }
+}
+
+/// Ends a `read_samples` call of a device reader: statistics into `info`, and
+/// [`ErrorKind::NoSamples`] when the input ended without a single sample.
+pub(crate) fn end_call(
+    check: &SampleCheck,
+    info: &mut RecordingInfo,
+    at_end: bool,
+    path: Option<&Path>,
+) -> Result<(), Error> {
+    check.fill(info);
+    if at_end && info.n_samples == 0 {
+        let e = Error::new(ErrorKind::NoSamples);
+        return Err(match path {
+            Some(p) => e.in_file(p),
+            None => e,
+        });
+    }
+    Ok(())
 }
 
 /// How many skipped-block warnings are kept one by one; past it they are counted, so that

@@ -26,7 +26,9 @@ use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 
-use crate::io::device::{civil_to_unix_s, open_unbuffered, SkipLog};
+use crate::io::device::{
+    block_position, civil_to_unix_s, end_call, open_unbuffered, SkipLog, Staged,
+};
 use crate::io::{
     AccelUnit, DeviceInfo, Format, RecordingInfo, SampleCheck, Source, TimeBase, UnitsFrom, Warning,
 };
@@ -59,9 +61,7 @@ pub struct GeneactivReader<R> {
     pending_page_at: Option<u64>,
     page_idx: u64,
     n_pages: u64,
-    page: Vec<Sample>,
-    page_pos: usize,
-    page_block: (u64, u64),
+    staged: Staged,
     eof: bool,
     done: bool,
     skips: SkipLog,
@@ -344,9 +344,10 @@ impl<R: Read> GeneactivReader<R> {
             pending_page_at: Some(first_page_at),
             page_idx: 0,
             n_pages: 0,
-            page: Vec::with_capacity(PAGE_SAMPLES),
-            page_pos: 0,
-            page_block: (0, 0),
+            staged: Staged {
+                samples: Vec::with_capacity(PAGE_SAMPLES),
+                ..Staged::default()
+            },
             eof: false,
             done: false,
             skips: SkipLog::default(),
@@ -354,12 +355,10 @@ impl<R: Read> GeneactivReader<R> {
     }
 
     fn position(&self, page: u64, byte: u64) -> Position {
-        let mut p = Position::block(page, byte);
-        p.file = self.path.clone();
-        p
+        block_position(self.path.as_deref(), page, byte)
     }
 
-    /// Reads the next page into `self.page`; `Ok(false)` at the end of the file.
+    /// Reads the next page into `self.staged`; `Ok(false)` at the end of the file.
     fn next_page(&mut self) -> Result<bool, Error> {
         loop {
             // Find the page's "Recorded Data" line.
@@ -381,7 +380,7 @@ impl<R: Read> GeneactivReader<R> {
             match self.read_page()? {
                 PageEnd::Ok => {
                     self.n_pages += 1;
-                    self.page_block = (page, page_at);
+                    self.staged.at = (page, page_at);
                     return Ok(true);
                 }
                 PageEnd::Skip(reason) => {
@@ -476,8 +475,7 @@ impl<R: Read> GeneactivReader<R> {
                 PAGE_SAMPLES * HEX_PER_SAMPLE
             ));
         }
-        self.page.clear();
-        self.page_pos = 0;
+        self.staged.clear();
         let dt = 1.0 / rate;
         let [(gx, ox), (gy, oy), (gz, oz)] = self.cal;
         for (i, digits) in hex.chunks_exact(HEX_PER_SAMPLE).enumerate() {
@@ -488,7 +486,7 @@ impl<R: Read> GeneactivReader<R> {
                     b'A'..=b'F' => c - b'A' + 10,
                     b'a'..=b'f' => c - b'a' + 10,
                     _ => {
-                        self.page.clear();
+                        self.staged.clear();
                         return PageEnd::Skip(format!(
                             "byte {c:#04x} in the hex data of sample {i}"
                         ));
@@ -500,7 +498,7 @@ impl<R: Read> GeneactivReader<R> {
                 let raw = ((v >> shift) & 0xfff) as i32;
                 f64::from((raw << 20) >> 20)
             };
-            self.page.push(Sample::new(
+            self.staged.samples.push(Sample::new(
                 t0 + i as f64 * dt,
                 [
                     (axis(36) * 100.0 - ox) / gx,
@@ -526,39 +524,31 @@ impl<R: Read> Source for GeneactivReader<R> {
         }
         let mut written = 0;
         while written < out.len() {
-            if self.page_pos == self.page.len() {
-                if self.eof || !self.next_page()? {
-                    if !self.eof {
-                        self.eof = true;
-                        self.finish();
-                    }
+            if self.staged.is_drained() {
+                if self.eof {
                     break;
+                }
+                if !self.next_page()? {
+                    self.eof = true;
+                    self.finish();
                 }
                 continue;
             }
-            let rest = &self.page[self.page_pos..];
-            let k = rest.len().min(out.len() - written);
-            let dst = &mut out[written..written + k];
-            dst.copy_from_slice(&rest[..k]);
-            if let Err((_, kind)) = self.check.check_slice(dst) {
-                self.done = true;
-                self.check.fill(&mut self.info);
-                let (page, at) = self.page_block;
-                let mut pos = self.position(page, at);
-                pos.sample_idx = Some(self.info.n_samples);
-                return Err(Error::at(kind, pos));
+            let path = self.path.as_deref();
+            match self
+                .staged
+                .hand_out(&mut out[written..], &mut self.check, &mut self.info, path)
+            {
+                Ok(k) => written += k,
+                Err(e) => {
+                    self.done = true;
+                    return Err(e);
+                }
             }
-            self.page_pos += k;
-            written += k;
         }
-        self.check.fill(&mut self.info);
-        if self.eof && self.info.n_samples == 0 {
+        if let Err(e) = end_call(&self.check, &mut self.info, self.eof, self.path.as_deref()) {
             self.done = true;
-            let e = Error::new(ErrorKind::NoSamples);
-            return Err(match &self.path {
-                Some(p) => e.in_file(p),
-                None => e,
-            });
+            return Err(e);
         }
         Ok(written)
     }

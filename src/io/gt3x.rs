@@ -34,7 +34,9 @@ use std::path::{Path, PathBuf};
 
 use flate2::read::DeflateDecoder;
 
-use crate::io::device::{open_unbuffered, read_up_to, stream_len, SkipLog};
+use crate::io::device::{
+    block_position, end_call, le16, le32, open_unbuffered, read_up_to, stream_len, SkipLog, Staged,
+};
 use crate::io::{
     AccelUnit, DeviceInfo, Format, RecordingInfo, SampleCheck, Source, TimeBase, UnitsFrom, Warning,
 };
@@ -62,9 +64,7 @@ pub struct Gt3xReader<R: Read> {
     byte: u64,
     record_idx: u64,
     payload: Vec<u8>,
-    record: Vec<Sample>,
-    record_pos: usize,
-    record_at: (u64, u64),
+    staged: Staged,
     eof: bool,
     done: bool,
     skips: SkipLog,
@@ -115,20 +115,6 @@ struct Member {
     data_at: u64,
     compressed: u64,
     size: u64,
-}
-
-fn le16(b: &[u8], at: usize) -> u16 {
-    match b.get(at..at + 2) {
-        Some(&[a, c]) => u16::from_le_bytes([a, c]),
-        _ => 0,
-    }
-}
-
-fn le32(b: &[u8], at: usize) -> u32 {
-    match b.get(at..at + 4) {
-        Some(&[a, c, d, e]) => u32::from_le_bytes([a, c, d, e]),
-        _ => 0,
-    }
 }
 
 /// Reads the zip central directory and finds `log.bin` and `info.txt`.
@@ -339,9 +325,7 @@ impl<R: Read + Seek> Gt3xReader<R> {
             byte: 0,
             record_idx: 0,
             payload: Vec::with_capacity(1024),
-            record: Vec::with_capacity(256),
-            record_pos: 0,
-            record_at: (0, 0),
+            staged: Staged::default(),
             eof: false,
             done: false,
             skips: SkipLog::default(),
@@ -357,9 +341,7 @@ enum Next {
 
 impl<R: Read> Gt3xReader<R> {
     fn position(&self, record: u64, byte: u64) -> Position {
-        let mut p = Position::block(record, byte);
-        p.file = self.path.clone();
-        p
+        block_position(self.path.as_deref(), record, byte)
     }
 
     #[cold]
@@ -458,7 +440,7 @@ impl<R: Read> Gt3xReader<R> {
                 self.skips.skip(&mut self.info.warnings, pos, msg);
                 continue;
             }
-            self.record_at = (record, sep_at);
+            self.staged.at = (record, sep_at);
             // keep only the payload
             self.payload.drain(..8);
             self.payload.pop();
@@ -485,10 +467,9 @@ impl<R: Read> Gt3xReader<R> {
         ));
     }
 
-    /// Decodes the samples of an activity record into `self.record`.
+    /// Decodes the samples of an activity record into `self.staged`.
     fn decode(&mut self, kind: u8, stamp: u32) {
-        self.record.clear();
-        self.record_pos = 0;
+        self.staged.clear();
         let t0 = f64::from(stamp);
         let dt = 1.0 / self.rate_hz;
         let inv = 1.0 / self.scale;
@@ -512,7 +493,9 @@ impl<R: Read> Gt3xReader<R> {
                         f64::from(((raw << 20) as i32) >> 20) * inv
                     };
                     let (y, x, z) = (v(0), v(1), v(2));
-                    self.record.push(Sample::new(t0 + i as f64 * dt, [x, y, z]));
+                    self.staged
+                        .samples
+                        .push(Sample::new(t0 + i as f64 * dt, [x, y, z]));
                 }
             }
             ACTIVITY2 if p.len() >= 6 => {
@@ -523,7 +506,8 @@ impl<R: Read> Gt3xReader<R> {
                             w.get(2 * a + 1).copied().unwrap_or(0),
                         ])) * inv
                     };
-                    self.record
+                    self.staged
+                        .samples
                         .push(Sample::new(t0 + i as f64 * dt, [v(0), v(1), v(2)]));
                 }
             }
@@ -539,7 +523,7 @@ impl<R: Read> Source for Gt3xReader<R> {
         }
         let mut written = 0;
         while written < out.len() {
-            if self.record_pos == self.record.len() {
+            if self.staged.is_drained() {
                 if self.eof {
                     break;
                 }
@@ -553,29 +537,21 @@ impl<R: Read> Source for Gt3xReader<R> {
                 }
                 continue;
             }
-            let rest = &self.record[self.record_pos..];
-            let k = rest.len().min(out.len() - written);
-            let dst = &mut out[written..written + k];
-            dst.copy_from_slice(&rest[..k]);
-            if let Err((_, kind)) = self.check.check_slice(dst) {
-                self.done = true;
-                self.check.fill(&mut self.info);
-                let (rec, at) = self.record_at;
-                let mut pos = self.position(rec, at);
-                pos.sample_idx = Some(self.info.n_samples);
-                return Err(Error::at(kind, pos));
+            let path = self.path.as_deref();
+            match self
+                .staged
+                .hand_out(&mut out[written..], &mut self.check, &mut self.info, path)
+            {
+                Ok(k) => written += k,
+                Err(e) => {
+                    self.done = true;
+                    return Err(e);
+                }
             }
-            self.record_pos += k;
-            written += k;
         }
-        self.check.fill(&mut self.info);
-        if self.eof && self.info.n_samples == 0 {
+        if let Err(e) = end_call(&self.check, &mut self.info, self.eof, self.path.as_deref()) {
             self.done = true;
-            let e = Error::new(ErrorKind::NoSamples);
-            return Err(match &self.path {
-                Some(p) => e.in_file(p),
-                None => e,
-            });
+            return Err(e);
         }
         Ok(written)
     }
@@ -616,12 +592,12 @@ mod tests {
         let mut r = reader_stub(1.0, 1.0);
         r.payload = p.to_vec();
         r.decode(ACTIVITY, 100);
-        let got: Vec<[f64; 3]> = r.record.iter().map(|s| s.acc_g).collect();
+        let got: Vec<[f64; 3]> = r.staged.samples.iter().map(|s| s.acc_g).collect();
         assert_eq!(
             got,
             vec![[8.0, 6.0, -323.0], [9.0, 7.0, -321.0], [8.0, 7.0, -321.0]]
         );
-        assert_eq!(r.record[2].t_s, 102.0);
+        assert_eq!(r.staged.samples[2].t_s, 102.0);
     }
 
     fn reader_stub(rate_hz: f64, scale: f64) -> Gt3xReader<std::io::Empty> {
@@ -635,9 +611,7 @@ mod tests {
             byte: 0,
             record_idx: 0,
             payload: Vec::new(),
-            record: Vec::new(),
-            record_pos: 0,
-            record_at: (0, 0),
+            staged: Staged::default(),
             eof: false,
             done: false,
             skips: SkipLog::default(),

@@ -24,7 +24,9 @@ use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 
-use crate::io::device::{open_unbuffered, read_up_to, SkipLog};
+use crate::io::device::{
+    block_position, end_call, le32, open_unbuffered, read_up_to, SkipLog, Staged,
+};
 use crate::io::{
     AccelUnit, DeviceInfo, Format, RecordingInfo, SampleCheck, Source, TimeBase, UnitsFrom, Warning,
 };
@@ -55,9 +57,7 @@ pub struct MatrixReader<R> {
     /// The header of the next packet, already read (by `new`, to find the rate).
     pending: Option<([u8; PACKET_HEAD], u64)>,
     buf: Vec<u8>,
-    packet: Vec<Sample>,
-    packet_pos: usize,
-    packet_at: (u64, u64),
+    staged: Staged,
     eof: bool,
     done: bool,
     skips: SkipLog,
@@ -74,13 +74,6 @@ impl MatrixReader<File> {
         let mut r = MatrixReader::new(f).map_err(|e| e.in_file(path))?;
         r.path = Some(path.to_path_buf());
         Ok(r)
-    }
-}
-
-fn le32(b: &[u8], at: usize) -> u32 {
-    match b.get(at..at + 4) {
-        Some(&[a, c, d, e]) => u32::from_le_bytes([a, c, d, e]),
-        _ => 0,
     }
 }
 
@@ -220,9 +213,7 @@ impl<R: Read> MatrixReader<R> {
             packet_idx: 0,
             pending,
             buf: Vec::new(),
-            packet: Vec::new(),
-            packet_pos: 0,
-            packet_at: (0, HEADER_LEN as u64),
+            staged: Staged::default(),
             eof: false,
             done: false,
             skips: SkipLog::default(),
@@ -235,9 +226,7 @@ impl<R: Read> MatrixReader<R> {
     }
 
     fn position(&self, packet: u64, byte: u64) -> Position {
-        let mut p = Position::block(packet, byte);
-        p.file = self.path.clone();
-        p
+        block_position(self.path.as_deref(), packet, byte)
     }
 
     #[cold]
@@ -317,7 +306,7 @@ impl<R: Read> MatrixReader<R> {
         self.skips.skip(&mut self.info.warnings, pos, msg);
     }
 
-    /// Reads and decodes the next good packet into `self.packet`; `Ok(false)` at the end.
+    /// Reads and decodes the next good packet into `self.staged`; `Ok(false)` at the end.
     fn next_packet(&mut self) -> Result<bool, Error> {
         loop {
             let Some((head, at)) = self.next_head()? else {
@@ -378,17 +367,16 @@ impl<R: Read> MatrixReader<R> {
                 let v = i16::from_le_bytes([lo, hi]);
                 f64::from(v) * if v >= 0 { pos_scale } else { neg_scale }
             };
-            self.packet.clear();
-            self.packet_pos = 0;
+            self.staged.clear();
             for (j, w) in self.buf.chunks_exact(6).take(h.n_acc).enumerate() {
                 if let &[x0, x1, y0, y1, z0, z1] = w {
-                    self.packet.push(Sample::new(
+                    self.staged.samples.push(Sample::new(
                         t0 + j as f64 * dt,
                         [g(x0, x1), g(y0, y1), g(z0, z1)],
                     ));
                 }
             }
-            self.packet_at = (packet, at);
+            self.staged.at = (packet, at);
             return Ok(true);
         }
     }
@@ -411,7 +399,7 @@ impl<R: Read> Source for MatrixReader<R> {
         }
         let mut written = 0;
         while written < out.len() {
-            if self.packet_pos == self.packet.len() {
+            if self.staged.is_drained() {
                 if self.eof {
                     break;
                 }
@@ -421,29 +409,21 @@ impl<R: Read> Source for MatrixReader<R> {
                 }
                 continue;
             }
-            let rest = &self.packet[self.packet_pos..];
-            let k = rest.len().min(out.len() - written);
-            let dst = &mut out[written..written + k];
-            dst.copy_from_slice(&rest[..k]);
-            if let Err((_, kind)) = self.check.check_slice(dst) {
-                self.done = true;
-                self.check.fill(&mut self.info);
-                let (packet, at) = self.packet_at;
-                let mut pos = self.position(packet, at);
-                pos.sample_idx = Some(self.info.n_samples);
-                return Err(Error::at(kind, pos));
+            let path = self.path.as_deref();
+            match self
+                .staged
+                .hand_out(&mut out[written..], &mut self.check, &mut self.info, path)
+            {
+                Ok(k) => written += k,
+                Err(e) => {
+                    self.done = true;
+                    return Err(e);
+                }
             }
-            self.packet_pos += k;
-            written += k;
         }
-        self.check.fill(&mut self.info);
-        if self.eof && self.info.n_samples == 0 {
+        if let Err(e) = end_call(&self.check, &mut self.info, self.eof, self.path.as_deref()) {
             self.done = true;
-            let e = Error::new(ErrorKind::NoSamples);
-            return Err(match &self.path {
-                Some(p) => e.in_file(p),
-                None => e,
-            });
+            return Err(e);
         }
         Ok(written)
     }
