@@ -210,7 +210,7 @@ impl<R: Read> CwaReader<R> {
         let rate_hz = rate_hz(header.rate_code);
         let nominal_dt_s = 1.0 / rate_hz;
         let check = SampleCheck::new(nominal_dt_s, Some(rate_hz)).map_err(Error::new)?;
-        let info = RecordingInfo {
+        let mut info = RecordingInfo {
             format: Format::Cwa,
             units: AccelUnit::G,
             units_from: UnitsFrom::Device,
@@ -218,7 +218,6 @@ impl<R: Read> CwaReader<R> {
             device: Some(header.device),
             ..RecordingInfo::default()
         };
-        let mut info = info;
         check.fill(&mut info);
         Ok(CwaReader {
             input,
