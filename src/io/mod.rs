@@ -7,11 +7,21 @@
 //! jitter, gaps, units, warnings, device metadata — is in [`RecordingInfo`].
 
 pub(crate) mod check;
+mod cwa;
+mod device;
 mod events;
+mod geneactiv;
+mod gt3x;
+mod matrix;
 
 pub(crate) use check::{median_interval_s, SampleCheck};
 pub use check::{MAX_ABS_G, MIN_RATE_HZ};
+pub use cwa::CwaReader;
+pub use device::open_device;
 pub use events::{read_events, write_events, EventReader, EventWriter, EVENT_COLUMNS};
+pub use geneactiv::GeneactivReader;
+pub use gt3x::Gt3xReader;
+pub use matrix::MatrixReader;
 
 use std::fmt;
 
@@ -55,6 +65,8 @@ pub enum Format {
     GeneactivBin,
     /// ActiGraph `.gt3x`.
     Gt3x,
+    /// Parmay Matrix `.BIN`.
+    MatrixBin,
     /// Samples handed over in memory.
     Memory,
 }

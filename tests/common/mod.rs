@@ -1,0 +1,151 @@
+//! Helpers shared by the device-file tests: reference CSVs, comparisons, data locations.
+#![allow(dead_code, unreachable_pub)] // each test file uses its own subset of these helpers
+#![allow(clippy::unwrap_used, clippy::needless_range_loop)] // test helpers: a failure should stop the test
+#![allow(clippy::cast_possible_truncation)] // small test archives: sizes fit the zip fields
+
+pub mod cwa_writer;
+
+use std::path::{Path, PathBuf};
+
+use sleeptwitch::{Sample, Source};
+
+/// `testdata/devices/<name>`, the copies kept in the repository.
+pub fn testdata(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("testdata/devices")
+        .join(name)
+}
+
+/// `../shared/data/<rel>` beside the repository, when it is there.
+pub fn shared(rel: &str) -> Option<PathBuf> {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/data")
+        .join(rel);
+    if p.exists() {
+        return Some(p);
+    }
+    // A worktree sits one level deeper than the main checkout.
+    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/data")
+        .join(rel);
+    p.exists().then_some(p)
+}
+
+/// Reads every sample of a source, in chunks of `chunk`.
+pub fn read_all(src: &mut dyn Source, chunk: usize) -> Result<Vec<Sample>, sleeptwitch::Error> {
+    let mut buf = vec![Sample::default(); chunk];
+    let mut all = Vec::new();
+    loop {
+        let n = src.read_samples(&mut buf)?;
+        if n == 0 {
+            return Ok(all);
+        }
+        all.extend_from_slice(&buf[..n]);
+    }
+}
+
+/// The rows of a reference CSV (`t,x,y,z`).
+pub fn read_csv(path: &Path) -> Vec<Sample> {
+    let text = std::fs::read_to_string(path).unwrap();
+    text.lines()
+        .skip(1)
+        .filter(|l| !l.is_empty())
+        .map(|l| {
+            let v: Vec<f64> = l.split(',').map(|f| f.parse().unwrap()).collect();
+            Sample::new(v[0], [v[1], v[2], v[3]])
+        })
+        .collect()
+}
+
+/// Checks `got` against a reference conversion: same count, |Δt| ≤ `tol_t_s`, each axis
+/// within `tol_g[axis]`. Returns the largest differences found (time, value).
+pub fn assert_agrees(got: &[Sample], want: &[Sample], tol_t_s: f64, tol_g: [f64; 3]) -> (f64, f64) {
+    assert_eq!(got.len(), want.len(), "sample count");
+    let mut max_dt: f64 = 0.0;
+    let mut max_dv: f64 = 0.0;
+    for (i, (g, w)) in got.iter().zip(want).enumerate() {
+        let dt = (g.t_s - w.t_s).abs();
+        assert!(
+            dt <= tol_t_s,
+            "sample {i}: t {} vs reference {} (|Δ| {dt} s)",
+            g.t_s,
+            w.t_s
+        );
+        max_dt = max_dt.max(dt);
+        for a in 0..3 {
+            let dv = (g.acc_g[a] - w.acc_g[a]).abs();
+            assert!(
+                dv <= tol_g[a],
+                "sample {i} axis {a}: {} g vs reference {} g",
+                g.acc_g[a],
+                w.acc_g[a]
+            );
+            max_dv = max_dv.max(dv);
+        }
+    }
+    (max_dt, max_dv)
+}
+
+/// The members of a stored (uncompressed) zip archive, by name — enough for the `.gt3x`
+/// test file, whose members are stored.
+pub fn unzip_stored(zip: &[u8]) -> Vec<(String, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut at = 0;
+    while zip.get(at..at + 4) == Some(b"PK\x03\x04") {
+        let le16 = |i: usize| usize::from(u16::from_le_bytes([zip[i], zip[i + 1]]));
+        let le32 = |i: usize| u32::from_le_bytes(zip[i..i + 4].try_into().unwrap()) as usize;
+        assert_eq!(le16(at + 8), 0, "stored members only");
+        let size = le32(at + 18);
+        let (n, e) = (le16(at + 26), le16(at + 28));
+        let name = String::from_utf8(zip[at + 30..at + 30 + n].to_vec()).unwrap();
+        let data = zip[at + 30 + n + e..at + 30 + n + e + size].to_vec();
+        out.push((name, data));
+        at += 30 + n + e + size;
+    }
+    out
+}
+
+/// A zip archive with every member deflated (method 8), central directory included.
+pub fn zip_deflated(members: &[(String, Vec<u8>)]) -> Vec<u8> {
+    use std::io::Write;
+    let mut out = Vec::new();
+    let mut dir = Vec::new();
+    for (name, data) in members {
+        let mut enc =
+            flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default());
+        enc.write_all(data).unwrap();
+        let packed = enc.finish().unwrap();
+        let crc = crc32fast::hash(data);
+        let offset = out.len() as u32;
+        let mut common = Vec::new();
+        common.extend_from_slice(&20u16.to_le_bytes()); // version needed
+        common.extend_from_slice(&0u16.to_le_bytes()); // flags
+        common.extend_from_slice(&8u16.to_le_bytes()); // deflate
+        common.extend_from_slice(&[0, 0, 0x21, 0]); // time, date
+        common.extend_from_slice(&crc.to_le_bytes());
+        common.extend_from_slice(&(packed.len() as u32).to_le_bytes());
+        common.extend_from_slice(&(data.len() as u32).to_le_bytes());
+        common.extend_from_slice(&(name.len() as u16).to_le_bytes());
+        common.extend_from_slice(&0u16.to_le_bytes()); // extra
+        out.extend_from_slice(b"PK\x03\x04");
+        out.extend_from_slice(&common);
+        out.extend_from_slice(name.as_bytes());
+        out.extend_from_slice(&packed);
+        dir.extend_from_slice(b"PK\x01\x02");
+        dir.extend_from_slice(&20u16.to_le_bytes()); // version made by
+        dir.extend_from_slice(&common);
+        dir.extend_from_slice(&[0; 10]); // comment length, disk, internal and external attributes
+        dir.extend_from_slice(&offset.to_le_bytes());
+        dir.extend_from_slice(name.as_bytes());
+    }
+    let dir_at = out.len() as u32;
+    out.extend_from_slice(&dir);
+    out.extend_from_slice(b"PK\x05\x06");
+    out.extend_from_slice(&[0; 4]);
+    out.extend_from_slice(&(members.len() as u16).to_le_bytes());
+    out.extend_from_slice(&(members.len() as u16).to_le_bytes());
+    out.extend_from_slice(&(dir.len() as u32).to_le_bytes());
+    out.extend_from_slice(&dir_at.to_le_bytes());
+    out.extend_from_slice(&0u16.to_le_bytes());
+    out
+}

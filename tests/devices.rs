@@ -1,0 +1,784 @@
+//! Device decoders against independent conversions of real recordings.
+//!
+//! The reference CSVs (`../shared/data/*.csv`, see its README) round times to 1 ms and
+//! values to 6 decimals, so a decoder agrees when times are within 1 ms (the rounding, 0.5 ms,
+//! plus what the reference's float arithmetic adds) and values within one quantisation step of
+//! the device. Tests that need `../shared` print a message and pass when it is absent; the
+//! copies in `testdata/devices/` are checked against facts stated in the data's README.
+
+// Tests: a failed unwrap is a failed test; decoded values that pass through unchanged are
+// compared exactly on purpose.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::float_cmp)]
+
+mod common;
+
+use common::*;
+use sleeptwitch::io::CwaReader;
+
+const MS: f64 = 1e-3;
+
+fn cwa_case(raw: &str, csv: &str, step_g: f64) {
+    let (Some(raw), Some(csv)) = (shared(&format!("raw/{raw}")), shared(csv)) else {
+        println!("skipped: ../shared/data not found");
+        return;
+    };
+    let want = read_csv(&csv);
+    for chunk in [7, 1000, 1 << 20] {
+        let mut r = CwaReader::from_path(&raw).unwrap();
+        let got = read_all(&mut r, chunk).unwrap();
+        let (dt, dv) = assert_agrees(&got, &want, MS, [step_g; 3]);
+        println!(
+            "{} chunk {chunk}: max |Δt| {dt:.6} s, max |Δg| {dv:.2e}",
+            raw.display()
+        );
+    }
+}
+
+#[test]
+fn ax3_packed_agrees_with_reference() {
+    // packed samples: step 1/256 g × 2^exponent; the file uses exponent 2 (15.6 mg) but a
+    // step of 1/256 g already bounds rounding of the 6-decimal reference.
+    cwa_case(
+        "ax3_right_wrist_100hz_3min.cwa",
+        "ax3_right_wrist_100hz_3min.csv",
+        1.0 / 256.0,
+    );
+}
+
+#[test]
+fn ax3_corrupt_blocks_agree_with_reference() {
+    cwa_case(
+        "ax3_right_wrist_100hz_3min_corrupt_blocks.cwa",
+        "ax3_right_wrist_100hz_3min_corrupt_blocks.csv",
+        1.0 / 256.0,
+    );
+}
+
+#[test]
+fn ax6_agrees_with_reference() {
+    cwa_case(
+        "ax6_100hz_2min_clipping.cwa",
+        "ax6_100hz_2min_clipping.csv",
+        1.0 / 2048.0,
+    );
+}
+
+#[test]
+fn geneactiv_agrees_with_reference() {
+    use sleeptwitch::io::GeneactivReader;
+    let (Some(raw), Some(csv)) = (
+        shared("raw/geneactiv_85p7hz_1min.bin"),
+        shared("geneactiv_85p7hz_1min.csv"),
+    ) else {
+        println!("skipped: ../shared/data not found");
+        return;
+    };
+    let want = read_csv(&csv);
+    // one step per axis is 100 / gain: 100/25875, 100/25734, 100/25538 g (3.86–3.92 mg)
+    let step = [100.0 / 25875.0, 100.0 / 25734.0, 100.0 / 25538.0];
+    for chunk in [7, 300, 1 << 16] {
+        let mut r = GeneactivReader::from_path(&raw).unwrap();
+        let got = read_all(&mut r, chunk).unwrap();
+        let (dt, dv) = assert_agrees(&got, &want, MS, step);
+        println!("geneactiv chunk {chunk}: max |Δt| {dt:.6} s, max |Δg| {dv:.2e}");
+    }
+}
+
+fn gt3x_case(raw: &std::path::Path, want: &[sleeptwitch::Sample]) -> Vec<sleeptwitch::Sample> {
+    use sleeptwitch::io::Gt3xReader;
+    let mut last = Vec::new();
+    for chunk in [7, 30, 1 << 16] {
+        let mut r = Gt3xReader::from_path(raw).unwrap();
+        let got = read_all(&mut r, chunk).unwrap();
+        if !want.is_empty() {
+            // counts / 256: one step is 1/256 g
+            let (dt, dv) = assert_agrees(&got, want, MS, [1.0 / 256.0; 3]);
+            println!("gt3x chunk {chunk}: max |Δt| {dt:.6} s, max |Δg| {dv:.2e}");
+        }
+        last = got;
+    }
+    last
+}
+
+#[test]
+fn gt3x_packed_activity_agrees_with_reference() {
+    let (Some(raw), Some(csv)) = (
+        shared("raw/actigraph_wgt3xbt_waist_30hz_idle_sleep_gaps.gt3x"),
+        shared("actigraph_wgt3xbt_waist_30hz_idle_sleep_gaps.csv"),
+    ) else {
+        println!("skipped: ../shared/data not found");
+        return;
+    };
+    gt3x_case(&raw, &read_csv(&csv));
+}
+
+#[test]
+fn gt3x_activity2_agrees_with_reference_excerpt() {
+    // GPL-3.0 data: read from ../shared only, never copied into the repository.
+    let (Some(raw), Some(csv)) = (
+        shared("gpl-3.0/raw/actigraph_link_wrist_30hz_idle_sleep.gt3x"),
+        shared("gpl-3.0/actigraph_link_wrist_30hz_idle_sleep_excerpt.csv"),
+    ) else {
+        println!("skipped: ../shared/data/gpl-3.0 not found");
+        return;
+    };
+    let want = read_csv(&csv);
+    let all = gt3x_case(&raw, &[]);
+    assert_eq!(
+        all.len(),
+        810_270,
+        "the whole file's sample count (data README)"
+    );
+    let (t0, t1) = (want[0].t_s, want[want.len() - 1].t_s);
+    let slice: Vec<_> = all
+        .into_iter()
+        .filter(|s| s.t_s >= t0 - 0.001 && s.t_s <= t1 + 0.001)
+        .collect();
+    let (dt, dv) = assert_agrees(&slice, &want, MS, [1.0 / 256.0; 3]);
+    println!("gt3x link excerpt: max |Δt| {dt:.6} s, max |Δg| {dv:.2e}");
+}
+
+fn matrix_case(raw: &str, csv: &str) {
+    use sleeptwitch::io::MatrixReader;
+    let (Some(raw), Some(csv)) = (shared(&format!("raw/{raw}")), shared(csv)) else {
+        println!("skipped: ../shared/data not found");
+        return;
+    };
+    let want = read_csv(&csv);
+    for chunk in [7, 1000, 1 << 16] {
+        let mut r = MatrixReader::from_path(&raw).unwrap();
+        let got = read_all(&mut r, chunk).unwrap();
+        // one step is 8/32767 g at ±8 g
+        let (dt, dv) = assert_agrees(&got, &want, MS, [8.0 / 32767.0; 3]);
+        println!(
+            "{} chunk {chunk}: max |Δt| {dt:.6} s, max |Δg| {dv:.2e}",
+            raw.display()
+        );
+    }
+}
+
+#[test]
+fn matrix_100hz_agrees_with_reference() {
+    matrix_case(
+        "matrix_100hz_6min_mostly_still.bin",
+        "matrix_100hz_6min_mostly_still.csv",
+    );
+}
+
+#[test]
+fn matrix_12p5hz_agrees_with_reference() {
+    matrix_case("matrix_12p5hz_17min.bin", "matrix_12p5hz_17min.csv");
+}
+
+// ---------------------------------------------------------------------------------------
+// The copies in testdata/devices: facts stated in the data's README, no ../shared needed.
+
+use sleeptwitch::io::{open_device, Format, GeneactivReader, Gt3xReader, MatrixReader};
+use sleeptwitch::{ErrorKind, Sample, Source};
+use std::io::Cursor;
+
+fn open_all(name: &str) -> (Vec<Sample>, sleeptwitch::RecordingInfo) {
+    let mut src = open_device(&testdata(name))
+        .unwrap()
+        .expect("a device file");
+    let got = read_all(&mut src, 4096).unwrap();
+    (got, src.info().clone())
+}
+
+#[test]
+fn testdata_ax3_counts_metadata_and_rate() {
+    let (s, info) = open_all("ax3_right_wrist_100hz_3min.cwa");
+    // 145 blocks of 120 packed samples
+    assert_eq!(s.len(), 145 * 120);
+    assert_eq!(info.format, Format::Cwa);
+    let d = info.device.as_ref().unwrap();
+    assert_eq!(d.device_type, "AX3");
+    assert_eq!(d.location.as_deref(), Some("right wrist"));
+    assert_eq!((d.rate_hz, d.range_g), (Some(100.0), Some(8.0)));
+    // README: actual 98.86 Hz against the device clock, no gaps
+    assert!(
+        (info.rate.rate_hz - 98.86).abs() < 0.01,
+        "{}",
+        info.rate.rate_hz
+    );
+    assert!(info.gaps.is_empty());
+    assert!(info.warnings.is_empty(), "{:?}", info.warnings);
+    // packed values are multiples of 4/256 g here (exponent 2)
+    assert!(s
+        .iter()
+        .all(|x| x.acc_g.iter().all(|v| (v * 64.0).fract() == 0.0)));
+}
+
+#[test]
+fn testdata_ax3_corrupt_blocks_are_skipped_with_warnings_and_a_gap() {
+    let (good, _) = open_all("ax3_right_wrist_100hz_3min.cwa");
+    let (bad, info) = open_all("ax3_right_wrist_100hz_3min_corrupt_blocks.cwa");
+    assert_eq!(bad.len(), good.len() - 6 * 120);
+    let blocks: Vec<u64> = info
+        .warnings
+        .iter()
+        .map(|w| w.position.as_ref().unwrap().block.unwrap())
+        .collect();
+    assert_eq!(blocks, [0, 13, 14, 142, 143, 144]);
+    let w = &info.warnings[1];
+    assert_eq!(w.position.as_ref().unwrap().byte, Some(1024 + 13 * 512));
+    assert!(w.message.contains("checksum"), "{}", w.message);
+    // the two blocks 13-14 make one gap of about 2.44 s (README)
+    assert_eq!(info.gaps.len(), 1);
+    assert!(
+        (info.gaps[0].duration_s - 2.44).abs() < 0.02,
+        "{:?}",
+        info.gaps
+    );
+    // what is left equals the intact file's samples: blocks 1..13 and 15..142
+    let kept: Vec<&Sample> = good[120..13 * 120]
+        .iter()
+        .chain(&good[15 * 120..142 * 120])
+        .collect();
+    for (a, b) in bad.iter().zip(kept) {
+        assert_eq!(a.acc_g, b.acc_g);
+        // README: times agree within 0.12 ms (rounded; the runs' end slopes differ slightly)
+        assert!((a.t_s - b.t_s).abs() < 0.125e-3, "{} vs {}", a.t_s, b.t_s);
+    }
+}
+
+#[test]
+fn testdata_ax6_clipping_and_scale() {
+    let (s, info) = open_all("ax6_100hz_2min_clipping.cwa");
+    assert_eq!(s.len(), 283 * 40);
+    let d = info.device.as_ref().unwrap();
+    assert_eq!(d.device_type, "AX6");
+    assert_eq!(d.range_g, Some(16.0));
+    let limit = 32767.0 / 2048.0;
+    let clipped = s
+        .iter()
+        .filter(|x| x.acc_g[1].abs() == limit || x.acc_g[2].abs() == limit)
+        .count();
+    assert_eq!(clipped, 35, "rows at the range limit on y or z (README)");
+    // the early block makes a shorter step but time still increases (checked on reading)
+    assert!(info.gaps.is_empty());
+}
+
+#[test]
+fn testdata_geneactiv_pages_and_cut_end() {
+    let (s, info) = open_all("geneactiv_85p7hz_1min.bin");
+    assert_eq!(info.format, Format::GeneactivBin);
+    assert_eq!(s.len(), 16 * 300);
+    assert_eq!(s[0].t_s, 1_369_908_774.5);
+    // the last page is cut short: one warning naming page 16; the header declares 222048
+    let cut = &info.warnings[0];
+    assert_eq!(cut.position.as_ref().unwrap().block, Some(16));
+    assert!(
+        cut.message.contains("ends inside page 16"),
+        "{}",
+        cut.message
+    );
+    assert!(info.warnings[1].message.contains("222048"));
+    // page boundaries: dt = 3.5 s − 299/85.7 s ≈ 11.085 ms, shorter than 1/85.7 s but > 0
+    let dt_boundary = s[300].t_s - s[299].t_s;
+    assert!(
+        (dt_boundary - (3.5 - 299.0 / 85.7)).abs() < 1e-6,
+        "{dt_boundary}"
+    );
+    let d = info.device.as_ref().unwrap();
+    assert_eq!(d.serial, "012967");
+    assert_eq!(d.range_g, Some(8.0));
+    assert_eq!(d.rate_hz, Some(85.7));
+}
+
+#[test]
+fn testdata_gt3x_idle_sleep_gaps_are_gaps() {
+    let (s, info) = open_all("actigraph_wgt3xbt_waist_30hz_idle_sleep_gaps.gt3x");
+    assert_eq!(info.format, Format::Gt3x);
+    assert_eq!(s.len(), 17_640);
+    // README: 23 idle-sleep gaps from 1.03 s to 261 s, 19.7 min in all
+    assert_eq!(info.gaps.len(), 23);
+    let total: f64 = info.gaps.iter().map(|g| g.duration_s).sum();
+    assert!((total / 60.0 - 19.7).abs() < 0.05, "{total}");
+    let d = info.device.as_ref().unwrap();
+    assert_eq!(d.serial, "MOS2E39180594");
+    assert_eq!(d.location.as_deref(), Some("Waist"));
+    assert_eq!(d.start_s, Some(1_598_436_540.0));
+    assert_eq!(s[0].t_s, 1_598_436_540.0);
+    // no sample is a filler zero vector
+    assert!(s.iter().all(|x| x.norm_g() > 0.1));
+}
+
+#[test]
+fn testdata_matrix_packets() {
+    let (s, info) = open_all("matrix_100hz_6min_mostly_still.bin");
+    assert_eq!(info.format, Format::MatrixBin);
+    assert_eq!(s.len(), 6144 + 12_000 + 12_000 + 10_168);
+    assert_eq!(info.device.as_ref().unwrap().rate_hz, Some(100.0));
+    let (s, info) = open_all("matrix_12p5hz_17min.bin");
+    assert_eq!(s.len(), 12_000 + 272);
+    assert_eq!(info.device.as_ref().unwrap().rate_hz, Some(12.5));
+    // first packet: 12000 readings over 984 s
+    // (f64 at 1.7e9 s resolves 0.24 µs)
+    assert!((s[1].t_s - s[0].t_s - 984.0 / 12_000.0).abs() < 1e-6);
+    assert!(info.warnings.is_empty(), "{:?}", info.warnings);
+}
+
+// ---------------------------------------------------------------------------------------
+// Corrupt files, made by mutating the real ones.
+
+fn bytes(name: &str) -> Vec<u8> {
+    std::fs::read(testdata(name)).unwrap()
+}
+
+fn read_cwa(b: Vec<u8>) -> Result<(Vec<Sample>, sleeptwitch::RecordingInfo), sleeptwitch::Error> {
+    let mut r = CwaReader::new(Cursor::new(b))?;
+    let s = read_all(&mut r, 1000)?;
+    Ok((s, r.info().clone()))
+}
+
+fn format_error_at(e: &sleeptwitch::Error, byte: u64) {
+    assert!(matches!(e.kind(), ErrorKind::Format { .. }), "{e}");
+    assert_eq!(e.position().and_then(|p| p.byte), Some(byte), "{e}");
+}
+
+#[test]
+fn wrong_magic_is_an_error_at_byte_0_for_every_format() {
+    let mut b = bytes("ax3_right_wrist_100hz_3min.cwa");
+    b[0] = b'X';
+    format_error_at(&CwaReader::new(Cursor::new(b)).err().unwrap(), 0);
+    let mut b = bytes("geneactiv_85p7hz_1min.bin");
+    b[0] = b'X';
+    format_error_at(&GeneactivReader::new(Cursor::new(b)).err().unwrap(), 0);
+    let mut b = bytes("actigraph_wgt3xbt_waist_30hz_idle_sleep_gaps.gt3x");
+    let n = b.len();
+    b[n - 22] = b'X'; // the zip end-of-directory signature
+    format_error_at(&Gt3xReader::new(Cursor::new(b)).err().unwrap(), 0);
+    let mut b = bytes("matrix_12p5hz_17min.bin");
+    b[512] = b'X';
+    format_error_at(&MatrixReader::new(Cursor::new(b)).err().unwrap(), 512);
+}
+
+#[test]
+fn cwa_bad_checksum_in_the_middle_is_skipped_with_a_warning_and_a_gap() {
+    let mut b = bytes("ax3_right_wrist_100hz_3min.cwa");
+    let at = 1024 + 70 * 512 + 100;
+    b[at] ^= 0x40;
+    let (s, info) = read_cwa(b).unwrap();
+    assert_eq!(s.len(), 144 * 120);
+    assert_eq!(info.warnings.len(), 1);
+    let pos = info.warnings[0].position.as_ref().unwrap();
+    assert_eq!((pos.block, pos.byte), (Some(70), Some(1024 + 70 * 512)));
+    assert!(info.warnings[0].message.contains("checksum mismatch"));
+    // 120 samples at 98.86 Hz: a 1.2 s hole, longer than the 1 s gap rule
+    assert_eq!(info.gaps.len(), 1);
+    assert!((info.gaps[0].duration_s - 121.0 / 98.86).abs() < 0.01);
+}
+
+#[test]
+fn cwa_wrong_block_tag_is_skipped_and_named() {
+    let mut b = bytes("ax6_100hz_2min_clipping.cwa");
+    b[1024 + 100 * 512] = b'Q';
+    let (s, info) = read_cwa(b).unwrap();
+    assert_eq!(s.len(), 282 * 40);
+    assert_eq!(info.warnings[0].position.as_ref().unwrap().block, Some(100));
+    assert!(info.warnings[0].message.contains("\"AX\""));
+}
+
+#[test]
+fn cwa_truncated_inside_a_block_keeps_what_came_before() {
+    let b = bytes("ax3_right_wrist_100hz_3min.cwa");
+    let (s, info) = read_cwa(b[..1024 + 100 * 512 + 300].to_vec()).unwrap();
+    assert_eq!(s.len(), 100 * 120);
+    let w = &info.warnings[0];
+    assert_eq!(w.position.as_ref().unwrap().block, Some(100));
+    assert!(
+        w.message.contains("300 bytes into block 100"),
+        "{}",
+        w.message
+    );
+    // cut inside the header: an error
+    let e = read_cwa(b[..700].to_vec()).err().unwrap();
+    assert!(matches!(e.kind(), ErrorKind::Format { .. }), "{e}");
+}
+
+#[test]
+fn cwa_block_time_going_back_is_an_error_naming_the_block() {
+    // Set block 50's timestamp an hour back (with a valid checksum): its anchor is no
+    // longer plausible, it starts a new run, and that run's times go back.
+    let mut b = bytes("ax3_right_wrist_100hz_3min.cwa");
+    let at = 1024 + 50 * 512;
+    let stamp = u32::from_le_bytes(b[at + 14..at + 18].try_into().unwrap());
+    let hour = (stamp >> 12) & 0x1f;
+    let stamp = (stamp & !(0x1f << 12)) | ((hour - 1) << 12);
+    b[at + 14..at + 18].copy_from_slice(&stamp.to_le_bytes());
+    common::cwa_writer::fix_checksum(&mut b[at..at + 512]);
+    let e = read_cwa(b).err().unwrap();
+    assert!(
+        matches!(e.kind(), ErrorKind::TimeNotIncreasing { .. }),
+        "{e}"
+    );
+    let pos = e.position().unwrap();
+    assert_eq!((pos.block, pos.byte), (Some(50), Some(at as u64)));
+}
+
+#[test]
+fn geneactiv_bad_hex_page_is_skipped_and_named() {
+    let mut b = bytes("geneactiv_85p7hz_1min.bin");
+    let text = String::from_utf8_lossy(&b).into_owned();
+    // the data line of page 5 (the sixth "Recorded Data")
+    let page5 = text.match_indices("Recorded Data").nth(5).unwrap().0;
+    let data = page5
+        + text[page5..]
+            .find("Measurement Frequency:85.7\r\n")
+            .unwrap()
+        + 28;
+    b[data + 10] = b'G';
+    let mut r = GeneactivReader::new(Cursor::new(b)).unwrap();
+    let s = read_all(&mut r, 1000).unwrap();
+    assert_eq!(s.len(), 15 * 300);
+    let w = &r.info().warnings[0];
+    assert_eq!(w.position.as_ref().unwrap().block, Some(5));
+    assert_eq!(w.position.as_ref().unwrap().byte, Some(page5 as u64));
+    // 300 samples lost: a 3.5 s gap
+    assert_eq!(r.info().gaps.len(), 1);
+}
+
+#[test]
+fn gt3x_bad_record_checksum_is_skipped_with_a_gap() {
+    // log.bin is stored (not deflated) in this archive: flip a payload byte of the 200th
+    // activity record in place.
+    let mut b = bytes("actigraph_wgt3xbt_waist_30hz_idle_sleep_gaps.gt3x");
+    assert_eq!(&b[..4], b"PK\x03\x04");
+    assert_eq!(&b[30..37], b"log.bin", "log.bin is the first member");
+    let extra = usize::from(u16::from_le_bytes([b[28], b[29]]));
+    let log_at = 30 + "log.bin".len() + extra;
+    let (mut i, mut n_act, mut rec) = (log_at, 0, 0);
+    let target = loop {
+        assert_eq!(b[i], 0x1e);
+        let size = usize::from(u16::from_le_bytes([b[i + 6], b[i + 7]]));
+        if b[i + 1] == 0 && size > 1 {
+            n_act += 1;
+            if n_act == 200 {
+                break (i, rec);
+            }
+        }
+        i += 9 + size;
+        rec += 1;
+    };
+    b[target.0 + 20] ^= 0x01;
+    let mut r = Gt3xReader::new(Cursor::new(b)).unwrap();
+    let s = read_all(&mut r, 1000).unwrap();
+    assert_eq!(s.len(), 17_640 - 30);
+    let w = &r.info().warnings[0];
+    let pos = w.position.as_ref().unwrap();
+    assert_eq!(pos.block, Some(target.1));
+    assert_eq!(pos.byte, Some((target.0 - log_at) as u64));
+    assert!(w.message.contains("checksum"), "{}", w.message);
+    assert_eq!(
+        r.info().gaps.len(),
+        24,
+        "one more gap than the 23 idle-sleep gaps"
+    );
+}
+
+#[test]
+fn matrix_bad_crc_packet_is_skipped_and_named() {
+    let mut b = bytes("matrix_100hz_6min_mostly_still.bin");
+    b[37_436 + 36 + 600] ^= 0x10; // packet 1 starts at byte 37436
+    let mut r = MatrixReader::new(Cursor::new(b)).unwrap();
+    let s = read_all(&mut r, 1000).unwrap();
+    assert_eq!(s.len(), 6144 + 12_000 + 10_168);
+    let pos = r.info().warnings[0].position.clone().unwrap();
+    assert_eq!((pos.block, pos.byte), (Some(1), Some(37_436)));
+    assert_eq!(r.info().gaps.len(), 1);
+}
+
+// ---------------------------------------------------------------------------------------
+// Synthetic CWA files with known true times.
+
+#[test]
+fn synthetic_cwa_times_follow_the_true_clock() {
+    use common::cwa_writer::{counts, write_cwa, CwaSpec};
+    for packed in [true, false] {
+        let spec = CwaSpec {
+            rate_code: 0x4a,
+            packed,
+            start_s: 1_700_000_000.3,
+            true_rate_hz: 98.86,
+            n_blocks: 300,
+        };
+        let mut r = CwaReader::new(Cursor::new(write_cwa(&spec))).unwrap();
+        let s = read_all(&mut r, 1 << 15).unwrap();
+        assert_eq!(s.len(), spec.n_blocks * spec.per_block());
+        for (i, x) in s.iter().enumerate() {
+            // anchors carry the time to 1/32768 s; the lines between them add rounding of
+            // the fraction to a sample index (< 1 sample is absorbed by the fraction)
+            assert!(
+                (x.t_s - spec.t_s(i)).abs() < 2.0 / 32768.0,
+                "sample {i}: {} vs {}",
+                x.t_s,
+                spec.t_s(i)
+            );
+            let c = counts(i);
+            assert_eq!(x.acc_g, c.map(|v| f64::from(v) / 256.0));
+        }
+        assert!((r.info().rate.rate_hz - 98.86).abs() < 1e-3);
+        assert_eq!(
+            r.info().device.as_ref().unwrap().location.as_deref(),
+            Some("left wrist")
+        );
+    }
+}
+
+#[test]
+fn synthetic_cwa_one_or_two_threads_give_the_same_samples() {
+    use common::cwa_writer::{write_cwa, CwaSpec};
+    let spec = CwaSpec {
+        rate_code: 0x4a,
+        packed: true,
+        start_s: 1_700_000_000.0,
+        true_rate_hz: 100.3,
+        n_blocks: 3000,
+    };
+    let file = write_cwa(&spec);
+    let mut one = CwaReader::new(Cursor::new(file.clone())).unwrap();
+    one.set_threads(1);
+    let mut two = CwaReader::new(Cursor::new(file)).unwrap();
+    two.set_threads(2);
+    assert_eq!(
+        read_all(&mut one, 1 << 16).unwrap(),
+        read_all(&mut two, 1 << 16).unwrap()
+    );
+}
+
+#[test]
+fn gt3x_deflated_archive_gives_the_same_samples() {
+    // The repository's .gt3x stores its members; re-pack them deflated (as the GT9X Link
+    // file in ../shared is) so the inflating path is tested without that GPL file.
+    let stored = bytes("actigraph_wgt3xbt_waist_30hz_idle_sleep_gaps.gt3x");
+    let members = common::unzip_stored(&stored);
+    assert_eq!(members.len(), 2);
+    let deflated = common::zip_deflated(&members);
+    assert!(deflated.len() < stored.len(), "really compressed");
+    let mut a = Gt3xReader::new(Cursor::new(stored)).unwrap();
+    let mut b = Gt3xReader::new(Cursor::new(deflated)).unwrap();
+    assert_eq!(
+        read_all(&mut a, 999).unwrap(),
+        read_all(&mut b, 999).unwrap()
+    );
+    assert_eq!(a.info(), b.info());
+}
+
+/// Peak resident memory of this process so far (VmHWM), in bytes.
+fn peak_rss_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
+}
+
+/// CPU time this process has used (user + system), in seconds, at 10 ms resolution.
+fn cpu_time_s() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // fields after the command name (which is in parentheses)
+    let rest = stat.rsplit_once(')')?.1;
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let utime: f64 = f.get(11)?.parse().ok()?;
+    let stime: f64 = f.get(12)?.parse().ok()?;
+    Some((utime + stime) / 100.0)
+}
+
+/// A synthetic week (258 MB) written to a temporary file and read back in chunks of 64 Ki
+/// samples (`SLEEPTWITCH_CHUNK` to change) on two threads (`SLEEPTWITCH_THREADS`), printing
+/// speed, CPU time and peak memory; fails if memory beyond the buffer passes 16 MB.
+#[test]
+#[ignore = "writes a 258 MB temporary file; run by hand for BENCHMARKS.md"]
+fn week_long_cwa_from_disk_in_bounded_memory() {
+    use common::cwa_writer::{block, header, CwaSpec};
+    use std::io::Write;
+    let spec = CwaSpec {
+        rate_code: 0x4a,
+        packed: true,
+        start_s: 1_700_000_000.25,
+        true_rate_hz: 99.7,
+        n_blocks: 7 * 24 * 3600 * 100 / 120,
+    };
+    let path = std::env::temp_dir().join(format!("sleeptwitch-week-{}.cwa", std::process::id()));
+    {
+        let mut f = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
+        f.write_all(&header(&spec)).unwrap();
+        for k in 0..spec.n_blocks {
+            f.write_all(&block(&spec, k)).unwrap();
+        }
+    }
+    let file_len = std::fs::metadata(&path).unwrap().len();
+    let before = peak_rss_bytes().unwrap_or(0);
+    let threads: usize = std::env::var("SLEEPTWITCH_THREADS")
+        .ok()
+        .and_then(|t| t.parse().ok())
+        .unwrap_or(2);
+    let chunk: usize = std::env::var("SLEEPTWITCH_CHUNK")
+        .ok()
+        .and_then(|t| t.parse().ok())
+        .unwrap_or(64 * 1024);
+    let mut buf = vec![Sample::default(); chunk];
+    let start = std::time::Instant::now();
+    let cpu0 = cpu_time_s().unwrap_or(0.0);
+    let mut r = CwaReader::from_path(&path).unwrap();
+    r.set_threads(threads);
+    let mut n = 0u64;
+    loop {
+        let k = r.read_samples(&mut buf).unwrap();
+        if k == 0 {
+            break;
+        }
+        n += k as u64;
+    }
+    let secs = start.elapsed().as_secs_f64();
+    let cpu = cpu_time_s().unwrap_or(0.0) - cpu0;
+    let after = peak_rss_bytes().unwrap_or(0);
+    std::fs::remove_file(&path).unwrap();
+    assert_eq!(n, spec.n_blocks as u64 * 120);
+    println!(
+        "week: {n} samples, {:.1} MB, {threads} thread(s), {secs:.3} s wall: {:.2} GB/s of file, \
+         {:.1} Msamples/s; {cpu:.2} s of CPU ({:.2} GB per CPU-second); peak RSS {:.1} MB before opening, {:.1} MB after (buffer {:.1} MB)",
+        file_len as f64 / 1e6,
+        file_len as f64 / secs / 1e9,
+        n as f64 / secs / 1e6,
+        file_len as f64 / cpu / 1e9,
+        before as f64 / 1e6,
+        after as f64 / 1e6,
+        (buf.len() * std::mem::size_of::<Sample>()) as f64 / 1e6,
+    );
+    // memory beyond the caller's buffer stays small (batch of 512 KiB, tables)
+    assert!(
+        after.saturating_sub(before) < 16_000_000,
+        "{before} → {after}"
+    );
+}
+
+#[test]
+fn gt3x_padding_is_allowed_and_junk_is_reported() {
+    // Re-pack the archive with zeros before record 100 (allowed by the format description)
+    // and two junk bytes before record 200: no sample is lost, the junk is named.
+    let mut members =
+        common::unzip_stored(&bytes("actigraph_wgt3xbt_waist_30hz_idle_sleep_gaps.gt3x"));
+    let log = &mut members.iter_mut().find(|(n, _)| n == "log.bin").unwrap().1;
+    let starts: Vec<usize> = {
+        let (mut i, mut v) = (0, Vec::new());
+        while i < log.len() {
+            v.push(i);
+            i += 9 + usize::from(u16::from_le_bytes([log[i + 6], log[i + 7]]));
+        }
+        v
+    };
+    let (r100, r200) = (starts[100], starts[200]);
+    let mut patched = log[..r100].to_vec();
+    patched.extend_from_slice(&[0, 0, 0]);
+    patched.extend_from_slice(&log[r100..r200]);
+    patched.extend_from_slice(&[0x55, 0x66]);
+    patched.extend_from_slice(&log[r200..]);
+    *log = patched;
+    let mut r = Gt3xReader::new(Cursor::new(common::zip_deflated(&members))).unwrap();
+    assert_eq!(read_all(&mut r, 500).unwrap().len(), 17_640);
+    let w = &r.info().warnings;
+    assert_eq!(w.len(), 1, "{w:?}");
+    let junk_at = (r200 + 3) as u64;
+    assert_eq!(w[0].position.as_ref().unwrap().byte, Some(junk_at));
+    assert!(
+        w[0].message
+            .contains(&format!("bytes {junk_at}..{}", junk_at + 2)),
+        "{}",
+        w[0].message
+    );
+}
+
+#[test]
+fn open_device_ignores_extension_case_and_sniffs_bin_files() {
+    let dir = std::env::temp_dir().join(format!("sleeptwitch-open-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let cases = [
+        ("ax3_right_wrist_100hz_3min.cwa", "A.CWA", Format::Cwa),
+        ("geneactiv_85p7hz_1min.bin", "G.Bin", Format::GeneactivBin),
+        ("matrix_12p5hz_17min.bin", "M.BIN", Format::MatrixBin),
+        (
+            "actigraph_wgt3xbt_waist_30hz_idle_sleep_gaps.gt3x",
+            "T.GT3X",
+            Format::Gt3x,
+        ),
+    ];
+    for (src, name, format) in cases {
+        let p = dir.join(name);
+        std::fs::copy(testdata(src), &p).unwrap();
+        let r = open_device(&p).unwrap().expect("a device file");
+        assert_eq!(r.info().format, format, "{name}");
+    }
+    // a .bin that is neither: an error naming the file
+    let p = dir.join("other.bin");
+    std::fs::write(&p, b"t,x,y,z\n0,0,0,1\n").unwrap();
+    let e = open_device(&p).err().unwrap();
+    assert!(matches!(e.kind(), ErrorKind::Format { .. }), "{e}");
+    assert!(e.to_string().contains("other.bin"), "{e}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn geneactiv_page_time_going_back_is_an_error_naming_the_page() {
+    let b = bytes("geneactiv_85p7hz_1min.bin");
+    let text = String::from_utf8_lossy(&b).replacen(
+        "Page Time:2013-05-30 10:13:12:000",
+        "Page Time:2013-05-30 10:13:02:000",
+        1,
+    );
+    assert_ne!(
+        text.as_bytes(),
+        &b[..],
+        "page 5's time was found and changed"
+    );
+    let page5 = text.match_indices("Recorded Data").nth(5).unwrap().0;
+    let mut r = GeneactivReader::new(Cursor::new(text.into_bytes())).unwrap();
+    let e = read_all(&mut r, 1000).err().unwrap();
+    assert!(
+        matches!(e.kind(), ErrorKind::TimeNotIncreasing { .. }),
+        "{e}"
+    );
+    let pos = e.position().unwrap();
+    assert_eq!((pos.block, pos.byte), (Some(5), Some(page5 as u64)));
+    // the samples before it were handed out and counted
+    assert_eq!(r.info().n_samples, 5 * 300);
+}
+
+#[test]
+fn matrix_truncated_inside_a_packet_keeps_the_packets_before() {
+    let b = bytes("matrix_100hz_6min_mostly_still.bin");
+    // packet 2 starts at byte 109480; cut 5000 bytes into it
+    let mut r = MatrixReader::new(Cursor::new(b[..109_480 + 5000].to_vec())).unwrap();
+    let s = read_all(&mut r, 1000).unwrap();
+    assert_eq!(s.len(), 6144 + 12_000);
+    let w = &r.info().warnings[0];
+    assert_eq!(w.position.as_ref().unwrap().block, Some(2));
+    assert!(w.message.contains("ends inside packet 2"), "{}", w.message);
+}
+
+#[test]
+fn gt3x_truncated_log_keeps_the_records_before() {
+    // cut log.bin inside its 300th record and re-pack: the records before it are read
+    let mut members =
+        common::unzip_stored(&bytes("actigraph_wgt3xbt_waist_30hz_idle_sleep_gaps.gt3x"));
+    let log = &mut members.iter_mut().find(|(n, _)| n == "log.bin").unwrap().1;
+    let (mut i, mut rec, mut n_samples) = (0usize, 0, 0);
+    while rec < 300 {
+        let size = usize::from(u16::from_le_bytes([log[i + 6], log[i + 7]]));
+        if log[i + 1] == 0 {
+            n_samples += size * 8 / 36;
+        }
+        i += 9 + size;
+        rec += 1;
+    }
+    log.truncate(i + 5); // inside record 300's header
+    let mut r = Gt3xReader::new(Cursor::new(common::zip_deflated(&members))).unwrap();
+    assert_eq!(read_all(&mut r, 1000).unwrap().len(), n_samples);
+    let w = &r.info().warnings[0];
+    assert_eq!(w.position.as_ref().unwrap().block, Some(300));
+    assert!(
+        w.message.contains("ends inside record 300"),
+        "{}",
+        w.message
+    );
+}
