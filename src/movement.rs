@@ -143,7 +143,8 @@ impl MovementCore {
             config.signal.gravity_cutoff_hz,
             sample_rate_hz,
         )?;
-        let block_len = steps(config.signal.block_s, 1.0 / sample_rate_hz);
+        // At least two samples a block: one-sample "envelopes" at low rates are all chatter.
+        let block_len = steps(config.signal.block_s, 1.0 / sample_rate_hz).max(2);
         let block_s = f64::from(block_len) / sample_rate_hz;
         let floor_step_blocks = steps(config.floor.step_s, block_s);
         let floor_step_s = f64::from(floor_step_blocks) * block_s;

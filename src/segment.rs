@@ -50,6 +50,9 @@ pub(crate) struct SegmentPlan {
     pub(crate) rotation_delay_s: f64,
 }
 
+/// Blocks below the offset threshold that separate two bursts of one movement.
+const MIN_DIP_BLOCKS: u32 = 2;
+
 /// How a movement ended.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub(crate) enum Ending {
@@ -249,7 +252,10 @@ impl Segmenter {
             Phase::Active(o) => {
                 if above_off {
                     if o.quiet_since_s.is_some() {
-                        o.m.n_bursts += 1;
+                        // A dip of one block is chatter on the threshold, not a new burst.
+                        if o.pending_n_m >= MIN_DIP_BLOCKS {
+                            o.m.n_bursts += 1;
+                        }
                         o.sum_m += o.pending_sum_m;
                         o.n_m += o.pending_n_m;
                     }
