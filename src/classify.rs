@@ -14,12 +14,19 @@
 //!    comes within `jerk_isolation_s` — except other jerks: several can come at one onset.
 //! 3. **Other** for rhythmic trains (hypnagogic foot tremor, ALMA, high-frequency leg
 //!    movements, §2.6: many bursts at 0.3–4 Hz) and for brief movements that are not jerks
-//!    (fragmentary myoclonus and twitches, shorter than the 0.5 s an LM needs).
+//!    (fragmentary myoclonus and twitches, shorter than the 0.5 s an LM needs). A train as
+//!    strong as walking or fidgeting (`activity_min_g`) is activity instead.
 //! 4. **Activity** for sustained movement: longer than `activity_min_s` (wake movement is
-//!    tens of seconds and longer, §2.5; LMs end by 10 s, or 15 s merged), or a wrist moving
+//!    tens of seconds and longer, §2.5; a candidate LM ends by 10 s), or a wrist moving
 //!    for seconds together with the legs (a whole-body movement, not a leg movement).
 //! 5. **Leg movement** otherwise, when a leg sensor moved for at least 0.5 s; the series
-//!    rule later makes it `plm` or `lm`. A wrist-only movement is `other`.
+//!    rule later makes it `plm` or `lm`. A wrist-only movement is activity when it lasts
+//!    seconds and is clearly above noise (fidgeting), `other` otherwise (a twitch, a breath).
+//!
+//! Two rules then look across groups (in the detector): four or more leg movements in a
+//! row at 0.3 Hz or faster are a high-frequency train (`other`), and activity pieces less
+//! than `activity_bout_gap_s` apart are one bout of activity that absorbs the posture changes
+//! and other movements between them (getting up, walking, lying down again).
 
 use serde::{Deserialize, Serialize};
 
@@ -46,10 +53,33 @@ pub struct ClassifyConfig {
     pub jerk_isolation_s: f64,
     /// Shortest leg movement, in seconds (WASM 2016 and AASM: 0.5 s).
     pub lm_min_s: f64,
-    /// Movements longer than this are activity, in seconds.
+    /// Movements longer than this are activity while awake, in seconds: just above the 10 s a
+    /// candidate LM may last (WASM 2016), with room for the detector's boundaries. One
+    /// ankle cannot tell a fidget from a long wake LM of the same length; this splits them
+    /// where the scoring rules change.
     pub activity_min_s: f64,
+    /// Movements longer than this are activity in sleep, in seconds (no fidgeting happens
+    /// asleep; long movements there are arousals, or non-candidate LMs up to this long).
+    pub activity_min_asleep_s: f64,
     /// Bursts within one movement that make it a rhythmic train.
     pub train_min_bursts: u32,
+    /// Linear acceleration above which a rhythmic train is activity (walking, shaking), not
+    /// a tremor train, in g. Hypnagogic foot tremor and ALMA stay near 0.1 g and below
+    /// (domain.md §2.6); steps and fidgeting reach several tenths.
+    pub activity_min_g: f64,
+    /// Leg movements in a row, each starting within `train_max_interval_s` of the last, that
+    /// make a high-frequency train (HFLM: four or more at 0.3–4 Hz, domain.md §2.6): they
+    /// are `other`, not leg movements.
+    pub train_min_movements: u32,
+    /// Longest onset-to-onset interval inside a high-frequency train, in seconds (0.3 Hz).
+    pub train_max_interval_s: f64,
+    /// A wrist-only movement at least this long (and strong) is wake activity, in seconds.
+    pub wrist_activity_min_s: f64,
+    /// A wrist-only movement at least this strong (and long) is wake activity, in g.
+    pub wrist_activity_min_g: f64,
+    /// Activity pieces closer than this are one bout of activity, and posture changes and
+    /// other movements inside a bout belong to it, in seconds.
+    pub activity_bout_gap_s: f64,
     /// Gap a movement on a neighbouring sensor may leave and still join a group, in seconds
     /// (WASM 2016 step 3: overlap, or less than 0.5 s from offset to onset).
     pub merge_gap_s: f64,
@@ -59,13 +89,20 @@ impl Default for ClassifyConfig {
     fn default() -> Self {
         ClassifyConfig {
             posture_min_deg: 15.0,
-            jerk_max_s: 0.75,
+            jerk_max_s: 1.0,
             jerk_min_g: 0.1,
             jerk_max_angle_deg: 5.0,
             jerk_isolation_s: 5.0,
             lm_min_s: 0.5,
-            activity_min_s: 15.0,
+            activity_min_s: 10.5,
+            activity_min_asleep_s: 20.0,
             train_min_bursts: 5,
+            activity_min_g: 0.12,
+            train_min_movements: 4,
+            train_max_interval_s: 1.0 / 0.3,
+            activity_bout_gap_s: 30.0,
+            wrist_activity_min_s: 3.0,
+            wrist_activity_min_g: 0.05,
             merge_gap_s: 0.5,
         }
     }
@@ -85,11 +122,24 @@ impl ClassifyConfig {
             ("classify.jerk_isolation_s", self.jerk_isolation_s),
             ("classify.lm_min_s", self.lm_min_s),
             ("classify.activity_min_s", self.activity_min_s),
+            ("classify.activity_min_asleep_s", self.activity_min_asleep_s),
             ("classify.merge_gap_s", self.merge_gap_s),
+            ("classify.activity_min_g", self.activity_min_g),
+            ("classify.train_max_interval_s", self.train_max_interval_s),
+            ("classify.activity_bout_gap_s", self.activity_bout_gap_s),
+            ("classify.wrist_activity_min_s", self.wrist_activity_min_s),
+            ("classify.wrist_activity_min_g", self.wrist_activity_min_g),
         ] {
             if !(v > 0.0 && v.is_finite()) {
                 return Err(ConfigError::new(field, v, "must be positive and finite"));
             }
+        }
+        if self.train_min_movements < 2 {
+            return Err(ConfigError::new(
+                "classify.train_min_movements",
+                self.train_min_movements,
+                "must be at least 2",
+            ));
         }
         if self.train_min_bursts < 2 {
             return Err(ConfigError::new(
@@ -100,6 +150,17 @@ impl ClassifyConfig {
         }
         Ok(())
     }
+}
+
+/// What a group's naming depends on besides the group itself.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Situation {
+    /// Sensors worn.
+    pub(crate) n_sites_worn: u32,
+    /// No movement other than jerks within the isolation time on either side.
+    pub(crate) isolated: bool,
+    /// The sleep tracker had confirmed sleep when the group was named.
+    pub(crate) asleep: bool,
 }
 
 /// Most movements a group keeps individually; more only widen its span and peaks.
@@ -192,15 +253,10 @@ impl Group {
         brief && strong && still && spread && self.n_extra == 0
     }
 
-    /// The group's class and the event for it, given whether it is isolated from
-    /// non-jerk neighbours. Leg movements come out as [`Kind::Lm`].
-    pub(crate) fn classify(
-        &self,
-        cfg: &ClassifyConfig,
-        n_sites_worn: u32,
-        isolated: bool,
-    ) -> Event {
-        let kind = self.kind(cfg, n_sites_worn, isolated);
+    /// The group's class and the event for it, in its situation (sensors worn, isolation
+    /// from non-jerk neighbours, sleep). Leg movements come out as [`Kind::Lm`].
+    pub(crate) fn classify(&self, cfg: &ClassifyConfig, at: Situation) -> Event {
+        let kind = self.kind(cfg, at);
         let (onset_s, offset_s) = match (kind, self.leg_span) {
             (Kind::Lm, Some(span)) => span,
             _ => (self.onset_s, self.offset_s),
@@ -227,9 +283,17 @@ impl Group {
         e
     }
 
-    fn kind(&self, cfg: &ClassifyConfig, n_sites_worn: u32, isolated: bool) -> Kind {
+    fn kind(&self, cfg: &ClassifyConfig, at: Situation) -> Kind {
+        let Situation {
+            n_sites_worn,
+            isolated,
+            asleep,
+        } = at;
         let parts = self.parts();
-        let duration = self.offset_s - self.onset_s;
+        let longest = parts
+            .iter()
+            .map(|p| p.m.offset_s - p.m.onset_s)
+            .fold(0.0, f64::max);
         if parts
             .iter()
             .any(|p| p.m.ending == Ending::Settled || p.m.angle_deg >= cfg.posture_min_deg)
@@ -239,10 +303,30 @@ impl Group {
         if isolated && self.is_jerk_like(cfg, n_sites_worn) {
             return Kind::HypnicJerk;
         }
-        if parts.iter().any(|p| p.m.n_bursts >= cfg.train_min_bursts) {
-            return Kind::Other;
+        // Bursts across the leg parts: alternating legs (ALMA) chain into one group of
+        // many single-burst parts.
+        let leg_bursts: u32 = parts
+            .iter()
+            .filter(|p| p.site.is_leg())
+            .map(|p| p.m.n_bursts)
+            .sum();
+        let train = parts
+            .iter()
+            .any(|p| p.site.is_leg() && p.m.n_bursts >= cfg.train_min_bursts)
+            || leg_bursts >= cfg.train_min_bursts;
+        if train {
+            // Walking and shaking are rhythmic too, but far stronger than any tremor train.
+            let strong = self
+                .strongest()
+                .is_some_and(|p| p.m.peak_h_g >= cfg.activity_min_g);
+            return if strong { Kind::Activity } else { Kind::Other };
         }
-        if duration > cfg.activity_min_s {
+        let activity_min_s = if asleep {
+            cfg.activity_min_asleep_s
+        } else {
+            cfg.activity_min_s
+        };
+        if longest > activity_min_s {
             return Kind::Activity;
         }
         if let Some((a, b)) = self.leg_span {
@@ -258,6 +342,16 @@ impl Group {
             if b - a >= cfg.lm_min_s {
                 return Kind::Lm;
             }
+            return Kind::Other;
+        }
+        // A wrist alone: seconds of clear movement are wake fidgeting; shorter or fainter
+        // ones (a twitch, a breath) are not.
+        let clear = parts.iter().any(|p| {
+            p.m.offset_s - p.m.onset_s >= cfg.wrist_activity_min_s
+                && p.m.peak_g >= cfg.wrist_activity_min_g
+        });
+        if clear {
+            return Kind::Activity;
         }
         Kind::Other
     }
@@ -283,7 +377,12 @@ mod tests {
     }
 
     fn kind(g: &Group, sites: u32, isolated: bool) -> Kind {
-        g.classify(&ClassifyConfig::default(), sites, isolated).kind
+        let at = Situation {
+            n_sites_worn: sites,
+            isolated,
+            asleep: false,
+        };
+        g.classify(&ClassifyConfig::default(), at).kind
     }
 
     #[test]
@@ -350,10 +449,24 @@ mod tests {
     }
 
     #[test]
-    fn rhythmic_trains_are_other() {
+    fn rhythmic_trains_are_other_unless_as_strong_as_walking() {
         let mut t = mv(0.0, 12.0);
         t.n_bursts = 12;
+        t.peak_h_g = 0.08;
         assert_eq!(kind(&Group::new(Site::Ankle, t), 1, true), Kind::Other);
+        t.peak_h_g = 0.6;
+        assert_eq!(kind(&Group::new(Site::Ankle, t), 1, true), Kind::Activity);
+        // alternating legs: many one-burst parts chained into one group
+        let mut g = Group::new(Site::LeftAnkle, mv(0.0, 0.6));
+        for i in 1..6 {
+            let side = if i % 2 == 0 {
+                Site::LeftAnkle
+            } else {
+                Site::RightAnkle
+            };
+            g.add(side, mv(f64::from(i) * 0.7, f64::from(i) * 0.7 + 0.6));
+        }
+        assert_eq!(kind(&g, 2, true), Kind::Other);
     }
 
     #[test]
@@ -362,7 +475,12 @@ mod tests {
         assert!(g.joins(12.4, 0.5));
         assert!(!g.joins(12.5, 0.5));
         g.add(Site::RightAnkle, mv(12.4, 13.0));
-        let e = g.classify(&ClassifyConfig::default(), 2, true);
+        let at = Situation {
+            n_sites_worn: 2,
+            isolated: true,
+            asleep: false,
+        };
+        let e = g.classify(&ClassifyConfig::default(), at);
         assert_eq!(e.kind, Kind::Lm);
         assert_eq!((e.onset_s, e.offset_s), (10.0, 13.0));
         assert_eq!(e.sites.to_string(), "left_ankle+right_ankle");

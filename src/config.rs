@@ -260,6 +260,7 @@ impl Config {
         self.classify.validate()?;
         self.series.validate()?;
         positive("sleep.persist_s", self.sleep.persist_s)?;
+        positive("sleep.jerk_window_s", self.sleep.jerk_window_s)?;
         Ok(())
     }
 }

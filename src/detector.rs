@@ -25,7 +25,8 @@ use std::collections::VecDeque;
 
 use serde::{Deserialize, Serialize};
 
-use crate::classify::Group;
+use crate::classify::{Group, Situation};
+use crate::context::{BoutMerger, BoutOut, Named, TrainFilter};
 use crate::metrics::{NightAccumulator, NightMetrics};
 use crate::movement::{CoreSink, MovementCore, SiteSummary};
 use crate::segment::Movement;
@@ -90,6 +91,10 @@ struct Scorer {
     closed: VecDeque<Group>,
     /// End of the last decided group that was not jerk-like (for jerk isolation).
     last_nonjerk_end_s: f64,
+    trains: TrainFilter,
+    bouts: BoutMerger,
+    scratch_named: Vec<Named>,
+    scratch_bout: Vec<BoutOut>,
     series: SeriesTracker,
     /// Leg movements inside the series tracker, in the same order.
     lm_events: VecDeque<Event>,
@@ -115,6 +120,13 @@ impl Scorer {
             open: None,
             closed: VecDeque::with_capacity(16),
             last_nonjerk_end_s: f64::NEG_INFINITY,
+            trains: TrainFilter::new(
+                config.classify.train_min_movements,
+                config.classify.train_max_interval_s,
+            ),
+            bouts: BoutMerger::new(config.classify.activity_bout_gap_s),
+            scratch_named: Vec::with_capacity(16),
+            scratch_bout: Vec::with_capacity(16),
             series: SeriesTracker::new(&config.series),
             lm_events: VecDeque::with_capacity(16),
             out: Vec::with_capacity(OUT_CAPACITY),
@@ -195,7 +207,12 @@ impl Scorer {
             if !jerk_like {
                 self.last_nonjerk_end_s = self.last_nonjerk_end_s.max(g.offset_s);
             }
-            let e = g.classify(cfg, self.n_sites, isolated);
+            let at = Situation {
+                n_sites_worn: self.n_sites,
+                isolated,
+                asleep: self.sleep.is_confirmed(),
+            };
+            let e = g.classify(cfg, at);
             self.decided(e, &g, sink);
         }
         // 3. Everything before `decided` is named.
@@ -206,31 +223,89 @@ impl Scorer {
         ]
         .into_iter()
         .fold(f64::INFINITY, f64::min);
-        if decided.is_finite() {
-            let (series, lm_events, out) = (&mut self.series, &mut self.lm_events, &mut self.out);
-            series.advance_to(decided, &mut |s| scored(s, lm_events, out));
-            if let Some(n) = self.sleep.advance(decided) {
-                self.sleep_notice(n, sink);
+        if decided.is_finite() || w.is_infinite() {
+            self.advance_context(decided, sink);
+            let settled = [
+                decided,
+                self.trains.pending_onset_s().unwrap_or(f64::INFINITY),
+                self.bouts.pending_onset_s().unwrap_or(f64::INFINITY),
+            ]
+            .into_iter()
+            .fold(f64::INFINITY, f64::min);
+            if settled.is_finite() {
+                let (series, lm_events, out) =
+                    (&mut self.series, &mut self.lm_events, &mut self.out);
+                series.advance_to(settled, &mut |s| scored(s, lm_events, out));
+                if let Some(n) = self.sleep.advance(settled) {
+                    self.sleep_notice(n, sink);
+                }
             }
+            self.release(settled, sink);
         }
-        self.release(decided, sink);
     }
 
-    /// A group has been named.
+    /// A group has been named: on through the neighbour rules.
     fn decided(&mut self, e: Event, g: &Group, sink: &mut impl Sink) {
+        let mut trained = std::mem::take(&mut self.scratch_named);
+        let named = Named {
+            event: e,
+            n_components: g.n_leg_components(),
+        };
+        self.trains.push(named, &mut |n| trained.push(n));
+        self.after_trains(&mut trained, sink);
+        self.scratch_named = trained;
+    }
+
+    /// Neighbour rules may release held events once no event before `t_s` can come.
+    fn advance_context(&mut self, t_s: f64, sink: &mut impl Sink) {
+        let mut trained = std::mem::take(&mut self.scratch_named);
+        self.trains.advance(t_s, &mut |n| trained.push(n));
+        self.after_trains(&mut trained, sink);
+        let mut bouted = std::mem::take(&mut self.scratch_bout);
+        self.bouts.advance(t_s, &mut |o| bouted.push(o));
+        for o in bouted.drain(..) {
+            self.named(o, sink);
+        }
+        self.scratch_bout = bouted;
+        self.scratch_named = trained;
+    }
+
+    fn after_trains(&mut self, trained: &mut Vec<Named>, sink: &mut impl Sink) {
+        let mut bouted = std::mem::take(&mut self.scratch_bout);
+        for n in trained.drain(..) {
+            self.bouts.push(n, &mut |o| bouted.push(o));
+        }
+        for o in bouted.drain(..) {
+            self.named(o, sink);
+        }
+        self.scratch_bout = bouted;
+    }
+
+    /// An event whose name is final: into the series rule, or out; activity and jerks tell
+    /// the sleep tracker.
+    fn named(&mut self, o: BoutOut, sink: &mut impl Sink) {
+        let n = match o {
+            BoutOut::Activity { onset_s, offset_s } => {
+                for notice in self.sleep.wake(onset_s, offset_s).into_iter().flatten() {
+                    self.sleep_notice(notice, sink);
+                }
+                return;
+            }
+            BoutOut::Event(n) => n,
+        };
+        let e = n.event;
         match e.kind {
-            Kind::Lm => {
+            Kind::Lm | Kind::Plm => {
                 let cfg = &self.config.series;
                 let bilateral =
                     e.sites.contains(Site::LeftAnkle) && e.sites.contains(Site::RightAnkle);
-                let n = g.n_leg_components();
                 let is_clm = cfg.clm_duration_ok(e.duration_s(), bilateral)
-                    && (!bilateral || n <= cfg.bilateral_max_components);
+                    && (!bilateral || n.n_components <= cfg.bilateral_max_components);
                 let lm = LegMovement {
                     onset_s: e.onset_s,
                     offset_s: e.offset_s,
                     sites: e.sites,
-                    n_components: n,
+                    n_components: n.n_components,
                     is_clm,
                 };
                 self.lm_events.push_back(e);
@@ -239,14 +314,10 @@ impl Scorer {
                 series.push(lm, &mut |s| scored(s, lm_events, out));
             }
             other => {
-                match other {
-                    Kind::Activity => {
-                        if let Some(n) = self.sleep.wake(e.onset_s, e.offset_s) {
-                            self.sleep_notice(n, sink);
-                        }
+                if other == Kind::HypnicJerk {
+                    if let Some(notice) = self.sleep.jerk(e.onset_s) {
+                        self.sleep_notice(notice, sink);
                     }
-                    Kind::HypnicJerk => self.sleep.jerk(e.onset_s),
-                    _ => {}
                 }
                 insert_sorted(&mut self.out, e);
             }
@@ -330,7 +401,7 @@ impl Scorer {
         }
         let end = self.last_t_s;
         if end.is_finite() {
-            if let Some(n) = self.sleep.finish(end) {
+            for n in self.sleep.finish(end).into_iter().flatten() {
                 self.sleep_notice(n, sink);
             }
         }
@@ -380,7 +451,13 @@ impl<S: Sink> CoreSink for Relay<'_, S> {
     }
 
     fn gap(&mut self, gap: Gap) {
-        if let Some(n) = self.scorer.sleep.gap(gap.start_s, gap.duration_s) {
+        for n in self
+            .scorer
+            .sleep
+            .gap(gap.start_s, gap.duration_s)
+            .into_iter()
+            .flatten()
+        {
             self.scorer.sleep_notice(n, self.sink);
         }
         self.sink.gap(gap);

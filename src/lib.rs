@@ -15,6 +15,7 @@
 pub mod calibrate;
 pub mod classify;
 pub mod config;
+mod context;
 pub mod detector;
 mod envelope;
 pub mod error;

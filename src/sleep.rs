@@ -11,7 +11,10 @@
 //!   no wake evidence confirms sleep. The onset is then dated back: to the first hypnic jerk
 //!   of that stretch when there is one (jerks mark the wake → sleep transition, §2.1; the
 //!   inactivity rules are blind to them), otherwise to the end of the last wake evidence,
-//!   where the inactivity began (as an SPT window starts at its first still epoch).
+//!   where the inactivity began (as an SPT window starts at its first still epoch). A jerk
+//!   within `jerk_window_s` after that start still moves the onset to it: the stillness
+//!   before a sleep-start jerk was quiet wake. The onset is reported once fixed, by a jerk
+//!   or by the window running out.
 //! - Asleep, wake evidence ends the bout at its onset.
 //! - A gap longer than `persist_s` ends a bout at the gap's start: nothing is known inside.
 //!
@@ -28,11 +31,17 @@ use crate::SleepBout;
 pub struct SleepConfig {
     /// Inactivity that confirms sleep, in seconds (domain.md §5: persistent sleep, 10 min).
     pub persist_s: f64,
+    /// After the start of the inactivity, how long a hypnic jerk still dates the onset, in
+    /// seconds.
+    pub jerk_window_s: f64,
 }
 
 impl Default for SleepConfig {
     fn default() -> Self {
-        SleepConfig { persist_s: 600.0 }
+        SleepConfig {
+            persist_s: 600.0,
+            jerk_window_s: 1800.0,
+        }
     }
 }
 
@@ -49,6 +58,9 @@ pub(crate) enum SleepNotice {
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) struct SleepTracker {
     persist_s: f64,
+    jerk_window_s: f64,
+    /// True once the open bout's onset is fixed and reported.
+    onset_fixed: bool,
     /// Start of the current sleep bout, when asleep.
     asleep_since_s: Option<f64>,
     /// End of the last wake evidence (or the stream's start), when awake.
@@ -64,12 +76,19 @@ impl SleepTracker {
     pub(crate) fn new(cfg: &SleepConfig) -> Self {
         SleepTracker {
             persist_s: cfg.persist_s,
+            jerk_window_s: cfg.jerk_window_s,
+            onset_fixed: false,
             asleep_since_s: None,
             quiet_since_s: 0.0,
             first_jerk_s: None,
             now_s: f64::NEG_INFINITY,
             started: false,
         }
+    }
+
+    /// True while sleep is confirmed (a bout is open, its onset maybe not yet fixed).
+    pub(crate) fn is_confirmed(&self) -> bool {
+        self.asleep_since_s.is_some()
     }
 
     /// True while a sleep bout is open.
@@ -87,78 +106,106 @@ impl SleepTracker {
         }
     }
 
-    /// Time passes to `t_s` with no new wake evidence; returns an onset once confirmed.
+    /// Time passes to `t_s` with no new wake evidence; returns an onset once it is fixed.
     pub(crate) fn advance(&mut self, t_s: f64) -> Option<SleepNotice> {
         if !self.started {
             self.start(t_s);
         }
         self.now_s = self.now_s.max(t_s);
-        if self.asleep_since_s.is_none() && self.now_s - self.quiet_since_s >= self.persist_s {
-            let onset = self.first_jerk_s.unwrap_or(self.quiet_since_s);
-            self.asleep_since_s = Some(onset);
-            self.first_jerk_s = None;
-            return Some(SleepNotice::Onset(onset));
+        match self.asleep_since_s {
+            None if self.now_s - self.quiet_since_s >= self.persist_s => {
+                let jerk = self.first_jerk_s.take();
+                let onset = jerk.unwrap_or(self.quiet_since_s);
+                self.asleep_since_s = Some(onset);
+                self.onset_fixed =
+                    jerk.is_some() || self.now_s - self.quiet_since_s >= self.jerk_window_s;
+                self.onset_fixed.then_some(SleepNotice::Onset(onset))
+            }
+            Some(start)
+                if !self.onset_fixed && self.now_s - self.quiet_since_s >= self.jerk_window_s =>
+            {
+                self.onset_fixed = true;
+                Some(SleepNotice::Onset(start))
+            }
+            _ => None,
         }
-        None
     }
 
-    /// A hypnic jerk at `t_s` (a candidate marker of the transition).
-    pub(crate) fn jerk(&mut self, t_s: f64) {
-        if self.asleep_since_s.is_none() && t_s >= self.quiet_since_s && self.first_jerk_s.is_none()
-        {
-            self.first_jerk_s = Some(t_s);
+    /// A hypnic jerk at `t_s` (a marker of the transition); returns the onset it fixes.
+    pub(crate) fn jerk(&mut self, t_s: f64) -> Option<SleepNotice> {
+        if t_s < self.quiet_since_s || t_s - self.quiet_since_s > self.jerk_window_s {
+            return None;
+        }
+        match self.asleep_since_s {
+            None => {
+                self.first_jerk_s.get_or_insert(t_s);
+                None
+            }
+            Some(_) if !self.onset_fixed && t_s - self.quiet_since_s <= self.jerk_window_s => {
+                self.asleep_since_s = Some(t_s);
+                self.onset_fixed = true;
+                Some(SleepNotice::Onset(t_s))
+            }
+            Some(_) => None,
         }
     }
 
-    /// Wake evidence from `onset_s` to `offset_s`; returns the bout it ends, if any.
-    pub(crate) fn wake(&mut self, onset_s: f64, offset_s: f64) -> Option<SleepNotice> {
-        let ended = self.asleep_since_s.take().map(|start| {
-            SleepNotice::BoutEnd(SleepBout {
+    /// Wake evidence from `onset_s` to `offset_s`; returns what it ends: an onset not yet
+    /// reported is reported first.
+    pub(crate) fn wake(&mut self, onset_s: f64, offset_s: f64) -> [Option<SleepNotice>; 2] {
+        let mut out = [None, None];
+        if let Some(start) = self.asleep_since_s.take() {
+            if !self.onset_fixed {
+                out[0] = Some(SleepNotice::Onset(start));
+            }
+            out[1] = Some(SleepNotice::BoutEnd(SleepBout {
                 start_s: start,
                 end_s: onset_s.max(start),
-            })
-        });
+            }));
+        }
+        self.onset_fixed = false;
         self.quiet_since_s = self.quiet_since_s.max(offset_s);
         self.first_jerk_s = None;
         self.now_s = self.now_s.max(offset_s);
-        ended
+        out
     }
 
     /// A gap from `start_s` lasting `duration_s`: a long one ends the bout at its start.
-    pub(crate) fn gap(&mut self, start_s: f64, duration_s: f64) -> Option<SleepNotice> {
+    pub(crate) fn gap(&mut self, start_s: f64, duration_s: f64) -> [Option<SleepNotice>; 2] {
         if duration_s < self.persist_s {
-            return None;
+            return [None, None];
         }
         let end = start_s + duration_s;
-        let ended = self.asleep_since_s.take().map(|start| {
-            SleepNotice::BoutEnd(SleepBout {
-                start_s: start,
-                end_s: start_s.max(start),
-            })
-        });
+        let out = self.wake(start_s, end);
         self.quiet_since_s = end;
-        self.first_jerk_s = None;
-        self.now_s = self.now_s.max(end);
-        ended
+        out
     }
 
     /// The stream ended at `t_s`: an open bout ends there.
-    pub(crate) fn finish(&mut self, t_s: f64) -> Option<SleepNotice> {
-        self.advance(t_s);
+    pub(crate) fn finish(&mut self, t_s: f64) -> [Option<SleepNotice>; 2] {
+        let first = self.advance(t_s);
         let end = self.now_s.max(t_s);
-        self.asleep_since_s.take().map(|start| {
-            SleepNotice::BoutEnd(SleepBout {
+        let mut out = [first, None];
+        if let Some(start) = self.asleep_since_s.take() {
+            if !self.onset_fixed {
+                out[0] = Some(SleepNotice::Onset(start));
+            }
+            out[1] = Some(SleepNotice::BoutEnd(SleepBout {
                 start_s: start,
                 end_s: end.max(start),
-            })
-        })
+            }));
+        }
+        self.onset_fixed = false;
+        out
     }
 
     /// Earliest time whose state may still change: events before it can be assigned to
     /// sleep or wake for good.
     pub(crate) fn settled_before_s(&self) -> f64 {
         match self.asleep_since_s {
-            Some(_) => self.now_s,
+            Some(_) if self.onset_fixed => self.now_s,
+            // A later jerk may still move the onset, up to the end of the window.
+            Some(start) => start.min(self.quiet_since_s),
             // Before the first jerk (or the quiet start) it stays wake whatever comes next.
             None => self.first_jerk_s.unwrap_or(self.quiet_since_s),
         }
@@ -175,23 +222,56 @@ mod tests {
         t
     }
 
+    fn onset(t: f64) -> Option<SleepNotice> {
+        Some(SleepNotice::Onset(t))
+    }
+
+    fn bout(a: f64, b: f64) -> Option<SleepNotice> {
+        Some(SleepNotice::BoutEnd(SleepBout {
+            start_s: a,
+            end_s: b,
+        }))
+    }
+
     #[test]
-    fn ten_quiet_minutes_confirm_sleep_dated_back_to_the_last_wake_movement() {
+    fn ten_quiet_minutes_start_sleep_at_the_last_wake_movement_fixed_after_the_window() {
         let mut t = tracker();
-        assert_eq!(t.wake(100.0, 130.0), None);
+        assert_eq!(t.wake(100.0, 130.0), [None, None]);
         assert_eq!(t.advance(729.9), None);
-        assert_eq!(t.advance(730.0), Some(SleepNotice::Onset(130.0)));
+        // confirmed, but a jerk may still date it: not reported yet
+        assert_eq!(t.advance(730.0), None);
         assert!(t.is_asleep());
+        assert_eq!(t.settled_before_s(), 130.0);
+        assert_eq!(t.advance(1929.9), None);
+        assert_eq!(t.advance(1930.0), onset(130.0));
+        assert_eq!(t.settled_before_s(), 1930.0);
         assert_eq!(t.advance(2000.0), None);
     }
 
     #[test]
-    fn a_jerk_in_the_quiet_stretch_dates_the_onset() {
+    fn a_jerk_in_the_quiet_stretch_dates_the_onset_at_once() {
         let mut t = tracker();
         t.wake(100.0, 130.0);
-        t.jerk(400.0);
-        t.jerk(420.0);
-        assert_eq!(t.advance(730.0), Some(SleepNotice::Onset(400.0)));
+        assert_eq!(t.jerk(400.0), None);
+        assert_eq!(t.jerk(420.0), None);
+        assert_eq!(t.advance(730.0), onset(400.0));
+    }
+
+    #[test]
+    fn a_jerk_after_confirmation_moves_the_onset_within_the_window_only() {
+        let mut t = tracker();
+        t.wake(100.0, 130.0);
+        t.advance(800.0);
+        assert_eq!(t.jerk(1100.0), onset(1100.0));
+        assert_eq!(t.jerk(1200.0), None, "the first jerk fixed it");
+        let mut t = tracker();
+        t.wake(100.0, 130.0);
+        assert_eq!(
+            t.jerk(2000.0),
+            None,
+            "after the window, still in its advance"
+        );
+        assert_eq!(t.advance(2000.0), onset(130.0));
     }
 
     #[test]
@@ -199,47 +279,33 @@ mod tests {
         let mut t = tracker();
         t.jerk(50.0);
         t.wake(100.0, 130.0);
-        assert_eq!(t.advance(730.0), Some(SleepNotice::Onset(130.0)));
+        t.advance(730.0);
+        assert_eq!(t.advance(1930.0), onset(130.0));
     }
 
     #[test]
-    fn wake_evidence_ends_a_bout_at_its_onset() {
+    fn wake_evidence_ends_a_bout_at_its_onset_reporting_an_unfixed_onset_first() {
         let mut t = tracker();
         t.advance(600.0);
-        let bout = t.wake(5000.0, 5030.0);
-        assert_eq!(
-            bout,
-            Some(SleepNotice::BoutEnd(SleepBout {
-                start_s: 0.0,
-                end_s: 5000.0
-            }))
-        );
+        assert_eq!(t.wake(1000.0, 1030.0), [onset(0.0), bout(0.0, 1000.0)]);
         assert!(!t.is_asleep());
-        assert_eq!(t.advance(5630.0), Some(SleepNotice::Onset(5030.0)));
-        assert_eq!(
-            t.finish(9000.0),
-            Some(SleepNotice::BoutEnd(SleepBout {
-                start_s: 5030.0,
-                end_s: 9000.0
-            }))
-        );
+        t.advance(1630.0);
+        assert_eq!(t.advance(3000.0), onset(1030.0));
+        assert_eq!(t.wake(5000.0, 5030.0), [None, bout(1030.0, 5000.0)]);
+        t.advance(5630.0);
+        assert_eq!(t.finish(9000.0), [onset(5030.0), bout(5030.0, 9000.0)]);
     }
 
     #[test]
     fn a_long_gap_ends_a_bout_and_a_short_one_does_not() {
         let mut t = tracker();
-        t.advance(700.0);
-        assert_eq!(t.gap(1000.0, 30.0), None);
+        t.advance(2000.0);
+        assert_eq!(t.gap(2100.0, 30.0), [None, None]);
         assert!(t.is_asleep());
-        assert_eq!(
-            t.gap(2000.0, 900.0),
-            Some(SleepNotice::BoutEnd(SleepBout {
-                start_s: 0.0,
-                end_s: 2000.0
-            }))
-        );
-        assert_eq!(t.advance(3400.0), None);
-        assert_eq!(t.advance(3500.0), Some(SleepNotice::Onset(2900.0)));
+        assert_eq!(t.gap(3000.0, 900.0), [None, bout(0.0, 3000.0)]);
+        assert_eq!(t.advance(4400.0), None);
+        assert_eq!(t.advance(4500.0), None);
+        assert_eq!(t.advance(5700.0), onset(3900.0));
     }
 
     #[test]

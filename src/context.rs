@@ -1,0 +1,356 @@
+//! Rules that name a movement by its neighbours: high-frequency trains and activity bouts.
+//!
+//! Both take named events in order of onset and pass them on, changed or merged, in order of
+//! onset; each says how far back its output may still reach (`pending_onset_s`) so the
+//! detector knows what it may deliver.
+//!
+//! - [`TrainFilter`]: four or more leg movements in a row, each starting within 3.3 s of the
+//!   last (0.3 Hz or faster), are a high-frequency train (HFLM, hypnagogic foot tremor,
+//!   domain.md §2.6), not leg movements: they become `other`. A chain waits until it either
+//!   reaches four (then it and everything after it in the chain is `other` at once) or
+//!   breaks.
+//! - [`BoutMerger`]: activity pieces less than `gap` apart are one bout (getting up, walking,
+//!   fidgeting), and posture changes and `other` movements within `gap` of a bout belong to
+//!   it, before or after. A bout is delivered once nothing can extend it.
+
+use crate::{Event, Kind};
+
+/// An event with the number of leg movements merged into it (the WASM component count).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) struct Named {
+    pub(crate) event: Event,
+    pub(crate) n_components: u32,
+}
+
+/// True for an event that can be a member of a high-frequency train: a leg movement, or a
+/// brief leg burst too short to be one.
+fn train_member(e: &Event) -> bool {
+    match e.kind {
+        Kind::Lm | Kind::Plm => true,
+        Kind::Other => e.sites.iter().any(|s| s.is_leg()),
+        _ => false,
+    }
+}
+
+/// The high-frequency train rule.
+#[derive(Clone, Debug)]
+pub(crate) struct TrainFilter {
+    min_members: usize,
+    max_interval_s: f64,
+    chain: Vec<Named>,
+    last_onset_s: f64,
+    in_train: bool,
+}
+
+impl TrainFilter {
+    /// A filter for trains of `min_members` or more at intervals up to `max_interval_s`.
+    pub(crate) fn new(min_members: u32, max_interval_s: f64) -> Self {
+        let min_members = min_members as usize;
+        TrainFilter {
+            min_members,
+            max_interval_s,
+            chain: Vec::with_capacity(min_members),
+            last_onset_s: f64::NEG_INFINITY,
+            in_train: false,
+        }
+    }
+
+    /// Earliest onset still held back, if any.
+    pub(crate) fn pending_onset_s(&self) -> Option<f64> {
+        self.chain.first().map(|n| n.event.onset_s)
+    }
+
+    /// Takes the next named event; passes on what is decided.
+    pub(crate) fn push(&mut self, n: Named, out: &mut impl FnMut(Named)) {
+        if !train_member(&n.event) {
+            out(n);
+            return;
+        }
+        let close = n.event.onset_s - self.last_onset_s <= self.max_interval_s;
+        self.last_onset_s = n.event.onset_s;
+        if !close {
+            self.flush(out);
+            self.in_train = false;
+        }
+        if self.in_train {
+            out(as_other(n));
+            return;
+        }
+        self.chain.push(n);
+        if self.chain.len() >= self.min_members {
+            self.in_train = true;
+            for m in self.chain.drain(..) {
+                out(as_other(m));
+            }
+        }
+    }
+
+    /// No event before `t_s` can still arrive: a chain that cannot grow is released.
+    pub(crate) fn advance(&mut self, t_s: f64, out: &mut impl FnMut(Named)) {
+        if t_s > self.last_onset_s + self.max_interval_s {
+            self.flush(out);
+            self.in_train = false;
+        }
+    }
+
+    fn flush(&mut self, out: &mut impl FnMut(Named)) {
+        for m in self.chain.drain(..) {
+            out(m);
+        }
+    }
+}
+
+fn as_other(mut n: Named) -> Named {
+    n.event.kind = Kind::Other;
+    n
+}
+
+/// The activity-bout rule.
+#[derive(Clone, Debug)]
+pub(crate) struct BoutMerger {
+    gap_s: f64,
+    bout: Option<Event>,
+    /// Posture changes and other movements waiting to see whether activity follows.
+    waiting: Vec<Named>,
+}
+
+/// What the bout merger hands on.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) enum BoutOut {
+    /// An event to deliver (a closed bout is one `activity` event).
+    Event(Named),
+    /// Activity seen (as it arrives, before the bout closes): wake evidence.
+    Activity { onset_s: f64, offset_s: f64 },
+}
+
+/// Posture changes and other movements wait for a following bout at most this many.
+const WAITING_CAPACITY: usize = 64;
+
+fn absorbable(e: &Event) -> bool {
+    matches!(e.kind, Kind::PostureChange | Kind::Other)
+}
+
+fn extend(b: &mut Event, e: &Event) {
+    b.onset_s = b.onset_s.min(e.onset_s);
+    b.offset_s = b.offset_s.max(e.offset_s);
+    b.sites = b.sites.union(e.sites);
+    b.peak_g = b.peak_g.max(e.peak_g);
+    b.peak_jerk_g_per_s = b.peak_jerk_g_per_s.max(e.peak_jerk_g_per_s);
+    b.angle_deg = b.angle_deg.max(e.angle_deg);
+    b.confidence = b.confidence.max(e.confidence);
+}
+
+impl BoutMerger {
+    /// A merger joining activity less than `gap_s` apart.
+    pub(crate) fn new(gap_s: f64) -> Self {
+        BoutMerger {
+            gap_s,
+            bout: None,
+            waiting: Vec::with_capacity(WAITING_CAPACITY),
+        }
+    }
+
+    /// Earliest onset still held back, if any.
+    pub(crate) fn pending_onset_s(&self) -> Option<f64> {
+        let b = self.bout.map(|b| b.onset_s);
+        let w = self.waiting.first().map(|n| n.event.onset_s);
+        match (b, w) {
+            (Some(x), Some(y)) => Some(x.min(y)),
+            (x, y) => x.or(y),
+        }
+    }
+
+    /// Takes the next event (in order of onset).
+    pub(crate) fn push(&mut self, n: Named, out: &mut impl FnMut(BoutOut)) {
+        let e = n.event;
+        if e.kind == Kind::Activity {
+            out(BoutOut::Activity {
+                onset_s: e.onset_s,
+                offset_s: e.offset_s,
+            });
+        }
+        if let Some(b) = &self.bout {
+            if e.onset_s - b.offset_s > self.gap_s {
+                self.close(out);
+            }
+        }
+        match (&mut self.bout, e.kind) {
+            (Some(b), Kind::Activity) => extend(b, &e),
+            (Some(b), _) if absorbable(&e) => extend(b, &e),
+            (Some(_), _) => out(BoutOut::Event(n)),
+            (None, Kind::Activity) => {
+                // Waiting movements within the gap before the activity join its bout.
+                let mut b = e;
+                let cut = e.onset_s - self.gap_s;
+                for w in self.waiting.drain(..) {
+                    if w.event.offset_s >= cut {
+                        extend(&mut b, &w.event);
+                    } else {
+                        out(BoutOut::Event(w));
+                    }
+                }
+                self.bout = Some(b);
+            }
+            (None, _) if absorbable(&e) => {
+                if self.waiting.len() == WAITING_CAPACITY {
+                    let first = self.waiting.remove(0);
+                    out(BoutOut::Event(first));
+                }
+                self.waiting.push(n);
+            }
+            (None, _) => out(BoutOut::Event(n)),
+        }
+    }
+
+    /// No event before `t_s` can still arrive.
+    pub(crate) fn advance(&mut self, t_s: f64, out: &mut impl FnMut(BoutOut)) {
+        if let Some(b) = &self.bout {
+            if t_s - b.offset_s > self.gap_s {
+                self.close(out);
+            }
+        }
+        if self.bout.is_none() {
+            let gap = self.gap_s;
+            let n = self
+                .waiting
+                .iter()
+                .take_while(|w| t_s - w.event.offset_s > gap)
+                .count();
+            for w in self.waiting.drain(..n) {
+                out(BoutOut::Event(w));
+            }
+        }
+    }
+
+    fn close(&mut self, out: &mut impl FnMut(BoutOut)) {
+        if let Some(b) = self.bout.take() {
+            out(BoutOut::Event(Named {
+                event: b,
+                n_components: 0,
+            }));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Site, Sites};
+
+    fn ev(onset: f64, offset: f64, kind: Kind) -> Named {
+        let mut e = Event::new(onset, offset, kind);
+        e.sites = Sites::one(Site::Ankle);
+        Named {
+            event: e,
+            n_components: 1,
+        }
+    }
+
+    fn run_train(events: &[Named], end: f64) -> Vec<Kind> {
+        let mut f = TrainFilter::new(4, 1.0 / 0.3);
+        let mut out = Vec::new();
+        for e in events {
+            f.push(*e, &mut |n| out.push(n));
+        }
+        f.advance(end, &mut |n| out.push(n));
+        out.iter().map(|n| n.event.kind).collect()
+    }
+
+    #[test]
+    fn four_leg_movements_at_0_3_hz_or_faster_are_a_train() {
+        let t: Vec<Named> = (0..4)
+            .map(|i| ev(f64::from(i) * 3.0, f64::from(i) * 3.0 + 0.6, Kind::Lm))
+            .collect();
+        assert_eq!(run_train(&t, 100.0), [Kind::Other; 4]);
+        // three are not
+        assert_eq!(run_train(&t[..3], 100.0), [Kind::Lm; 3]);
+        // 3.4 s apart is slower than 0.3 Hz
+        let t: Vec<Named> = (0..4)
+            .map(|i| ev(f64::from(i) * 3.4, f64::from(i) * 3.4 + 0.6, Kind::Lm))
+            .collect();
+        assert_eq!(run_train(&t, 100.0), [Kind::Lm; 4]);
+    }
+
+    #[test]
+    fn a_train_goes_on_while_members_come_and_brief_bursts_count() {
+        let mut t: Vec<Named> = (0..6)
+            .map(|i| ev(f64::from(i), f64::from(i) + 0.6, Kind::Lm))
+            .collect();
+        t[2].event.kind = Kind::Other;
+        t.push(ev(30.0, 33.0, Kind::Lm));
+        let k = run_train(&t, 100.0);
+        assert_eq!(&k[..6], &[Kind::Other; 6]);
+        assert_eq!(k[6], Kind::Lm);
+    }
+
+    #[test]
+    fn other_kinds_pass_straight_through() {
+        let mut f = TrainFilter::new(4, 3.3);
+        let mut out = Vec::new();
+        f.push(ev(0.0, 1.0, Kind::Lm), &mut |n| out.push(n));
+        f.push(ev(1.0, 1.2, Kind::HypnicJerk), &mut |n| out.push(n));
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].event.kind, Kind::HypnicJerk);
+        assert_eq!(f.pending_onset_s(), Some(0.0));
+    }
+
+    fn run_bouts(events: &[Named], end: f64) -> (Vec<Event>, usize) {
+        let mut m = BoutMerger::new(30.0);
+        let mut out = Vec::new();
+        let mut wake = 0;
+        let mut sink = |o: BoutOut| match o {
+            BoutOut::Event(n) => out.push(n.event),
+            BoutOut::Activity { .. } => wake += 1,
+        };
+        for e in events {
+            m.push(*e, &mut sink);
+        }
+        m.advance(end, &mut sink);
+        (out, wake)
+    }
+
+    #[test]
+    fn activity_pieces_and_posture_changes_around_them_are_one_bout() {
+        let events = [
+            ev(100.0, 104.0, Kind::PostureChange),
+            ev(120.0, 160.0, Kind::Activity),
+            ev(170.0, 175.0, Kind::Other),
+            ev(190.0, 250.0, Kind::Activity),
+            ev(260.0, 264.0, Kind::PostureChange),
+            ev(400.0, 403.0, Kind::PostureChange),
+        ];
+        let (out, wake) = run_bouts(&events, 1000.0);
+        assert_eq!(wake, 2);
+        assert_eq!(out.len(), 2, "{out:?}");
+        assert_eq!(
+            (out[0].kind, out[0].onset_s, out[0].offset_s),
+            (Kind::Activity, 100.0, 264.0)
+        );
+        assert_eq!((out[1].kind, out[1].onset_s), (Kind::PostureChange, 400.0));
+    }
+
+    #[test]
+    fn leg_movements_and_jerks_are_never_absorbed() {
+        let events = [
+            ev(120.0, 160.0, Kind::Activity),
+            ev(165.0, 168.0, Kind::Lm),
+            ev(170.0, 170.3, Kind::HypnicJerk),
+        ];
+        let (out, _) = run_bouts(&events, 1000.0);
+        let kinds: Vec<Kind> = out.iter().map(|e| e.kind).collect();
+        assert_eq!(kinds, [Kind::Lm, Kind::HypnicJerk, Kind::Activity]);
+    }
+
+    #[test]
+    fn a_lone_posture_change_waits_for_the_gap_then_goes_on() {
+        let mut m = BoutMerger::new(30.0);
+        let mut out = Vec::new();
+        m.push(ev(100.0, 104.0, Kind::PostureChange), &mut |o| out.push(o));
+        m.advance(130.0, &mut |o| out.push(o));
+        assert!(out.is_empty());
+        assert_eq!(m.pending_onset_s(), Some(100.0));
+        m.advance(134.1, &mut |o| out.push(o));
+        assert_eq!(out.len(), 1);
+        assert_eq!(m.pending_onset_s(), None);
+    }
+}
