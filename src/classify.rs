@@ -47,6 +47,9 @@ pub struct ClassifyConfig {
     /// (domain.md §2.6: "usually no visible limb motion"); a jerk that is felt moves the
     /// whole limb.
     pub jerk_min_g: f64,
+    /// Smallest ratio of linear to rotational peak of a hypnic jerk: a jerk is a sharp
+    /// transient, a leg movement a rotation of the foot (domain.md §2.1–2.2).
+    pub jerk_min_sharpness: f64,
     /// Largest orientation change of a hypnic jerk, in degrees.
     pub jerk_max_angle_deg: f64,
     /// Quiet needed on both sides of a hypnic jerk (other jerks excepted), in seconds.
@@ -91,6 +94,7 @@ impl Default for ClassifyConfig {
             posture_min_deg: 15.0,
             jerk_max_s: 1.0,
             jerk_min_g: 0.1,
+            jerk_min_sharpness: 1.5,
             jerk_max_angle_deg: 5.0,
             jerk_isolation_s: 5.0,
             lm_min_s: 0.5,
@@ -118,6 +122,7 @@ impl ClassifyConfig {
             ("classify.posture_min_deg", self.posture_min_deg),
             ("classify.jerk_max_s", self.jerk_max_s),
             ("classify.jerk_min_g", self.jerk_min_g),
+            ("classify.jerk_min_sharpness", self.jerk_min_sharpness),
             ("classify.jerk_max_angle_deg", self.jerk_max_angle_deg),
             ("classify.jerk_isolation_s", self.jerk_isolation_s),
             ("classify.lm_min_s", self.lm_min_s),
@@ -242,9 +247,11 @@ impl Group {
             .parts()
             .iter()
             .all(|p| p.m.offset_s - p.m.onset_s <= cfg.jerk_max_s);
-        let strong = self
-            .strongest()
-            .is_some_and(|p| p.m.peak_h_g >= cfg.jerk_min_g);
+        // Sharp: the linear transient dominates; a leg movement's brief onset comes with its
+        // rotation.
+        let strong = self.strongest().is_some_and(|p| {
+            p.m.peak_h_g >= cfg.jerk_min_g && p.m.peak_h_g >= cfg.jerk_min_sharpness * p.m.peak_r_g
+        });
         let still = self
             .parts()
             .iter()

@@ -11,7 +11,8 @@
 //!   breaks.
 //! - [`BoutMerger`]: activity pieces less than `gap` apart are one bout (getting up, walking,
 //!   fidgeting), and posture changes and `other` movements within `gap` of a bout belong to
-//!   it, before or after. A bout is delivered once nothing can extend it.
+//!   it, before or after; so do leg movements between two of its pieces (steps and
+//!   shuffles, not leg movements of sleep). A bout is delivered once nothing can extend it.
 
 use crate::{Event, Kind};
 
@@ -112,6 +113,9 @@ pub(crate) struct BoutMerger {
     bout: Option<Event>,
     /// Posture changes and other movements waiting to see whether activity follows.
     waiting: Vec<Named>,
+    /// Leg movements after the open bout's last activity, waiting to see whether more
+    /// activity follows (then they were part of it).
+    inside: Vec<Named>,
 }
 
 /// What the bout merger hands on.
@@ -147,17 +151,20 @@ impl BoutMerger {
             gap_s,
             bout: None,
             waiting: Vec::with_capacity(WAITING_CAPACITY),
+            inside: Vec::with_capacity(WAITING_CAPACITY),
         }
     }
 
     /// Earliest onset still held back, if any.
     pub(crate) fn pending_onset_s(&self) -> Option<f64> {
-        let b = self.bout.map(|b| b.onset_s);
-        let w = self.waiting.first().map(|n| n.event.onset_s);
-        match (b, w) {
-            (Some(x), Some(y)) => Some(x.min(y)),
-            (x, y) => x.or(y),
-        }
+        [
+            self.bout.map(|b| b.onset_s),
+            self.waiting.first().map(|n| n.event.onset_s),
+            self.inside.first().map(|n| n.event.onset_s),
+        ]
+        .into_iter()
+        .flatten()
+        .reduce(f64::min)
     }
 
     /// Takes the next event (in order of onset).
@@ -175,8 +182,21 @@ impl BoutMerger {
             }
         }
         match (&mut self.bout, e.kind) {
-            (Some(b), Kind::Activity) => extend(b, &e),
+            (Some(b), Kind::Activity) => {
+                // Leg movements between two activity pieces were part of the activity.
+                for i in self.inside.drain(..) {
+                    extend(b, &i.event);
+                }
+                extend(b, &e);
+            }
             (Some(b), _) if absorbable(&e) => extend(b, &e),
+            (Some(_), Kind::Lm | Kind::Plm) => {
+                if self.inside.len() == WAITING_CAPACITY {
+                    let first = self.inside.remove(0);
+                    out(BoutOut::Event(first));
+                }
+                self.inside.push(n);
+            }
             (Some(_), _) => out(BoutOut::Event(n)),
             (None, Kind::Activity) => {
                 // Waiting movements within the gap before the activity join its bout.
@@ -228,6 +248,9 @@ impl BoutMerger {
                 event: b,
                 n_components: 0,
             }));
+        }
+        for i in self.inside.drain(..) {
+            out(BoutOut::Event(i));
         }
     }
 }
@@ -330,7 +353,7 @@ mod tests {
     }
 
     #[test]
-    fn leg_movements_and_jerks_are_never_absorbed() {
+    fn leg_movements_after_a_bout_stay_and_jerks_are_never_absorbed() {
         let events = [
             ev(120.0, 160.0, Kind::Activity),
             ev(165.0, 168.0, Kind::Lm),
@@ -338,7 +361,26 @@ mod tests {
         ];
         let (out, _) = run_bouts(&events, 1000.0);
         let kinds: Vec<Kind> = out.iter().map(|e| e.kind).collect();
-        assert_eq!(kinds, [Kind::Lm, Kind::HypnicJerk, Kind::Activity]);
+        assert_eq!(kinds, [Kind::HypnicJerk, Kind::Activity, Kind::Lm]);
+    }
+
+    #[test]
+    fn leg_movements_between_activity_pieces_belong_to_the_bout() {
+        let events = [
+            ev(120.0, 160.0, Kind::Activity),
+            ev(165.0, 168.0, Kind::Lm),
+            ev(180.0, 200.0, Kind::Activity),
+            ev(300.0, 303.0, Kind::Lm),
+        ];
+        let (out, _) = run_bouts(&events, 1000.0);
+        let got: Vec<(Kind, f64, f64)> = out
+            .iter()
+            .map(|e| (e.kind, e.onset_s, e.offset_s))
+            .collect();
+        assert_eq!(
+            got,
+            [(Kind::Activity, 120.0, 200.0), (Kind::Lm, 300.0, 303.0)]
+        );
     }
 
     #[test]
