@@ -7,9 +7,11 @@
 //! jitter, gaps, units, warnings, device metadata — is in [`RecordingInfo`].
 
 mod check;
+mod csv;
 
 pub(crate) use check::{median_interval_s, SampleCheck};
 pub use check::{MAX_ABS_G, MIN_RATE_HZ};
+pub use csv::{iso8601_utc, CsvReader, CsvReaderBuilder};
 
 use std::fmt;
 
