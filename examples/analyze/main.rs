@@ -159,16 +159,20 @@ fn thousands(n: u64) -> String {
 
 /// A duration for people: `59.99 s`, `10 min 00.0 s`, `8 h 00 min 00 s`.
 fn duration(seconds: f64) -> String {
-    if seconds < 60.0 {
+    if seconds < 59.995 {
         return format!("{seconds:.2} s");
     }
-    let total = seconds.round();
-    let h = (total / 3600.0).floor();
-    let m = ((total - h * 3600.0) / 60.0).floor();
-    let s = total - h * 3600.0 - m * 60.0;
-    if h > 0.0 {
-        format!("{h:.0} h {m:02.0} min {s:02.0} s")
-    } else {
-        format!("{m:.0} min {:04.1} s", seconds - m * 60.0)
+    // Below 2^53 tenths for any recording: exact integers.
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    let tenths = (seconds * 10.0).round() as u64;
+    if tenths < 36_000 {
+        return format!(
+            "{} min {:02}.{} s",
+            tenths / 600,
+            tenths % 600 / 10,
+            tenths % 10
+        );
     }
+    let s = (tenths + 5) / 10;
+    format!("{} h {:02} min {:02} s", s / 3600, s / 60 % 60, s % 60)
 }

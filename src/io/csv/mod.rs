@@ -1,33 +1,6 @@
 //! Streaming CSV reader: a time column and three acceleration columns, in g or m/s².
 //!
-//! # What it reads
-//! - A header line naming the columns, in any order and case, with any other columns
-//!   ignored (see [`CsvReaderBuilder`] for the names), or no header at all: a first line of
-//!   four numbers is read as `t,x,y,z`. Fields are separated by `,` (or `;` or a tab, if the
-//!   first line has no comma). A UTF-8 byte order mark, `\r\n` line ends, blank lines,
-//!   spaces around fields and double quotes are accepted.
-//! - Time in seconds (relative, or since 1970-01-01 UTC: values from 946,684,800, i.e.
-//!   2000-01-01, on are taken as Unix time) or as ISO-8601 date-times
-//!   (`2024-03-01 23:00:00.000`, `2024-03-01T23:00:00.020Z`, `…+01:00`), converted to Unix
-//!   seconds. **A date-time without a UTC offset is taken as UTC**; the reader says so in
-//!   [`RecordingInfo::warnings`].
-//! - Acceleration in g or m/s². The caller's setting wins; then a unit named in the header
-//!   (`x_g`, `x_ms2`, `x (m/s^2)`); otherwise the median vector magnitude of the first 10 s
-//!   decides: about 1 means g, about 9.8 means m/s² (the boundary is their geometric mean,
-//!   3.13). Samples are always handed out in g.
-//!
-//! # Checks
-//! Every sample goes through the crate-wide checks (finite, within ±64 g — ±627.6 m/s² in
-//! an m/s² file, time strictly increasing, rate at least 10 Hz, gaps longer than
-//! max(1 s, 5 × the median interval) reported, never bridged). Bad input is an [`Error`]
-//! naming the file and line (from 1, counting the header): nothing is dropped silently and
-//! nothing panics. One exception is made for a logger that lost power: a last line without
-//! a line break that has fewer fields than the header is dropped with a warning naming it.
-//!
-//! # Speed and memory
-//! The input is read in blocks of whole lines ([`CsvReaderBuilder::block_size_bytes`]),
-//! parsed straight from the bytes on worker threads ([`CsvReaderBuilder::threads`]) while
-//! the caller consumes earlier blocks. Memory is a few blocks, whatever the file's length.
+//! The forms accepted, the checks and the costs are documented on [`CsvReader`].
 
 mod block;
 mod header;
@@ -186,17 +159,54 @@ enum Slot {
     Failed(ErrorKind),
 }
 
-/// Reads samples from CSV text; see the [module docs](self) for the forms accepted.
+/// Reads samples from CSV text, in chunks of the caller's choosing, in constant memory.
 ///
-/// ```no_run
-/// use sleeptwitch::io::CsvReader;
+/// # What it reads
+/// - A header line naming the columns, in any order and case, with any other columns
+///   ignored (see [`CsvReaderBuilder`] for the names), or no header at all: a first line of
+///   four numbers is read as `t,x,y,z`. Fields are separated by `,` (or `;` or a tab, if the
+///   first line has no comma). A UTF-8 byte order mark, `\r\n` line ends, blank lines,
+///   spaces around fields and double quotes are accepted.
+/// - Time in seconds (relative, or since 1970-01-01 UTC: values from 946,684,800, i.e.
+///   2000-01-01, on are taken as Unix time) or as ISO-8601 date-times
+///   (`2024-03-01 23:00:00.000`, `2024-03-01T23:00:00.020Z`, `…+01:00`), converted to Unix
+///   seconds. **A date-time without a UTC offset is taken as UTC**; the reader says so in
+///   [`RecordingInfo::warnings`].
+/// - Acceleration in g or m/s². The caller's setting wins; then a unit named in the header
+///   (`x_g`, `x_ms2`, `x (m/s^2)`); otherwise the median vector magnitude of the first 10 s
+///   decides: about 1 means g, about 9.8 means m/s² (the boundary is their geometric mean,
+///   3.13). Samples are always handed out in g.
+///
+/// # Checks
+/// Every sample goes through the crate-wide checks (finite, within ±64 g — ±627.6 m/s² in
+/// an m/s² file, time strictly increasing, rate at least 10 Hz, gaps longer than
+/// max(1 s, 5 × the median interval) reported, never bridged). Bad input is an [`Error`]
+/// naming the file and line (from 1, counting the header): nothing is dropped silently and
+/// nothing panics. One exception is made for a logger that lost power: a last line without
+/// a line break that has fewer fields than the header is dropped with a warning naming it.
+///
+/// # Speed and memory
+/// The input is read in blocks of whole lines ([`CsvReaderBuilder::block_size_bytes`]),
+/// parsed straight from the bytes on worker threads ([`CsvReaderBuilder::threads`]) while
+/// the caller consumes earlier blocks. Memory is a few blocks, whatever the file's length.
+///
+/// # Example
+/// ```
+/// use sleeptwitch::io::{AccelUnit, CsvReader};
 /// use sleeptwitch::{Sample, Source};
-/// let mut reader = CsvReader::from_path("night.csv")?;
+///
+/// let text = "time,acc_x,acc_y,acc_z\n0.00,0,0,9.81\n0.01,0,0,9.80\n0.02,4.9,0,9.81\n";
+/// let mut reader = CsvReader::from_reader(text.as_bytes())?; // or CsvReader::from_path
 /// let mut chunk = vec![Sample::default(); 4096];
+/// let mut n_samples = 0;
 /// while let n @ 1.. = reader.read_samples(&mut chunk)? {
-///     // use chunk[..n]
+///     n_samples += n; // use &chunk[..n]
 /// }
-/// println!("{:.2} Hz", reader.info().rate.rate_hz);
+/// let info = reader.info();
+/// assert_eq!(n_samples, 3);
+/// assert_eq!(info.units, AccelUnit::MPerS2);
+/// assert!((info.rate.rate_hz - 100.0).abs() < 1e-6);
+/// assert!((chunk[2].acc_g[0] - 0.5).abs() < 0.001); // 4.9 m/s² is about 0.5 g
 /// # Ok::<(), sleeptwitch::Error>(())
 /// ```
 pub struct CsvReader<R> {
