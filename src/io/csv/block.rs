@@ -60,7 +60,31 @@ impl<R: Read> Input<R> {
             if self.eof {
                 return Ok(!buf.is_empty());
             }
-            if buf.len() >= self.block_size {
+            let want = if buf.len() < self.block_size {
+                self.block_size - buf.len()
+            } else {
+                READ_MORE
+            };
+            let start = buf.len();
+            buf.resize(start + want, 0);
+            let n = loop {
+                match self.inner.read(buf.get_mut(start..).unwrap_or_default()) {
+                    Ok(n) => break n.min(want),
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                    Err(e) => {
+                        buf.truncate(start);
+                        return Err(e.into());
+                    }
+                }
+            };
+            buf.truncate(start + n);
+            if n == 0 {
+                self.eof = true;
+                continue;
+            }
+            // A full block, or a short read (a pipe with nothing more for now): hand over
+            // the whole lines there are.
+            if buf.len() >= self.block_size || n < want {
                 let tail = buf.get(searched..).unwrap_or_default();
                 if let Some(i) = tail.iter().rposition(|&c| c == b'\n') {
                     let cut = searched + i + 1;
@@ -75,16 +99,6 @@ impl<R: Read> Input<R> {
                         what: format!("a line longer than {MAX_LINE_BYTES} bytes"),
                     });
                 }
-            }
-            let want = if buf.len() < self.block_size {
-                self.block_size - buf.len()
-            } else {
-                READ_MORE
-            };
-            buf.reserve(want);
-            let n = (&mut self.inner).take(want as u64).read_to_end(buf)?;
-            if n < want {
-                self.eof = true;
             }
         }
     }
@@ -195,6 +209,42 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// Hands out at most `step` bytes a read, like a pipe fed a little at a time.
+    struct Trickle<'a> {
+        data: &'a [u8],
+        step: usize,
+    }
+
+    impl Read for Trickle<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            let n = buf.len().min(self.step).min(self.data.len());
+            buf[..n].copy_from_slice(&self.data[..n]);
+            self.data = &self.data[n..];
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn a_short_read_hands_over_the_lines_so_far() {
+        let text = b"t,x\n1,2\n333,4444\n5,6\n7";
+        let mut input = Input::new(
+            Trickle {
+                data: text,
+                step: 10,
+            },
+            1 << 20,
+        );
+        let mut buf = Vec::new();
+        let mut got = Vec::new();
+        while input.next_block(&mut buf).unwrap() {
+            got.push(buf.clone());
+        }
+        assert_eq!(
+            got,
+            [&b"t,x\n1,2\n"[..], b"333,4444\n", b"5,6\n", b"7"].map(<[u8]>::to_vec)
+        );
     }
 
     #[test]
