@@ -449,3 +449,16 @@ fn a_read_failure_mid_file_comes_after_the_samples_before_it() {
         assert_eq!(e.line(), Some(s.len() as u64 + 2), "{e}");
     }
 }
+
+#[test]
+fn a_read_failure_before_any_sample_is_an_io_error_at_its_line() {
+    let text = b"t,x,y,z\n\n0,0,0,1\n";
+    let e = CsvReaderBuilder::new()
+        .block_size_bytes(4)
+        .from_reader(FailAfter { data: text, ok: 9 })
+        .err()
+        .unwrap();
+    assert!(matches!(e.kind(), ErrorKind::Io(_)), "{e}");
+    // Lines 1 (header) and 2 (blank) were read; reading line 3 failed.
+    assert_eq!(e.line(), Some(3), "{e}");
+}

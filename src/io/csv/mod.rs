@@ -638,22 +638,21 @@ fn open<R: Read>(b: &CsvReaderBuilder, inner: R) -> Result<CsvReader<R>, Error> 
     let limit = MAX_ABS_G / to_g;
 
     // The first line and error of the head, for errors found before the reader exists.
-    let first_error = |queue: &VecDeque<Parsed>| -> Option<Error> {
+    // The first bad row among the head's blocks, for errors found before the reader exists.
+    let first_error = |queue: &mut VecDeque<Parsed>| -> Option<Error> {
         let mut base = data_line;
-        for p in queue {
-            if let Some(Stop::Error { line, kind }) = &p.stop {
-                let l = base + line;
-                let kind = clone_kind(kind);
-                return Some(at(kind, Some(l), file_ref, &layout, units));
+        for p in queue.iter_mut() {
+            if let Some(Stop::Error { line, kind }) = p.stop.take() {
+                return Some(at(kind, Some(base + line), file_ref, &layout, units));
             }
             base += p.n_lines;
         }
         None
     };
-    let head_line = |idx: usize| -> u64 {
+    let head_line = |queue: &VecDeque<Parsed>, idx: usize| -> u64 {
         let mut base = data_line;
         let mut idx = idx;
-        for p in &queue {
+        for p in queue {
             if idx < p.samples.len() {
                 return base + p.line_of(idx);
             }
@@ -666,7 +665,7 @@ fn open<R: Read>(b: &CsvReaderBuilder, inner: R) -> Result<CsvReader<R>, Error> 
     let median = median_interval_s(&head.iter().map(|s| s.t_s).collect::<Vec<_>>());
     let Some(median) = median else {
         if head.is_empty() {
-            if let Some(e) = first_error(&queue) {
+            if let Some(e) = first_error(&mut queue) {
                 return Err(e);
             }
             return Err(plain(ErrorKind::NoSamples, Some(header_line)));
@@ -684,17 +683,23 @@ fn open<R: Read>(b: &CsvReaderBuilder, inner: R) -> Result<CsvReader<R>, Error> 
                         Err(value_error(s, limit, units))
                     };
                     if let Err(kind) = result {
-                        return Err(at(kind, Some(head_line(i)), file_ref, &layout, units));
+                        return Err(at(
+                            kind,
+                            Some(head_line(&queue, i)),
+                            file_ref,
+                            &layout,
+                            units,
+                        ));
                     }
                 }
             }
         }
-        if let Some(e) = first_error(&queue) {
+        if let Some(e) = first_error(&mut queue) {
             return Err(e);
         }
         return Err(plain(
             ErrorKind::Other("only one sample: a sample rate needs at least two timestamps".into()),
-            Some(head_line(0)),
+            Some(head_line(&queue, 0)),
         ));
     };
     let check = SampleCheck::new(median, None).map_err(|k| plain(k, None))?;
@@ -739,31 +744,6 @@ fn open<R: Read>(b: &CsvReaderBuilder, inner: R) -> Result<CsvReader<R>, Error> 
     // Start parsing what follows the head while the caller gets going.
     reader.refill();
     Ok(reader)
-}
-
-/// A copy of the kinds a block parser makes (none of them holds an `io::Error`).
-fn clone_kind(kind: &ErrorKind) -> ErrorKind {
-    match kind {
-        ErrorKind::NotText { what } => ErrorKind::NotText { what: what.clone() },
-        ErrorKind::FieldCount { expected, found } => ErrorKind::FieldCount {
-            expected: *expected,
-            found: *found,
-        },
-        ErrorKind::BadTime { column, found } => ErrorKind::BadTime {
-            column: column.clone(),
-            found: found.clone(),
-        },
-        ErrorKind::NotANumber {
-            column,
-            unit,
-            found,
-        } => ErrorKind::NotANumber {
-            column: column.clone(),
-            unit,
-            found: found.clone(),
-        },
-        other => ErrorKind::Other(other.to_string()),
-    }
 }
 
 /// Decides the unit: the caller's, the header's, or the median |a| of the first 10 s.
