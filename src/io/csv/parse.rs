@@ -13,7 +13,7 @@
 use crate::{ErrorKind, Sample};
 
 use super::header::{first_control_byte, split_fields, Layout, Role};
-use super::number::{fast_decimal, parse_field, trim_field};
+use super::number::{fast_decimal_at, parse_field, trim_field};
 use super::time::parse_iso;
 
 /// The most bytes of a bad field quoted in a message.
@@ -94,13 +94,14 @@ impl Parsed {
     }
 }
 
-/// A time field on the fast path: a date-time when the 5th byte is `-`, else a decimal.
+/// A time field on the fast path at `b[i..]`: a date-time when its 5th byte is `-`, else a
+/// decimal. Returns the time and the index just past it.
 #[inline(always)]
-fn fast_time(b: &[u8]) -> Option<(f64, usize)> {
-    if b.get(4) == Some(&b'-') {
-        parse_iso(b).map(|(t, n, _)| (t, n))
+fn fast_time(b: &[u8], i: usize) -> Option<(f64, usize)> {
+    if b.get(i + 4) == Some(&b'-') {
+        parse_iso(b.get(i..)?).map(|(t, n, _)| (t, i + n))
     } else {
-        fast_decimal(b)
+        fast_decimal_at(b, i)
     }
 }
 
@@ -123,16 +124,15 @@ fn line_end(b: &[u8], i: usize) -> Option<usize> {
 /// The fast path for rows of exactly time, x, y, z: the sample and the bytes it took.
 #[inline(always)]
 fn fast_row_ordered(b: &[u8], delim: u8) -> Option<(Sample, usize)> {
-    let (t, mut i) = fast_time(b)?;
+    let (t, mut i) = fast_time(b, 0)?;
     let mut acc = [0.0; 3];
     for a in &mut acc {
         if b.get(i) != Some(&delim) {
             return None;
         }
-        i += 1;
-        let (v, n) = fast_decimal(b.get(i..)?)?;
+        let (v, end) = fast_decimal_at(b, i + 1)?;
         *a = v;
-        i += n;
+        i = end;
     }
     Some((Sample::new(t, acc), line_end(b, i)?))
 }
@@ -144,29 +144,30 @@ fn fast_row_any(b: &[u8], layout: &Layout) -> Option<(Sample, usize)> {
     let mut i = 0;
     let last = layout.roles.len().checked_sub(1)?;
     for (k, role) in layout.roles.iter().enumerate() {
-        let rest = b.get(i..)?;
-        let n = match role {
-            Role::Skip => rest
-                .iter()
-                .position(|&c| c == layout.delim || c == b'\n' || c == b'"')
-                .unwrap_or(rest.len()),
+        i = match role {
+            Role::Skip => {
+                let rest = b.get(i..)?;
+                i + rest
+                    .iter()
+                    .position(|&c| c == layout.delim || c == b'\n' || c == b'"')
+                    .unwrap_or(rest.len())
+            }
             Role::Time => {
-                let (v, n) = fast_time(rest)?;
+                let (v, end) = fast_time(b, i)?;
                 s.t_s = v;
-                n
+                end
             }
             Role::X | Role::Y | Role::Z => {
-                let (v, n) = fast_decimal(rest)?;
+                let (v, end) = fast_decimal_at(b, i)?;
                 let axis = match role {
                     Role::X => &mut s.acc_g[0],
                     Role::Y => &mut s.acc_g[1],
                     _ => &mut s.acc_g[2],
                 };
                 *axis = v;
-                n
+                end
             }
         };
-        i += n;
         if k == last {
             return Some((s, line_end(b, i)?));
         }
