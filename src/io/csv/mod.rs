@@ -120,9 +120,9 @@ impl CsvReaderBuilder {
 
     /// Bytes read and parsed at a time, rounded up to the next line break.
     ///
-    /// Memory held is a few blocks (raw text and samples) per thread. Default 1 MiB, where
-    /// reading and thread hand-over cost under 1 % of parsing. Taken between 1 byte and
-    /// 1 GiB. A pipe that delivers less at a time gives smaller blocks: whatever whole lines
+    /// Memory held is a few blocks (raw text and samples) per thread. Default 1 MiB: about
+    /// 30,000 rows, so a hand-over between threads comes every few milliseconds of parsing.
+    /// Taken between 1 byte and 1 GiB. A pipe that delivers less at a time gives smaller blocks: whatever whole lines
     /// one read brings are handed on, so a live stream is not held back for a full block.
     pub fn block_size_bytes(&mut self, n: usize) -> &mut Self {
         self.block_size_bytes = n.clamp(1, MAX_BLOCK_BYTES);
