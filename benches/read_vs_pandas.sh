@@ -5,7 +5,8 @@
 #   benches/read_vs_pandas.sh [SHARED_DIR] [RUNS]
 #
 # SHARED_DIR holds bench/gen_night.py and bench/baseline_py.py (default ../shared).
-# Needs python3 with numpy, scipy and pandas. Prints every run, then medians.
+# Needs python3 with numpy, scipy and pandas. Prints every run, then the median and best
+# read time of each (the best is the least disturbed by anything else on the machine).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 shared=${1:-../shared}
@@ -39,10 +40,15 @@ for i in $(seq "$runs"); do
 done | tee "$work/runs.txt"
 
 median() { sort -n | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
+best() { sort -n | head -1; }
+echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
 for who in "sleeptwitch threads=1" "sleeptwitch threads=2" "pandas"; do
     key=$([ "$who" = pandas ] && echo read_csv_s || echo read_s)
-    s=$(grep "$who " "$work/runs.txt" | grep -o "$key=[0-9.]*" | cut -d= -f2 | median)
+    times=$(grep "$who " "$work/runs.txt" | grep -o "$key=[0-9.]*" | cut -d= -f2)
+    med=$(echo "$times" | median)
+    min=$(echo "$times" | best)
     rss=$(grep "$who " "$work/runs.txt" | grep -o 'peak_rss_kb=[0-9]*' | cut -d= -f2 | median)
-    awk -v w="$who" -v s="$s" -v b="$bytes" -v r="$rss" \
-        'BEGIN {printf "median %-22s read %.3f s  %4.0f MB/s  peak RSS %.0f MiB\n", w, s, b/1e6/s, r/1024}'
+    awk -v w="$who" -v m="$med" -v b="$min" -v n="$bytes" -v r="$rss" 'BEGIN {
+        printf "%-22s read: median %.3f s (%4.0f MB/s), best %.3f s (%4.0f MB/s); peak RSS %.0f MiB\n",
+            w, m, n/1e6/m, b, n/1e6/b, r/1024 }'
 done
