@@ -21,6 +21,10 @@ pub(crate) struct Args {
     #[arg(long, value_name = "N")]
     pub(crate) threads: Option<usize>,
 
+    /// Bytes parsed at a time (default 1 MiB); for measuring.
+    #[arg(long, value_name = "BYTES", hide = true)]
+    pub(crate) block_size: Option<usize>,
+
     /// Also print how long reading took and at how many MB/s.
     #[arg(long)]
     pub(crate) timing: bool,

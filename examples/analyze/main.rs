@@ -38,6 +38,9 @@ fn main() -> ExitCode {
     if let Some(n) = args.threads {
         builder.threads(n);
     }
+    if let Some(n) = args.block_size {
+        builder.block_size_bytes(n);
+    }
     let mut failed = false;
     for (i, path) in args.files.iter().enumerate() {
         if i > 0 {

@@ -1,13 +1,13 @@
 //! Cutting the input into blocks of whole lines, and parsing blocks on worker threads.
 //!
 //! The caller's thread reads the input (any `Read`, which need not be `Send`) into blocks
-//! that end at a line break, and hands them to workers that own nothing but a copy of the
-//! column layout. Results come back in the order blocks were sent, so the reader checks
+//! that end at a line break, and queues them for workers that own nothing but a copy of the
+//! column layout. The caller takes blocks back in the order they were read, so it checks
 //! samples and counts lines in file order whatever thread parsed them.
 
+use std::collections::VecDeque;
 use std::io::Read;
-use std::sync::mpsc::{channel, Receiver, Sender};
-use std::sync::Arc;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;
 
 use crate::ErrorKind;
@@ -110,74 +110,166 @@ pub(crate) struct Job {
     pub(crate) parsed: Parsed,
 }
 
-struct Worker {
-    jobs: Option<Sender<Job>>,
-    done: Receiver<Job>,
-    handle: Option<JoinHandle<()>>,
+/// What the caller and the workers share, behind one lock.
+#[derive(Default)]
+struct State {
+    /// Blocks not started yet, oldest first, with their sequence numbers.
+    queue: VecDeque<(u64, Job)>,
+    /// Blocks being parsed by a worker.
+    running: Vec<u64>,
+    /// Blocks parsed, not yet taken.
+    done: Vec<(u64, Job)>,
+    /// Set when the reader is dropped: workers leave.
+    closed: bool,
 }
 
-/// Threads that parse blocks, each with its own queue; jobs go round-robin.
+struct Shared {
+    state: Mutex<State>,
+    changed: Condvar,
+}
+
+impl Shared {
+    /// The lock, also after a thread panicked while holding it (the state stays consistent:
+    /// every change is a single push or removal).
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn wait<'a>(&self, guard: MutexGuard<'a, State>) -> MutexGuard<'a, State> {
+        self.changed
+            .wait(guard)
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// Takes a block off the running list if its worker unwinds, so the caller does not wait
+/// for it forever.
+struct Running<'a> {
+    shared: &'a Shared,
+    seq: u64,
+    finished: bool,
+}
+
+impl Drop for Running<'_> {
+    fn drop(&mut self) {
+        if !self.finished {
+            self.shared.lock().running.retain(|s| *s != self.seq);
+            self.shared.changed.notify_all();
+        }
+    }
+}
+
+fn work(shared: &Shared, layout: &Layout) {
+    let mut state = shared.lock();
+    loop {
+        if state.closed {
+            return;
+        }
+        let Some((seq, mut job)) = state.queue.pop_front() else {
+            state = shared.wait(state);
+            continue;
+        };
+        state.running.push(seq);
+        drop(state);
+        let mut guard = Running {
+            shared,
+            seq,
+            finished: false,
+        };
+        parse_block(&job.raw, layout, &mut job.parsed);
+        state = shared.lock();
+        state.running.retain(|s| *s != seq);
+        state.done.push((seq, job));
+        guard.finished = true;
+        shared.changed.notify_all();
+    }
+}
+
+/// Worker threads that parse blocks ahead of the caller.
+///
+/// Blocks wait in one queue. When the caller needs the next block and no worker has started
+/// it, the caller parses it itself; so with one worker on two cores neither thread waits
+/// for long, and on a busy machine the caller is never stuck behind a worker that is not
+/// running.
 pub(crate) struct Pool {
-    workers: Vec<Worker>,
-    next: usize,
+    shared: Arc<Shared>,
+    handles: Vec<JoinHandle<()>>,
+    next_seq: u64,
 }
 
 impl Pool {
     /// Starts `n` workers for blocks of this layout; `None` if not one thread could start.
     pub(crate) fn new(n: usize, layout: &Arc<Layout>) -> Option<Pool> {
-        let mut workers = Vec::with_capacity(n);
+        let shared = Arc::new(Shared {
+            state: Mutex::new(State::default()),
+            changed: Condvar::new(),
+        });
+        let mut handles = Vec::with_capacity(n);
         for k in 0..n {
-            let (job_tx, job_rx) = channel::<Job>();
-            let (done_tx, done_rx) = channel::<Job>();
+            let shared = Arc::clone(&shared);
             let layout = Arc::clone(layout);
             let spawned = std::thread::Builder::new()
                 .name(format!("csv-parse-{k}"))
-                .spawn(move || {
-                    for mut job in job_rx {
-                        parse_block(&job.raw, &layout, &mut job.parsed);
-                        if done_tx.send(job).is_err() {
-                            break;
-                        }
-                    }
-                });
+                .spawn(move || work(&shared, &layout));
             match spawned {
-                Ok(handle) => workers.push(Worker {
-                    jobs: Some(job_tx),
-                    done: done_rx,
-                    handle: Some(handle),
-                }),
+                Ok(h) => handles.push(h),
                 Err(_) => break,
             }
         }
-        (!workers.is_empty()).then_some(Pool { workers, next: 0 })
+        (!handles.is_empty()).then(|| Pool {
+            shared,
+            handles,
+            next_seq: 0,
+        })
     }
 
-    /// Sends a job to the next worker; returns which, or the job back if that worker is gone.
-    pub(crate) fn send(&mut self, job: Job) -> Result<usize, Box<Job>> {
-        let k = self.next;
-        self.next = (self.next + 1) % self.workers.len().max(1);
-        match self.workers.get(k).and_then(|w| w.jobs.as_ref()) {
-            Some(tx) => tx.send(job).map(|()| k).map_err(|e| Box::new(e.0)),
-            None => Err(Box::new(job)),
+    /// Workers running.
+    pub(crate) fn n_workers(&self) -> usize {
+        self.handles.len()
+    }
+
+    /// Queues a block; returns its sequence number.
+    pub(crate) fn send(&mut self, job: Job) -> u64 {
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        self.shared.lock().queue.push_back((seq, job));
+        self.shared.changed.notify_one();
+        seq
+    }
+
+    /// The parsed block `seq`: taken when done, parsed here if no worker has started it,
+    /// waited for otherwise. `None` if it was lost (its worker panicked).
+    pub(crate) fn take(&self, seq: u64, layout: &Layout) -> Option<Job> {
+        let mut state = self.shared.lock();
+        loop {
+            if let Some(i) = state.done.iter().position(|(s, _)| *s == seq) {
+                return Some(state.done.swap_remove(i).1);
+            }
+            if let Some(i) = state.queue.iter().position(|(s, _)| *s == seq) {
+                let (_, mut job) = state.queue.remove(i)?;
+                drop(state);
+                parse_block(&job.raw, layout, &mut job.parsed);
+                return Some(job);
+            }
+            if !state.running.contains(&seq) {
+                return None;
+            }
+            state = self.shared.wait(state);
         }
-    }
-
-    /// Waits for worker `k`'s oldest job; `None` if the worker is gone.
-    pub(crate) fn recv(&self, k: usize) -> Option<Job> {
-        self.workers.get(k)?.done.recv().ok()
     }
 }
 
 impl Drop for Pool {
     fn drop(&mut self) {
-        for w in &mut self.workers {
-            w.jobs = None;
+        {
+            let mut state = self.shared.lock();
+            state.closed = true;
+            state.queue.clear();
         }
-        for w in &mut self.workers {
-            if let Some(h) = w.handle.take() {
-                // A worker that panicked has nothing left to clean up.
-                let _ = h.join();
-            }
+        self.shared.changed.notify_all();
+        for h in self.handles.drain(..) {
+            // A worker that panicked has nothing left to clean up.
+            let _ = h.join();
         }
     }
 }

@@ -109,7 +109,9 @@ impl CsvReaderBuilder {
         self
     }
 
-    /// Threads that parse blocks; 1 parses on the caller's thread, in turn with reading.
+    /// Threads that parse blocks, the caller's own included: `n - 1` workers parse ahead
+    /// while the caller reads, checks and hands out samples, and parses a block itself
+    /// whenever it gets there first. 1 parses on the caller's thread only.
     ///
     /// Default: the number of CPUs, at most 2 (more gains little: checks, reading and the
     /// caller's own work stay on one thread). Taken between 1 and 64.
@@ -164,8 +166,8 @@ impl CsvReaderBuilder {
 enum Slot {
     /// Parsed on the caller's thread.
     Ready(Parsed),
-    /// Sent to this worker.
-    Sent(usize),
+    /// Queued for the workers, with its sequence number.
+    Sent(u64),
     /// Reading the block failed: reported at the block's first line.
     Failed(ErrorKind),
 }
@@ -295,9 +297,10 @@ impl<R: Read> CsvReader<R> {
     fn refill(&mut self) {
         if !self.pool_tried && self.threads > 1 && !self.input_done && !self.input.at_end() {
             self.pool_tried = true;
-            self.pool = Pool::new(self.threads, &self.layout);
+            self.pool = Pool::new(self.threads - 1, &self.layout);
         }
-        let depth = self.pool.as_ref().map_or(1, |_| self.threads + 1);
+        // Enough blocks ahead that every worker has one and one more waits.
+        let depth = self.pool.as_ref().map_or(1, |p| p.n_workers() + 2);
         while self.queue.len() < depth && !self.input_done {
             let mut raw = self.free_raw.pop().unwrap_or_default();
             match self.input.next_block(&mut raw) {
@@ -314,17 +317,12 @@ impl<R: Read> CsvReader<R> {
                 }
             }
             let parsed = self.free_parsed.pop().unwrap_or_default();
-            let job = Job { raw, parsed };
-            let mut job = match &mut self.pool {
-                Some(pool) => match pool.send(job) {
-                    Ok(k) => {
-                        self.queue.push_back(Slot::Sent(k));
-                        continue;
-                    }
-                    Err(job) => *job,
-                },
-                None => job,
-            };
+            let mut job = Job { raw, parsed };
+            if let Some(pool) = &mut self.pool {
+                let seq = pool.send(job);
+                self.queue.push_back(Slot::Sent(seq));
+                continue;
+            }
             parse_block(&job.raw, &self.layout, &mut job.parsed);
             self.free_raw.push(job.raw);
             self.queue.push_back(Slot::Ready(job.parsed));
@@ -339,18 +337,20 @@ impl<R: Read> CsvReader<R> {
             None => return Ok(false),
             Some(Slot::Ready(p)) => p,
             Some(Slot::Failed(kind)) => return Err(self.error_at(kind, Some(self.cur_line))),
-            Some(Slot::Sent(k)) => match self.pool.as_ref().and_then(|p| p.recv(k)) {
-                Some(job) => {
-                    self.free_raw.push(job.raw);
-                    job.parsed
+            Some(Slot::Sent(seq)) => {
+                match self.pool.as_ref().and_then(|p| p.take(seq, &self.layout)) {
+                    Some(job) => {
+                        self.free_raw.push(job.raw);
+                        job.parsed
+                    }
+                    None => {
+                        return Err(self.error_at(
+                            ErrorKind::Other("a CSV parsing thread stopped".into()),
+                            Some(self.cur_line),
+                        ))
+                    }
                 }
-                None => {
-                    return Err(self.error_at(
-                        ErrorKind::Other("a CSV parsing thread stopped".into()),
-                        Some(self.cur_line),
-                    ))
-                }
-            },
+            }
         };
         let old = std::mem::replace(&mut self.cur, next);
         self.free_parsed.push(old);
