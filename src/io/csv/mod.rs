@@ -358,9 +358,10 @@ impl<R: Read> CsvReader<R> {
         Ok(true)
     }
 
-    /// Checks, converts and copies samples of the current block into `out`.
+    /// Checks, converts and copies samples of the current block into `out`; returns how
+    /// many, and the error at the sample after them if there is one.
     #[inline]
-    fn hand_out(&mut self, out: &mut [Sample]) -> Result<usize, Error> {
+    fn hand_out(&mut self, out: &mut [Sample]) -> (usize, Option<Error>) {
         let start = self.cur_pos;
         let avail = self.cur.samples.get(start..).unwrap_or_default();
         let (limit, to_g) = (self.limit, self.to_g);
@@ -381,23 +382,31 @@ impl<R: Read> CsvReader<R> {
             n += 1;
         }
         self.cur_pos += n;
-        self.check.fill(&mut self.info);
-        if let Some(kind) = failure {
+        let e = failure.map(|kind| {
             let line = self.cur_line + self.cur.line_of(start + n);
-            let e = self.error_at(kind, Some(line));
-            if n > 0 {
-                self.deferred = Some(e);
-                return Ok(n);
-            }
+            self.error_at(kind, Some(line))
+        });
+        (n, e)
+    }
+
+    /// Ends the read on an error: returned now if nothing was handed out in this call, else
+    /// kept for the next call.
+    #[cold]
+    fn fail(&mut self, e: Error, handed_out: usize) -> Result<usize, Error> {
+        self.check.fill(&mut self.info);
+        if handed_out > 0 {
+            self.deferred = Some(e);
+            Ok(handed_out)
+        } else {
             self.done = true;
-            return Err(e);
+            Err(e)
         }
-        Ok(n)
     }
 }
 
 impl<R: Read> Source for CsvReader<R> {
-    /// Fills the front of `out` with the next samples, in g; `Ok(0)` at the end.
+    /// Fills `out` with the next samples, in g, crossing blocks as needed; returns how many
+    /// (fewer only at the end of the input or before an error), `Ok(0)` at the end.
     ///
     /// Samples before a bad row are handed out first; the error comes on the next call, and
     /// after it every call returns `Ok(0)`.
@@ -406,17 +415,28 @@ impl<R: Read> Source for CsvReader<R> {
             self.done = true;
             return Err(e);
         }
-        if self.done || out.is_empty() {
+        if self.done {
             return Ok(0);
         }
+        let mut total = 0;
         loop {
+            let rest = out.get_mut(total..).unwrap_or_default();
+            if rest.is_empty() {
+                self.check.fill(&mut self.info);
+                return Ok(total);
+            }
             if self.cur_pos < self.cur.samples.len() {
-                return self.hand_out(out);
+                let (n, e) = self.hand_out(rest);
+                total += n;
+                if let Some(e) = e {
+                    return self.fail(e, total);
+                }
+                continue;
             }
             match self.cur.stop.take() {
                 Some(Stop::Error { line, kind }) => {
-                    self.done = true;
-                    return Err(self.error_at(kind, Some(self.cur_line + line)));
+                    let e = self.error_at(kind, Some(self.cur_line + line));
+                    return self.fail(e, total);
                 }
                 Some(Stop::CutTail { line, message }) => {
                     let w = warning_at(self.file.as_deref(), self.cur_line + line, message);
@@ -429,12 +449,9 @@ impl<R: Read> Source for CsvReader<R> {
                 Ok(false) => {
                     self.done = true;
                     self.check.fill(&mut self.info);
-                    return Ok(0);
+                    return Ok(total);
                 }
-                Err(e) => {
-                    self.done = true;
-                    return Err(e);
-                }
+                Err(e) => return self.fail(e, total),
             }
         }
     }
@@ -840,6 +857,25 @@ mod tests {
             // sample 5000 is on line 5002 (header is line 1)
             assert_eq!(e.line(), Some(5002), "{e}");
             assert!(matches!(e.kind(), ErrorKind::NotANumber { .. }));
+        }
+    }
+
+    #[test]
+    fn a_reader_dropped_mid_file_stops_its_threads() {
+        let text = ramp(20_000);
+        for _ in 0..20 {
+            let mut r = CsvReaderBuilder::new()
+                .block_size_bytes(256)
+                .threads(3)
+                .from_reader(text.as_bytes())
+                .unwrap();
+            let mut buf = vec![Sample::default(); 5000];
+            assert_eq!(
+                r.read_samples(&mut buf).unwrap(),
+                5000,
+                "chunks cross blocks"
+            );
+            drop(r); // joins the workers: a hang here fails the test run
         }
     }
 }
