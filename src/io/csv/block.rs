@@ -188,9 +188,9 @@ fn work(shared: &Shared, layout: &Layout) {
 /// Worker threads that parse blocks ahead of the caller.
 ///
 /// Blocks wait in one queue. When the caller needs the next block and no worker has started
-/// it, the caller parses it itself; so with one worker on two cores neither thread waits
-/// for long, and on a busy machine the caller is never stuck behind a worker that is not
-/// running.
+/// it, the caller parses it itself, and while it waits for one a worker has started, it
+/// parses later ones; so with one worker on two cores neither thread idles for long, and
+/// on a busy machine the caller loses little to a worker that is not running.
 pub(crate) struct Pool {
     shared: Arc<Shared>,
     handles: Vec<JoinHandle<()>>,
@@ -238,7 +238,8 @@ impl Pool {
     }
 
     /// The parsed block `seq`: taken when done, parsed here if no worker has started it,
-    /// waited for otherwise. `None` if it was lost (its worker panicked).
+    /// waited for otherwise, parsing later blocks meanwhile. `None` if it was lost (its
+    /// worker panicked).
     pub(crate) fn take(&self, seq: u64, layout: &Layout) -> Option<Job> {
         let mut state = self.shared.lock();
         loop {
@@ -253,6 +254,14 @@ impl Pool {
             }
             if !state.running.contains(&seq) {
                 return None;
+            }
+            // A worker has it: rather than wait, parse a later block that nobody has started.
+            if let Some((later, mut job)) = state.queue.pop_front() {
+                drop(state);
+                parse_block(&job.raw, layout, &mut job.parsed);
+                state = self.shared.lock();
+                state.done.push((later, job));
+                continue;
             }
             state = self.shared.wait(state);
         }
