@@ -7,6 +7,7 @@
 //! jitter, gaps, units, warnings, device metadata — is in [`RecordingInfo`].
 
 pub(crate) mod check;
+mod csv;
 mod cwa;
 mod device;
 mod events;
@@ -16,6 +17,7 @@ mod matrix;
 
 pub(crate) use check::{median_interval_s, SampleCheck};
 pub use check::{MAX_ABS_G, MIN_RATE_HZ};
+pub use csv::{iso8601_utc, CsvReader, CsvReaderBuilder};
 pub use cwa::CwaReader;
 pub use device::open_device;
 pub use events::{read_events, write_events, EventReader, EventWriter, EVENT_COLUMNS};

@@ -1,0 +1,881 @@
+//! Streaming CSV reader: a time column and three acceleration columns, in g or m/s².
+//!
+//! The forms accepted, the checks and the costs are documented on [`CsvReader`].
+
+mod block;
+mod header;
+mod number;
+mod parse;
+mod time;
+
+pub use time::iso8601_utc;
+
+use std::collections::VecDeque;
+use std::fs::File;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::{Error, ErrorKind, Position, Sample};
+
+use super::{
+    median_interval_s, AccelUnit, Format, RecordingInfo, SampleCheck, Source, TimeBase, UnitsFrom,
+    Warning, MAX_ABS_G,
+};
+use block::{Input, Job, Pool};
+use header::{read_first_line, Layout};
+use parse::{parse_block, FirstTime, Parsed, Stop};
+
+/// Timestamps looked at to find the median interval: the crate's window plus one.
+const HEAD_SAMPLES: usize = 4097;
+
+/// The first seconds of a recording whose median |a| decides the unit, in seconds.
+const UNITS_WINDOW_S: f64 = 10.0;
+
+/// Median |a| below this is g, above it m/s²: the geometric mean of 1 and 9.80665.
+const UNITS_BOUNDARY: f64 = 3.131_557;
+
+/// Times from this on (2000-01-01 00:00:00 UTC) are taken as Unix seconds, in seconds.
+const UNIX_FROM_S: f64 = 946_684_800.0;
+
+/// Default block size, in bytes.
+const DEFAULT_BLOCK_BYTES: usize = 1 << 20;
+
+/// Most parsing threads a reader starts.
+const MAX_THREADS: usize = 64;
+
+/// Largest block size, in bytes.
+const MAX_BLOCK_BYTES: usize = 1 << 30;
+
+/// The UTF-8 byte order mark.
+const BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// Builds a [`CsvReader`] with settings other than the defaults.
+///
+/// ```no_run
+/// use sleeptwitch::io::{AccelUnit, CsvReaderBuilder};
+/// let reader = CsvReaderBuilder::new()
+///     .units(Some(AccelUnit::MPerS2))
+///     .threads(1)
+///     .from_path("night.csv")?;
+/// # Ok::<(), sleeptwitch::Error>(())
+/// ```
+///
+/// Column names, matched without regard to case, spaces, `_`, `-` or `.`, after an optional
+/// unit suffix (`_g`, `_ms2`, `_mps2`, `_s`, or `(g)`, `[m/s^2]`, `(s)`) is taken off:
+/// time `t`, `time`, `timestamp`, `seconds`; axes `x`, `ax`, `acc_x`, `accel_x`,
+/// `acceleration_x` (and y, z alike). When two columns fit one role, the first is used and
+/// a warning says so.
+#[derive(Clone, Debug)]
+pub struct CsvReaderBuilder {
+    units: Option<AccelUnit>,
+    file_name: Option<PathBuf>,
+    threads: usize,
+    block_size_bytes: usize,
+}
+
+impl Default for CsvReaderBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl CsvReaderBuilder {
+    /// A builder with the defaults: units decided by the file, no file name, up to two
+    /// parsing threads, 1 MiB blocks.
+    pub fn new() -> Self {
+        CsvReaderBuilder {
+            units: None,
+            file_name: None,
+            threads: std::thread::available_parallelism().map_or(1, |n| n.get().min(2)),
+            block_size_bytes: DEFAULT_BLOCK_BYTES,
+        }
+    }
+
+    /// The unit of the acceleration columns, overriding the header and the magnitude test.
+    ///
+    /// Default `None`: a unit named in the header, else the median |a| of the first 10 s.
+    pub fn units(&mut self, units: Option<AccelUnit>) -> &mut Self {
+        self.units = units;
+        self
+    }
+
+    /// The file name errors and warnings give as their position.
+    ///
+    /// Default: none for [`from_reader`](Self::from_reader), the path for
+    /// [`from_path`](Self::from_path).
+    pub fn file_name(&mut self, path: impl AsRef<Path>) -> &mut Self {
+        self.file_name = Some(path.as_ref().to_path_buf());
+        self
+    }
+
+    /// Threads that parse blocks, the caller's own included: `n - 1` workers parse ahead
+    /// while the caller reads, checks and hands out samples, and parses a block itself
+    /// whenever it gets there first. 1 parses on the caller's thread only.
+    ///
+    /// Default: the number of CPUs, at most 2 (more gains little: checks, reading and the
+    /// caller's own work stay on one thread). Taken between 1 and 64.
+    pub fn threads(&mut self, n: usize) -> &mut Self {
+        self.threads = n.clamp(1, MAX_THREADS);
+        self
+    }
+
+    /// Bytes read and parsed at a time, rounded up to the next line break.
+    ///
+    /// Memory held is a few blocks (raw text and samples) per thread. Default 1 MiB: about
+    /// 30,000 rows, so a hand-over between threads comes every few milliseconds of parsing.
+    /// Taken between 1 byte and 1 GiB. A pipe that delivers less at a time gives smaller blocks: whatever whole lines
+    /// one read brings are handed on, so a live stream is not held back for a full block.
+    pub fn block_size_bytes(&mut self, n: usize) -> &mut Self {
+        self.block_size_bytes = n.clamp(1, MAX_BLOCK_BYTES);
+        self
+    }
+
+    /// Opens `path` and reads its header and first block (see
+    /// [`from_reader`](Self::from_reader)).
+    ///
+    /// # Errors
+    /// As [`from_reader`](Self::from_reader), and [`ErrorKind::Io`] if the file cannot be
+    /// opened; the error names the file.
+    pub fn from_path(&self, path: impl AsRef<Path>) -> Result<CsvReader<File>, Error> {
+        let path = path.as_ref();
+        let file = File::open(path).map_err(|e| Error::new(ErrorKind::Io(e)).in_file(path))?;
+        let mut b = self.clone();
+        if b.file_name.is_none() {
+            b.file_name = Some(path.to_path_buf());
+        }
+        b.from_reader(file)
+    }
+
+    /// A reader over `input`: reads the header and enough rows to estimate the sample rate
+    /// and decide the unit, so [`CsvReader::info`] knows them from the start.
+    ///
+    /// That is the first 4,097 samples (all of them in a shorter file): instant for a file,
+    /// about 41 s of a live 100 Hz stream.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Empty`], [`ErrorKind::NotText`], [`ErrorKind::MissingColumn`],
+    /// [`ErrorKind::BadHeader`], [`ErrorKind::NoSamples`], [`ErrorKind::RateTooLow`], a bad
+    /// row among the first when no rate can be estimated before it, or [`ErrorKind::Io`].
+    pub fn from_reader<R: Read>(&self, input: R) -> Result<CsvReader<R>, Error> {
+        open(self, input)
+    }
+}
+
+/// A slot in the queue of blocks between reading and handing out.
+enum Slot {
+    /// Parsed on the caller's thread.
+    Ready(Parsed),
+    /// Queued for the workers, with its sequence number.
+    Sent(u64),
+    /// Reading the block failed: reported at the block's first line.
+    Failed(ErrorKind),
+}
+
+/// Reads samples from CSV text, in chunks of the caller's choosing, in constant memory.
+///
+/// # What it reads
+/// - A header line naming the columns, in any order and case, with any other columns
+///   ignored (see [`CsvReaderBuilder`] for the names), or no header at all: a first line of
+///   four numbers is read as `t,x,y,z`. Fields are separated by `,` (or `;` or a tab, if the
+///   first line has no comma). A UTF-8 byte order mark, `\r\n` line ends, blank lines,
+///   spaces around fields and double quotes are accepted.
+/// - Time in seconds (relative, or since 1970-01-01 UTC: values from 946,684,800, i.e.
+///   2000-01-01, on are taken as Unix time) or as ISO-8601 date-times
+///   (`2024-03-01 23:00:00.000`, `2024-03-01T23:00:00.020Z`, `…+01:00`), converted to Unix
+///   seconds. **A date-time without a UTC offset is taken as UTC**; the reader says so in
+///   [`RecordingInfo::warnings`].
+/// - Acceleration in g or m/s². The caller's setting wins; then a unit named in the header
+///   (`x_g`, `x_ms2`, `x (m/s^2)`); otherwise the median vector magnitude of the first 10 s
+///   decides: about 1 means g, about 9.8 means m/s² (the boundary is their geometric mean,
+///   3.13). Samples are always handed out in g.
+///
+/// # Checks
+/// Every sample goes through the crate-wide checks (finite, within ±64 g — ±627.6 m/s² in
+/// an m/s² file, time strictly increasing, rate at least 10 Hz, gaps longer than
+/// max(1 s, 5 × the median interval) reported, never bridged). Bad input is an [`Error`]
+/// naming the file and line (from 1, counting the header): nothing is dropped silently and
+/// nothing panics. One exception is made for a logger that lost power: a last line without
+/// a line break that has fewer fields than the header is dropped with a warning naming it.
+///
+/// # Speed and memory
+/// The input is read in blocks of whole lines ([`CsvReaderBuilder::block_size_bytes`]),
+/// parsed straight from the bytes on worker threads ([`CsvReaderBuilder::threads`]) while
+/// the caller consumes earlier blocks. Memory is a few blocks, whatever the file's length.
+///
+/// # Example
+/// ```
+/// use sleeptwitch::io::{AccelUnit, CsvReader};
+/// use sleeptwitch::{Sample, Source};
+///
+/// let text = "time,acc_x,acc_y,acc_z\n0.00,0,0,9.81\n0.01,0,0,9.80\n0.02,4.9,0,9.81\n";
+/// let mut reader = CsvReader::from_reader(text.as_bytes())?; // or CsvReader::from_path
+/// let mut chunk = vec![Sample::default(); 4096];
+/// let mut n_samples = 0;
+/// while let n @ 1.. = reader.read_samples(&mut chunk)? {
+///     n_samples += n; // use &chunk[..n]
+/// }
+/// let info = reader.info();
+/// assert_eq!(n_samples, 3);
+/// assert_eq!(info.units, AccelUnit::MPerS2);
+/// assert!((info.rate.rate_hz - 100.0).abs() < 1e-6);
+/// assert!((chunk[2].acc_g[0] - 0.5).abs() < 0.001); // 4.9 m/s² is about 0.5 g
+/// # Ok::<(), sleeptwitch::Error>(())
+/// ```
+pub struct CsvReader<R> {
+    input: Input<R>,
+    input_done: bool,
+    layout: Arc<Layout>,
+    threads: usize,
+    pool: Option<Pool>,
+    pool_tried: bool,
+    queue: VecDeque<Slot>,
+    /// The block being handed out.
+    cur: Parsed,
+    /// Next sample of `cur` to hand out.
+    cur_pos: usize,
+    /// Line number (from 1) of `cur`'s first line.
+    cur_line: u64,
+    free_raw: Vec<Vec<u8>>,
+    free_parsed: Vec<Parsed>,
+    check: SampleCheck,
+    /// Largest magnitude accepted on an axis, in the input's unit.
+    limit: f64,
+    /// Multiplier from the input's unit to g.
+    to_g: f64,
+    info: RecordingInfo,
+    file: Option<PathBuf>,
+    /// An error found after samples that were handed out first; returned next.
+    deferred: Option<Error>,
+    done: bool,
+}
+
+impl CsvReader<File> {
+    /// Opens a CSV file with the default settings.
+    ///
+    /// # Errors
+    /// As [`CsvReaderBuilder::from_path`].
+    pub fn from_path(path: impl AsRef<Path>) -> Result<Self, Error> {
+        CsvReaderBuilder::new().from_path(path)
+    }
+}
+
+impl<R: Read> CsvReader<R> {
+    /// A reader over any `Read` with the default settings.
+    ///
+    /// # Errors
+    /// As [`CsvReaderBuilder::from_reader`].
+    pub fn from_reader(input: R) -> Result<Self, Error> {
+        CsvReaderBuilder::new().from_reader(input)
+    }
+
+    /// Names of the columns read for time, x, y and z, as in the header (or `t`, `x`, `y`,
+    /// `z` for a file without one).
+    pub fn column_names(&self) -> [&str; 4] {
+        let [t, x, y, z] = &self.layout.names;
+        [t, x, y, z]
+    }
+
+    /// Whether the file had a header line.
+    pub fn has_header(&self) -> bool {
+        self.layout.has_header
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn error_at(&self, kind: ErrorKind, line: Option<u64>) -> Error {
+        at(
+            kind,
+            line,
+            self.file.as_deref(),
+            &self.layout,
+            self.info.units,
+        )
+    }
+
+    /// Keeps enough blocks read and in flight.
+    fn refill(&mut self) {
+        if !self.pool_tried && self.threads > 1 && !self.input_done && !self.input.at_end() {
+            self.pool_tried = true;
+            self.pool = Pool::new(self.threads - 1, &self.layout);
+        }
+        // Enough blocks ahead that every worker has one and one more waits.
+        let depth = self.pool.as_ref().map_or(1, |p| p.n_workers() + 2);
+        while self.queue.len() < depth && !self.input_done {
+            let mut raw = self.free_raw.pop().unwrap_or_default();
+            match self.input.next_block(&mut raw) {
+                Ok(true) => {}
+                Ok(false) => {
+                    self.input_done = true;
+                    self.free_raw.push(raw);
+                    break;
+                }
+                Err(kind) => {
+                    self.input_done = true;
+                    self.queue.push_back(Slot::Failed(kind));
+                    break;
+                }
+            }
+            let parsed = self.free_parsed.pop().unwrap_or_default();
+            let mut job = Job { raw, parsed };
+            if let Some(pool) = &mut self.pool {
+                let seq = pool.send(job);
+                self.queue.push_back(Slot::Sent(seq));
+                continue;
+            }
+            parse_block(&job.raw, &self.layout, &mut job.parsed);
+            self.free_raw.push(job.raw);
+            self.queue.push_back(Slot::Ready(job.parsed));
+        }
+    }
+
+    /// Makes the next block current; `false` at the end of the input.
+    fn advance(&mut self) -> Result<bool, Error> {
+        self.cur_line += self.cur.n_lines;
+        self.refill();
+        let next = match self.queue.pop_front() {
+            None => return Ok(false),
+            Some(Slot::Ready(p)) => p,
+            Some(Slot::Failed(kind)) => return Err(self.error_at(kind, Some(self.cur_line))),
+            Some(Slot::Sent(seq)) => {
+                match self.pool.as_ref().and_then(|p| p.take(seq, &self.layout)) {
+                    Some(job) => {
+                        self.free_raw.push(job.raw);
+                        job.parsed
+                    }
+                    None => {
+                        return Err(self.error_at(
+                            ErrorKind::Other("a CSV parsing thread stopped".into()),
+                            Some(self.cur_line),
+                        ))
+                    }
+                }
+            }
+        };
+        let old = std::mem::replace(&mut self.cur, next);
+        self.free_parsed.push(old);
+        self.cur_pos = 0;
+        Ok(true)
+    }
+
+    /// Checks, converts and copies samples of the current block into `out`; returns how
+    /// many, and the error at the sample after them if there is one.
+    #[inline]
+    fn hand_out(&mut self, out: &mut [Sample]) -> (usize, Option<Error>) {
+        let start = self.cur_pos;
+        let avail = self.cur.samples.get(start..).unwrap_or_default();
+        let (limit, to_g) = (self.limit, self.to_g);
+        let mut n = 0;
+        let mut failure = None;
+        for (o, s) in out.iter_mut().zip(avail) {
+            let [x, y, z] = s.acc_g;
+            if !(x.abs() <= limit && y.abs() <= limit && z.abs() <= limit) {
+                failure = Some(value_error(s, limit, self.info.units));
+                break;
+            }
+            let g = Sample::new(s.t_s, [x * to_g, y * to_g, z * to_g]);
+            if let Err(kind) = self.check.check(&g) {
+                failure = Some(kind);
+                break;
+            }
+            *o = g;
+            n += 1;
+        }
+        self.cur_pos += n;
+        let e = failure.map(|kind| {
+            let line = self.cur_line + self.cur.line_of(start + n);
+            self.error_at(kind, Some(line))
+        });
+        (n, e)
+    }
+
+    /// Ends the read on an error: returned now if nothing was handed out in this call, else
+    /// kept for the next call.
+    #[cold]
+    fn fail(&mut self, e: Error, handed_out: usize) -> Result<usize, Error> {
+        self.check.fill(&mut self.info);
+        if handed_out > 0 {
+            self.deferred = Some(e);
+            Ok(handed_out)
+        } else {
+            self.done = true;
+            Err(e)
+        }
+    }
+}
+
+impl<R: Read> Source for CsvReader<R> {
+    /// Fills `out` with the next samples, in g, crossing blocks as needed; returns how many
+    /// (fewer only at the end of the input or before an error), `Ok(0)` at the end.
+    ///
+    /// Samples before a bad row are handed out first; the error comes on the next call, and
+    /// after it every call returns `Ok(0)`.
+    fn read_samples(&mut self, out: &mut [Sample]) -> Result<usize, Error> {
+        if let Some(e) = self.deferred.take() {
+            self.done = true;
+            return Err(e);
+        }
+        if self.done {
+            return Ok(0);
+        }
+        let mut total = 0;
+        loop {
+            let rest = out.get_mut(total..).unwrap_or_default();
+            if rest.is_empty() {
+                self.check.fill(&mut self.info);
+                return Ok(total);
+            }
+            if self.cur_pos < self.cur.samples.len() {
+                let (n, e) = self.hand_out(rest);
+                total += n;
+                if let Some(e) = e {
+                    return self.fail(e, total);
+                }
+                continue;
+            }
+            match self.cur.stop.take() {
+                Some(Stop::Error { line, kind }) => {
+                    let e = self.error_at(kind, Some(self.cur_line + line));
+                    return self.fail(e, total);
+                }
+                Some(Stop::CutTail { line, message }) => {
+                    let w = warning_at(self.file.as_deref(), self.cur_line + line, message);
+                    self.info.warnings.push(w);
+                }
+                None => {}
+            }
+            match self.advance() {
+                Ok(true) => {}
+                Ok(false) => {
+                    self.done = true;
+                    self.check.fill(&mut self.info);
+                    return Ok(total);
+                }
+                Err(e) => return self.fail(e, total),
+            }
+        }
+    }
+
+    fn info(&self) -> &RecordingInfo {
+        &self.info
+    }
+}
+
+/// An error at a line, with the file, the header's column names and the input's unit.
+#[cold]
+#[inline(never)]
+fn at(
+    kind: ErrorKind,
+    line: Option<u64>,
+    file: Option<&Path>,
+    layout: &Layout,
+    units: AccelUnit,
+) -> Error {
+    let rename = |column: String| -> String {
+        match column.as_str() {
+            "t" => layout.names[0].clone(),
+            "x" => layout.names[1].clone(),
+            "y" => layout.names[2].clone(),
+            "z" => layout.names[3].clone(),
+            _ => column,
+        }
+    };
+    let kind = match kind {
+        ErrorKind::NotANumber { column, found, .. } => ErrorKind::NotANumber {
+            column,
+            unit: units.symbol(),
+            found,
+        },
+        ErrorKind::NotFinite { column, found } => ErrorKind::NotFinite {
+            column: rename(column),
+            found,
+        },
+        ErrorKind::OutOfRange {
+            column,
+            value,
+            limit,
+            unit,
+        } => ErrorKind::OutOfRange {
+            column: rename(column),
+            value,
+            limit,
+            unit,
+        },
+        other => other,
+    };
+    let e = match line {
+        Some(l) => Error::at(kind, Position::line(l)),
+        None => Error::new(kind),
+    };
+    match file {
+        Some(f) => e.in_file(f),
+        None => e,
+    }
+}
+
+fn warning_at(file: Option<&Path>, line: u64, message: String) -> Warning {
+    let mut p = Position::line(line);
+    p.file = file.map(Path::to_path_buf);
+    Warning::at(p, message)
+}
+
+/// What is wrong with a sample that failed the range test, in the input's unit.
+#[cold]
+#[inline(never)]
+fn value_error(s: &Sample, limit: f64, units: AccelUnit) -> ErrorKind {
+    for (v, column) in s.acc_g.iter().zip(["x", "y", "z"]) {
+        if !v.is_finite() {
+            return ErrorKind::NotFinite {
+                column: column.into(),
+                found: v.to_string(),
+            };
+        }
+        if v.abs() > limit {
+            return ErrorKind::OutOfRange {
+                column: column.into(),
+                value: *v,
+                limit,
+                unit: units.symbol(),
+            };
+        }
+    }
+    ErrorKind::Other("range check failed on a sample within range".into())
+}
+
+/// Reads the header and the first rows, decides units and rate, and builds the reader.
+fn open<R: Read>(b: &CsvReaderBuilder, inner: R) -> Result<CsvReader<R>, Error> {
+    let file = b.file_name.clone();
+    let file_ref = file.as_deref();
+    let plain = |kind: ErrorKind, line: Option<u64>| {
+        let e = match line {
+            Some(l) => Error::at(kind, Position::line(l)),
+            None => Error::new(kind),
+        };
+        match file_ref {
+            Some(f) => e.in_file(f),
+            None => e,
+        }
+    };
+    let mut input = Input::new(inner, b.block_size_bytes);
+    let mut raw = Vec::new();
+    let mut first_block = true;
+    let mut line_no = 1u64;
+    // Find the first line that is not blank.
+    let mut off;
+    loop {
+        let more = input.next_block(&mut raw).map_err(|k| plain(k, None))?;
+        if !more {
+            return Err(plain(ErrorKind::Empty, None));
+        }
+        off = 0;
+        if first_block && raw.starts_with(BOM) {
+            off = BOM.len();
+        }
+        first_block = false;
+        while let Some(rest) = raw.get(off..) {
+            let end = rest.iter().position(|&c| c == b'\n');
+            let line = end.map_or(rest, |e| rest.get(..e).unwrap_or(rest));
+            if rest.is_empty() || !line.trim_ascii().is_empty() {
+                break;
+            }
+            match end {
+                Some(e) => {
+                    off += e + 1;
+                    line_no += 1;
+                }
+                None => off = raw.len(),
+            }
+        }
+        if off < raw.len() {
+            break;
+        }
+    }
+    let rest = raw.get(off..).unwrap_or_default();
+    let header_end = rest.iter().position(|&c| c == b'\n');
+    let first_line = header_end.map_or(rest, |e| rest.get(..e).unwrap_or(rest));
+    let layout = read_first_line(first_line).map_err(|k| plain(k, Some(line_no)))?;
+    let header_line = line_no;
+    let data_line = if layout.has_header {
+        off += header_end.map_or(rest.len(), |e| e + 1);
+        line_no + 1
+    } else {
+        line_no
+    };
+
+    // Parse blocks on this thread until the head holds enough samples.
+    let mut queue: VecDeque<Parsed> = VecDeque::new();
+    let mut first = Parsed::default();
+    parse_block(raw.get(off..).unwrap_or_default(), &layout, &mut first);
+    let mut n_head = first.samples.len();
+    let mut stopped = first.stop.is_some();
+    queue.push_back(first);
+    let mut input_done = false;
+    while n_head < HEAD_SAMPLES && !stopped && !input_done {
+        match input.next_block(&mut raw) {
+            Ok(true) => {
+                let mut p = Parsed::default();
+                parse_block(&raw, &layout, &mut p);
+                n_head += p.samples.len();
+                stopped = p.stop.is_some();
+                queue.push_back(p);
+            }
+            Ok(false) => input_done = true,
+            Err(kind) => {
+                // Reported in order, after the samples before it.
+                input_done = true;
+                queue.push_back(Parsed {
+                    stop: Some(Stop::Error { line: 0, kind }),
+                    ..Parsed::default()
+                });
+            }
+        }
+    }
+
+    let head: Vec<Sample> = queue
+        .iter()
+        .flat_map(|p| p.samples.iter())
+        .take(HEAD_SAMPLES)
+        .copied()
+        .collect();
+    let mut info = RecordingInfo {
+        format: Format::Csv,
+        ..RecordingInfo::default()
+    };
+    info.warnings.extend(layout.notes.iter().map(|n| {
+        let mut p = Position::line(header_line);
+        p.file = file.clone();
+        Warning::at(p, n.clone())
+    }));
+
+    // Units.
+    let (units, units_from) = decide_units(b.units, layout.header_unit, &head, &mut info);
+    info.units = units;
+    info.units_from = units_from;
+    let to_g = units.to_g();
+    let limit = MAX_ABS_G / to_g;
+
+    // The first line and error of the head, for errors found before the reader exists.
+    // The first bad row among the head's blocks, for errors found before the reader exists.
+    let first_error = |queue: &mut VecDeque<Parsed>| -> Option<Error> {
+        let mut base = data_line;
+        for p in queue.iter_mut() {
+            if let Some(Stop::Error { line, kind }) = p.stop.take() {
+                return Some(at(kind, Some(base + line), file_ref, &layout, units));
+            }
+            base += p.n_lines;
+        }
+        None
+    };
+    let head_line = |queue: &VecDeque<Parsed>, idx: usize| -> u64 {
+        let mut base = data_line;
+        let mut idx = idx;
+        for p in queue {
+            if idx < p.samples.len() {
+                return base + p.line_of(idx);
+            }
+            idx -= p.samples.len();
+            base += p.n_lines;
+        }
+        base
+    };
+
+    let median = median_interval_s(&head.iter().map(|s| s.t_s).collect::<Vec<_>>());
+    let Some(median) = median else {
+        if head.is_empty() {
+            if let Some(e) = first_error(&mut queue) {
+                return Err(e);
+            }
+            return Err(plain(ErrorKind::NoSamples, Some(header_line)));
+        }
+        // No positive interval: find the first sample the checks refuse.
+        if head.len() >= 2 {
+            if let Ok(mut probe) = SampleCheck::new(0.01, None) {
+                for (i, s) in head.iter().enumerate() {
+                    let [x, y, z] = s.acc_g;
+                    let result = if x.abs() <= limit && y.abs() <= limit && z.abs() <= limit {
+                        probe
+                            .check(&Sample::new(s.t_s, [x * to_g, y * to_g, z * to_g]))
+                            .map(|_| ())
+                    } else {
+                        Err(value_error(s, limit, units))
+                    };
+                    if let Err(kind) = result {
+                        return Err(at(
+                            kind,
+                            Some(head_line(&queue, i)),
+                            file_ref,
+                            &layout,
+                            units,
+                        ));
+                    }
+                }
+            }
+        }
+        if let Some(e) = first_error(&mut queue) {
+            return Err(e);
+        }
+        return Err(plain(
+            ErrorKind::Other("only one sample: a sample rate needs at least two timestamps".into()),
+            Some(head_line(&queue, 0)),
+        ));
+    };
+    let check = SampleCheck::new(median, None).map_err(|k| plain(k, None))?;
+
+    // Time base.
+    let first_time = queue.iter().find_map(|p| p.first_time);
+    info.time_base = match first_time {
+        Some(FirstTime::Iso(has_offset)) => {
+            if !has_offset {
+                info.warnings.push(Warning::new(
+                    "date-times without a UTC offset are taken as UTC",
+                ));
+            }
+            TimeBase::Iso8601
+        }
+        _ if head.first().is_some_and(|s| s.t_s >= UNIX_FROM_S) => TimeBase::Unix,
+        _ => TimeBase::Relative,
+    };
+    check.fill(&mut info);
+
+    let mut reader = CsvReader {
+        input,
+        input_done,
+        layout: Arc::new(layout),
+        threads: b.threads,
+        pool: None,
+        pool_tried: false,
+        queue: queue.into_iter().map(Slot::Ready).collect(),
+        cur: Parsed::default(),
+        cur_pos: 0,
+        cur_line: data_line,
+        free_raw: vec![raw],
+        free_parsed: Vec::new(),
+        check,
+        limit,
+        to_g,
+        info,
+        file,
+        deferred: None,
+        done: false,
+    };
+    // Start parsing what follows the head while the caller gets going.
+    reader.refill();
+    Ok(reader)
+}
+
+/// Decides the unit: the caller's, the header's, or the median |a| of the first 10 s.
+fn decide_units(
+    caller: Option<AccelUnit>,
+    header: Option<AccelUnit>,
+    head: &[Sample],
+    info: &mut RecordingInfo,
+) -> (AccelUnit, UnitsFrom) {
+    if let Some(u) = caller {
+        if let Some(h) = header.filter(|h| *h != u) {
+            info.warnings.push(Warning::new(format!(
+                "the header names {h} but {u} was asked for: reading {u}"
+            )));
+        }
+        return (u, UnitsFrom::Caller);
+    }
+    if let Some(h) = header {
+        return (h, UnitsFrom::Header);
+    }
+    let t0 = head.first().map_or(0.0, |s| s.t_s);
+    let mut norms: Vec<f64> = head
+        .iter()
+        .take_while(|s| s.t_s - t0 <= UNITS_WINDOW_S)
+        .map(Sample::norm_g)
+        .filter(|n| n.is_finite())
+        .collect();
+    if norms.is_empty() {
+        return (AccelUnit::G, UnitsFrom::Magnitude);
+    }
+    let mid = norms.len() / 2;
+    let (_, median, _) = norms.select_nth_unstable_by(mid, f64::total_cmp);
+    let median = *median;
+    let unit = if median < UNITS_BOUNDARY {
+        AccelUnit::G
+    } else {
+        AccelUnit::MPerS2
+    };
+    let in_g = median * unit.to_g();
+    if !(0.5..=2.0).contains(&in_g) {
+        info.warnings.push(Warning::new(format!(
+            "median |a| over the first {UNITS_WINDOW_S} s is {median:.3}, far from 1 g or \
+             9.81 m/s²: units guessed as {unit}; name them in the header or set them if wrong"
+        )));
+    }
+    (unit, UnitsFrom::Magnitude)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read_all(text: &[u8], block: usize, threads: usize) -> Result<Vec<Sample>, Error> {
+        let mut r = CsvReaderBuilder::new()
+            .block_size_bytes(block)
+            .threads(threads)
+            .from_reader(text)?;
+        let mut out = Vec::new();
+        let mut buf = vec![Sample::default(); 33];
+        loop {
+            let n = r.read_samples(&mut buf)?;
+            if n == 0 {
+                return Ok(out);
+            }
+            out.extend_from_slice(&buf[..n]);
+        }
+    }
+
+    fn ramp(n: usize) -> String {
+        let mut s = String::from("t,x,y,z\n");
+        for i in 0..n {
+            s.push_str(&format!("{}.{:02},0.1,-0.2,0.98\n", i / 100, i % 100));
+        }
+        s
+    }
+
+    #[test]
+    fn block_size_and_threads_do_not_change_the_samples() {
+        let text = ramp(5000);
+        let whole = read_all(text.as_bytes(), 1 << 20, 1).unwrap();
+        assert_eq!(whole.len(), 5000);
+        assert_eq!(whole[4999].t_s, 49.99);
+        for (block, threads) in [(1, 1), (7, 2), (100, 2), (4096, 3)] {
+            assert_eq!(read_all(text.as_bytes(), block, threads).unwrap(), whole);
+        }
+    }
+
+    #[test]
+    fn errors_in_late_blocks_name_their_line() {
+        let mut text = ramp(6000);
+        text = text.replace("\n50.00,0.1,", "\n50.00,zz,");
+        for (block, threads) in [(1 << 20, 1), (64, 2), (1000, 2)] {
+            let e = read_all(text.as_bytes(), block, threads).unwrap_err();
+            // sample 5000 is on line 5002 (header is line 1)
+            assert_eq!(e.line(), Some(5002), "{e}");
+            assert!(matches!(e.kind(), ErrorKind::NotANumber { .. }));
+        }
+    }
+
+    #[test]
+    fn a_reader_dropped_mid_file_stops_its_threads() {
+        let text = ramp(20_000);
+        for _ in 0..20 {
+            let mut r = CsvReaderBuilder::new()
+                .block_size_bytes(256)
+                .threads(3)
+                .from_reader(text.as_bytes())
+                .unwrap();
+            let mut buf = vec![Sample::default(); 5000];
+            assert_eq!(
+                r.read_samples(&mut buf).unwrap(),
+                5000,
+                "chunks cross blocks"
+            );
+            drop(r); // joins the workers: a hang here fails the test run
+        }
+    }
+}

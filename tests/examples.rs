@@ -1,0 +1,174 @@
+//! Runs the built `analyze` example on `testdata/` and checks what it prints and how it
+//! exits. `cargo test` builds the examples next to the test binaries (`target/*/examples/`).
+
+// Helpers outside #[test] functions fail the test the same way: by panicking.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn example(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    // target/<profile>/deps/examples-<hash> → target/<profile>/examples/<name>
+    let dir = exe.parent().and_then(Path::parent).unwrap();
+    let path = dir
+        .join("examples")
+        .join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
+    assert!(path.exists(), "{} not built", path.display());
+    path
+}
+
+fn testdata(name: &str) -> String {
+    format!("{}/testdata/{name}", env!("CARGO_MANIFEST_DIR"))
+}
+
+fn analyze(args: &[&str]) -> Output {
+    Command::new(example("analyze"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8(o.stdout.clone()).unwrap()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8(o.stderr.clone()).unwrap()
+}
+
+/// The value printed on the summary row `name`, e.g. "samples".
+fn row<'a>(out: &'a str, name: &str) -> &'a str {
+    out.lines()
+        .find_map(|l| {
+            let l = l.trim_start();
+            l.strip_prefix(name)
+                .filter(|rest| rest.starts_with(' '))
+                .map(str::trim)
+        })
+        .unwrap_or_else(|| panic!("no {name} row in\n{out}"))
+}
+
+#[test]
+fn summary_of_a_file_with_a_gap() {
+    // Made as 1000 samples at 100 Hz from 0 s, then 1000 from 12.50 s (testdata/make.py).
+    let o = analyze(&[&testdata("gap_100hz.csv")]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert_eq!(row(&out, "samples"), "2,000");
+    assert_eq!(row(&out, "duration"), "22.49 s");
+    assert_eq!(row(&out, "start"), "0.000 s (relative time)");
+    assert!(
+        row(&out, "rate").starts_with("100.00 Hz ± 0.00 ms jitter"),
+        "{out}"
+    );
+    assert_eq!(
+        row(&out, "units"),
+        "g (from the median |a| of the first 10 s)"
+    );
+    assert_eq!(row(&out, "gaps"), "1 (2.51 s in all)");
+    assert!(out.contains("after 9.990 s: 2.51 s"), "{out}");
+    // |a| of the generating motion is 1 g up to a 0.01 g tremor and 5-decimal rounding.
+    let mean: f64 = row(&out, "mean |a|")
+        .split(' ')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((mean - 1.0).abs() < 0.001, "{mean}");
+}
+
+#[test]
+fn summary_of_a_real_recording() {
+    // The AX3 excerpt: 5,932 rows after its header; the device ran at 98.86 Hz
+    // (shared data README); first time 1551178505.986 = 2019-02-26 10:55:05.986 UTC.
+    let o = analyze(&[&testdata("ax3_right_wrist_100hz_1min.csv")]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert_eq!(row(&out, "samples"), "5,932");
+    assert!(row(&out, "rate").starts_with("98.86 Hz"), "{out}");
+    assert_eq!(
+        row(&out, "start"),
+        "2019-02-26 10:55:05.986 (Unix time, clock as stored)"
+    );
+}
+
+#[test]
+fn units_iso_times_and_warnings_are_reported() {
+    let o = analyze(&[
+        &testdata("synthetic_ms2_100hz.csv"),
+        &testdata("iso_naive_50hz.csv"),
+        &testdata("iso_offset_50hz.csv"),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    let files: Vec<&str> = out.split("\n\n").collect();
+    assert_eq!(files.len(), 3, "{out}");
+    assert_eq!(
+        row(files[0], "units"),
+        "m/s² (from the median |a| of the first 10 s)"
+    );
+    for f in &files[1..] {
+        assert_eq!(
+            row(f, "start"),
+            "2024-03-01 23:00:00.000 UTC (ISO-8601 date-times)"
+        );
+        assert_eq!(row(f, "samples"), "1,000");
+    }
+    assert_eq!(
+        row(files[1], "warning"),
+        "date-times without a UTC offset are taken as UTC"
+    );
+    assert!(!files[2].contains("warning"), "{}", files[2]);
+    let o = analyze(&["--units", "g", &testdata("synthetic_ms2_100hz.csv")]);
+    assert_eq!(row(&stdout(&o), "units"), "g (as asked)");
+}
+
+#[test]
+fn a_bad_file_exits_1_naming_file_and_line_and_the_others_are_still_read() {
+    let bad = testdata("bad/not_a_number.csv");
+    let o = analyze(&[&bad, &testdata("noheader_100hz.csv")]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = stderr(&o);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.starts_with(&format!("error: {bad}:12: column \"y\"")),
+        "{err}"
+    );
+    assert_eq!(row(&stdout(&o), "samples"), "1,000");
+}
+
+#[test]
+fn every_bad_file_fails_cleanly() {
+    let dir = format!("{}/testdata/bad", env!("CARGO_MANIFEST_DIR"));
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        let o = analyze(&[path.to_str().unwrap()]);
+        let code = o.status.code();
+        if name == "cut_last_row.csv" {
+            assert_eq!(code, Some(0), "{name}");
+            assert!(row(&stdout(&o), "warning").contains(":52: last row cut short"));
+            continue;
+        }
+        assert_eq!(code, Some(1), "{name}: {}", stderr(&o));
+        let err = stderr(&o);
+        assert_eq!(err.lines().count(), 1, "{name}: {err}");
+        assert!(
+            err.starts_with(&format!("error: {}", path.display())),
+            "{err}"
+        );
+    }
+}
+
+#[test]
+fn bad_usage_exits_2_and_help_exits_0() {
+    assert_eq!(analyze(&[]).status.code(), Some(2));
+    assert_eq!(
+        analyze(&["--units", "furlongs", "x.csv"]).status.code(),
+        Some(2)
+    );
+    let help = analyze(&["--help"]);
+    assert_eq!(help.status.code(), Some(0));
+    assert!(stdout(&help).contains("--units"));
+}
