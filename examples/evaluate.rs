@@ -133,12 +133,12 @@ fn run(a: &Args) -> Result<(), Error> {
             Some(name) => saved_events(night, name),
             None => run_crate_detector(night),
         })?;
-        if a.json {
-            println!("{}", json(&report)?);
+        let text = if a.json {
+            json(&report)? + "\n"
         } else {
-            print!("{report}");
-        }
-        return Ok(());
+            report.to_string()
+        };
+        return emit(&text);
     }
     let [truth_csv, events_csv] = a.positional.as_slice() else {
         return Err(Error::new(ErrorKind::Other(
@@ -153,12 +153,22 @@ fn run(a: &Args) -> Result<(), Error> {
         .map(read_json::<DetectedSleep>)
         .transpose()?;
     let score = score_night(&truth, &events, sleep.as_ref(), &cfg)?;
-    if a.json {
-        println!("{}", json(&score)?);
+    let text = if a.json {
+        json(&score)? + "\n"
     } else {
-        print!("{score}");
+        score.to_string()
+    };
+    emit(&text)
+}
+
+/// Writes to stdout; a closed pipe (`evaluate … | head`) ends the output quietly.
+fn emit(text: &str) -> Result<(), Error> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
+        _ => Ok(()),
     }
-    Ok(())
 }
 
 fn main() -> ExitCode {
