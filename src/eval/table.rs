@@ -705,6 +705,22 @@ impl AccuracyTable {
                 stat(&|x| x.imi_histogram_emd_mean_s.value, 2),
             )?;
         }
+        if let Some(all) = self.group(Group::All) {
+            for (k, x) in all.scores.iter().enumerate() {
+                let Some(x) = x else { continue };
+                let c = &x.plm_count_error;
+                if c.n_truth_zero > 0 {
+                    writeln!(
+                        s,
+                        "\n{}: {} leg night(s) without a true PLM, left out of the PLM count \
+                         error; {} PLM(s) detected on them.",
+                        names.get(k).unwrap_or(&""),
+                        c.n_truth_zero,
+                        c.n_detected_on_truth_zero
+                    )?;
+                }
+            }
+        }
         // Nights.
         writeln!(
             s,
