@@ -279,6 +279,16 @@ fn config(rule: Option<ScoringRule>) -> EvalConfig {
     }
 }
 
+/// Writes to stdout; a reader that stopped early (`| head`) is not an error.
+fn emit(text: &str) -> Result<(), Error> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        r => r.map_err(Error::from),
+    }
+}
+
 fn json<T: serde::Serialize>(v: &T) -> Result<String, Error> {
     serde_json::to_string_pretty(v).map_err(|e| Error::new(ErrorKind::Other(e.to_string())))
 }
@@ -337,7 +347,7 @@ fn run_benchmark(a: &Args, which: &str) -> Result<(), Error> {
         start.elapsed().as_secs_f64()
     );
     let md = table.to_markdown();
-    print!("{md}");
+    emit(&md)?;
     let write = |path: &Path, text: &str| {
         std::fs::write(path, text).map_err(|e| Error::from(e).in_file(path))
     };
@@ -361,9 +371,9 @@ fn run(a: &Args) -> Result<(), Error> {
             None => run_crate_detector(night),
         })?;
         if a.json {
-            println!("{}", json(&report)?);
+            emit(&format!("{}\n", json(&report)?))?;
         } else {
-            print!("{report}");
+            emit(&report.to_string())?;
         }
         return Ok(());
     }
@@ -381,9 +391,9 @@ fn run(a: &Args) -> Result<(), Error> {
         .transpose()?;
     let score = score_night(&truth, &events, sleep.as_ref(), &cfg)?;
     if a.json {
-        println!("{}", json(&score)?);
+        emit(&format!("{}\n", json(&score)?))?;
     } else {
-        print!("{score}");
+        emit(&score.to_string())?;
     }
     Ok(())
 }

@@ -141,7 +141,27 @@ struct Run {
 
 fn subset() -> Vec<SimConfig> {
     let all = dev_benchmark();
-    SUBSET.iter().map(|&i| all[i].clone()).collect()
+    let nights: Vec<SimConfig> = SUBSET.iter().map(|&i| all[i].clone()).collect();
+    // The floors were measured on these nights: a reordered benchmark must not swap them.
+    let names: Vec<&str> = nights.iter().map(|n| n.name.as_str()).collect();
+    let expected = [
+        "dev02-ankle-mild-easy-25hz",
+        "dev04-ankle-severe-easy-200hz",
+        "dev06-bilateral-mild-easy-50hz",
+        "dev07-bilateral-moderate-easy-100hz",
+        "dev09-wrist-none-easy-50hz",
+        "dev11-wrist-moderate-easy-100hz",
+        "dev13-ankle-none-hard-100hz",
+        "dev15-ankle-moderate-hard-50hz",
+        "dev18-bilateral-mild-hard-50hz",
+        "dev20-bilateral-severe-hard-25hz",
+        "dev22-wrist-mild-hard-200hz",
+        "dev24-wrist-severe-hard-50hz",
+    ];
+    for (n, e) in names.iter().zip(expected) {
+        assert!(n.starts_with(e), "subset night {n}, expected {e}");
+    }
+    nights
 }
 
 fn run(cfg: &SimConfig) -> Run {

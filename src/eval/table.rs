@@ -881,6 +881,10 @@ pub fn run_bench(
             })
             .collect()
     });
+    if let Some(b) = &opts.baseline {
+        // Each night removed its own directory; drop the (now empty) parent too.
+        let _ = std::fs::remove_dir(&b.work_dir);
+    }
     let mut ours: Vec<Option<NightScore>> = vec![None; configs.len()];
     let mut theirs: Vec<Option<NightScore>> = vec![None; configs.len()];
     for r in results {
