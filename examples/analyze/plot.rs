@@ -436,5 +436,16 @@ fn draw_histogram(area: &DrawingArea<SVGBackend<'_>, Shift>, r: &NightReport) ->
             Rectangle::new([(x + 0.1, 0.0), (x + w - 0.1, f64::from(c))], HIST.filled())
         }))
         .map_err(err)?;
+    // The overflow bar's label, above it (the axis labels fall on round seconds).
+    chart
+        .draw_series(std::iter::once(Text::new(
+            format!(">90 s: {}", h.n_overflow),
+            (
+                overflow_at - 3.5 * w,
+                f64::from(h.n_overflow.max(1)) + f64::from(top) * 0.08,
+            ),
+            ("sans-serif", 11).into_font().color(&TEXT),
+        )))
+        .map_err(err)?;
     Ok(())
 }
