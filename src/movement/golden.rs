@@ -243,3 +243,28 @@ fn profile_detector_pass(samples: &[Sample], chunk: usize) -> usize {
     det.finish(&mut events).unwrap();
     events.len()
 }
+
+/// Rough wall-clock figures for the core and the detector on the profiling hour, best of
+/// several passes (the benches in `benches/` are the measured ones).
+#[test]
+#[ignore = "a tool: prints rough timings"]
+fn time_passes() {
+    let samples = profile_night();
+    for chunk in [1, 64, 4096] {
+        for (name, f) in [
+            ("core", profile_core_pass as fn(&[Sample], usize) -> usize),
+            ("detector", profile_detector_pass),
+        ] {
+            let mut best = f64::INFINITY;
+            for _ in 0..7 {
+                let t = std::time::Instant::now();
+                std::hint::black_box(f(&samples, chunk));
+                best = best.min(t.elapsed().as_secs_f64());
+            }
+            println!(
+                "{name:>8} chunk {chunk:>5}: {:7.1} M samples/s",
+                samples.len() as f64 / best / 1e6
+            );
+        }
+    }
+}
