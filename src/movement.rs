@@ -172,8 +172,12 @@ impl MovementCore {
             seg,
             latency_s,
         };
+        Ok(MovementCore::from_plan(plan))
+    }
+
+    fn from_plan(plan: Plan) -> Self {
         let state = State::new(&plan);
-        Ok(MovementCore { plan, state })
+        MovementCore { plan, state }
     }
 
     /// Upper bound on the time from an event's offset to its delivery, in seconds of input.
@@ -376,16 +380,7 @@ impl MovementCore {
         let st = &mut self.state;
         let b = st.block;
         st.block.n = 0;
-        let n = f64::from(b.n.max(1));
-        let k2 = st.calib.gain2();
-        let h2 = [
-            f64::from(b.sum_h2[0]),
-            f64::from(b.sum_h2[1]),
-            f64::from(b.sum_h2[2]),
-        ];
-        let r2 = b.sum_r2(st.rest);
-        let e_h2 = (k2[0] * h2[0] + k2[1] * h2[1] + k2[2] * h2[2]) / n;
-        let e_r2 = (k2[0] * r2[0] + k2[1] * r2[1] + k2[2] * r2[2]) / n;
+        let (e_h2, e_r2) = envelopes(&b, st.calib.gain2(), st.rest);
 
         // Floors: values enter once a step, except while a movement holds them frozen.
         st.step_h2 += e_h2;
@@ -409,6 +404,7 @@ impl MovementCore {
             st.calib.break_window();
         } else {
             // A changed correction needs nothing redone: the signal path runs uncalibrated.
+            let h2 = [0, 1, 2].map(|i| f64::from(b.sum_h2[i]));
             st.calib.push_block(b.n, b.mean_g_fast(), h2);
         }
 
@@ -463,6 +459,22 @@ impl MovementCore {
 fn norm32(v: [f32; 4]) -> f64 {
     let [x, y, z, _] = v.map(f64::from);
     (x * x + y * y + z * z).sqrt()
+}
+
+/// A block's squared envelopes (linear, rotation) in calibrated g², from its sums, the
+/// squared gains `k2` and the resting orientation `rest` (uncalibrated g).
+#[inline(always)]
+fn envelopes(b: &BlockSums, k2: [f64; 3], rest: [f64; 3]) -> (f64, f64) {
+    let n = f64::from(b.n.max(1));
+    let h2 = [
+        f64::from(b.sum_h2[0]),
+        f64::from(b.sum_h2[1]),
+        f64::from(b.sum_h2[2]),
+    ];
+    let r2 = b.sum_r2(rest);
+    let e_h2 = (k2[0] * h2[0] + k2[1] * h2[1] + k2[2] * h2[2]) / n;
+    let e_r2 = (k2[0] * r2[0] + k2[1] * r2[1] + k2[2] * r2[2]) / n;
+    (e_h2, e_r2)
 }
 
 /// A floor step is complete: its mean envelopes enter the floors unless frozen, and the
@@ -531,6 +543,8 @@ fn thresholds(plan: &Plan, h: &NoiseFloor, r: &NoiseFloor) -> Option<(Thresholds
 
 #[cfg(test)]
 mod golden;
+
+pub mod stages;
 
 #[cfg(test)]
 mod tests {

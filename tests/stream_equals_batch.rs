@@ -5,6 +5,8 @@
 // Test helpers unwrap: a failure there is a test failure, reported with its location.
 // Events are compared exactly (`==`): that is the contract under test.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::float_cmp)]
+// Small known sample counts and chunk sizes are cast plainly.
+#![allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
 
 use std::sync::OnceLock;
 
