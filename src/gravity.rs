@@ -26,8 +26,8 @@
 use crate::filter::OnePole;
 use crate::Sample;
 
-/// Per-axis sums over one block of samples, in uncalibrated g (lane 3 unused, kept zero so
-/// the arithmetic runs four lanes wide).
+/// Per-axis sums over one block of samples, in uncalibrated g, in the lanes of [`to_f32`]
+/// (`[t, x, y, z]`; lane 0 follows the time through the same arithmetic and is never read).
 ///
 /// A block with `n = 0` is empty whatever its other fields hold: the signal path starts its
 /// sums afresh then, so ending a block is setting `n` to zero.
@@ -58,8 +58,8 @@ impl BlockSums {
     #[inline(always)]
     pub(crate) fn mean_g_fast(&self) -> [f64; 3] {
         let n = f64::from(self.n.max(1));
-        let [r0, r1, r2, _] = self.ref_g.map(f64::from);
-        let [u0, u1, u2, _] = self.sum_u.map(f64::from);
+        let [r0, r1, r2] = axes(self.ref_g);
+        let [u0, u1, u2] = axes(self.sum_u);
         [r0 + u0 / n, r1 + u1 / n, r2 + u2 / n]
     }
 
@@ -67,9 +67,9 @@ impl BlockSums {
     #[inline(always)]
     pub(crate) fn sum_r2(&self, rest: [f64; 3]) -> [f64; 3] {
         let n = f64::from(self.n);
-        let r = self.ref_g.map(f64::from);
-        let u = self.sum_u.map(f64::from);
-        let u2 = self.sum_u2.map(f64::from);
+        let r = axes(self.ref_g);
+        let u = axes(self.sum_u);
+        let u2 = axes(self.sum_u2);
         let lane = |i: usize| {
             let (c, u, u2) = (r[i] - rest[i], u[i], u2[i]);
             (u2 + 2.0 * c * u + n * c * c).max(0.0)
@@ -112,21 +112,34 @@ pub(crate) struct Gravity {
     primed: bool,
 }
 
-/// The sample's acceleration in f32, lane 3 zero.
+/// The sample in f32 lanes `[t, x, y, z]`, as it lies in memory.
+///
+/// The signal path runs four lanes wide. Lane 0 takes the time along only because
+/// converting the sample's four numbers together is the cheapest way to fill the other
+/// three: it goes through the same arithmetic and nothing reads it (the time is checked in
+/// f64 apart). [`axes`] reads lanes 1 to 3.
 #[inline(always)]
 #[allow(clippy::cast_possible_truncation)]
 // Values beyond f32 become ±inf, which the range check that follows rejects.
 pub(crate) fn to_f32(s: &Sample) -> [f32; 4] {
     let [x, y, z] = s.acc_g;
-    [x as f32, y as f32, z as f32, 0.0]
+    [s.t_s as f32, x as f32, y as f32, z as f32]
 }
 
-/// True when every lane is within ±64 g (so finite).
+/// The x, y and z lanes of a signal-path value, in f64.
+#[inline(always)]
+pub(crate) fn axes(v: [f32; 4]) -> [f64; 3] {
+    [f64::from(v[1]), f64::from(v[2]), f64::from(v[3])]
+}
+
+/// Largest accepted |acceleration|, in g, in f32 (64 is exact).
+#[allow(clippy::cast_possible_truncation)]
+const MAX_G: f32 = crate::io::MAX_ABS_G as f32;
+
+/// True when every axis is within ±64 g (so finite).
 #[inline(always)]
 pub(crate) fn in_range(a: [f32; 4]) -> bool {
-    #[allow(clippy::cast_possible_truncation)] // 64 is exact in f32
-    const MAX: f32 = crate::io::MAX_ABS_G as f32;
-    a[0].abs() <= MAX && a[1].abs() <= MAX && a[2].abs() <= MAX
+    a[1].abs() <= MAX_G && a[2].abs() <= MAX_G && a[3].abs() <= MAX_G
 }
 
 impl Gravity {
@@ -162,14 +175,14 @@ impl Gravity {
     /// irregular one. Takes at most [`FILL_MAX`] samples, which must not overfill the block
     /// (`cur.n + len ≤ block_len`).
     ///
-    /// Two passes. The first converts the values to f32 into a small buffer and folds the
-    /// checks in without a branch: the largest |value| per axis, and the largest of
-    /// `bits(dt) − 1` as unsigned integers, which is below `bits(gap_min_s)` exactly when
-    /// 0 < dt ≤ `gap_min_s` (positive floats order as their bits; zero wraps to the top, and
-    /// negative, infinite and NaN steps have larger bits than any positive finite one). A NaN
-    /// value escapes the maximum but turns the gravity estimate NaN for good, so a finite
-    /// estimate at the end means none came in. The second pass is the filter alone, over
-    /// the buffer. Accepting exactly the samples the per-sample check accepts, it computes
+    /// Two passes, with the checks folded in without a branch. The first converts the
+    /// samples to f32 into a small buffer and keeps the largest of `bits(dt) − 1` as unsigned
+    /// integers, which is below `bits(gap_min_s)` exactly when 0 < dt ≤ `gap_min_s`
+    /// (positive floats order as their bits; zero wraps to the top, and negative, infinite
+    /// and NaN steps have larger bits than any positive finite one). The second runs the
+    /// filter over the buffer and keeps the largest |value| per axis; a NaN value escapes
+    /// that maximum but turns the gravity estimate NaN for good, so a finite estimate at the
+    /// end means none came in. Accepting exactly the samples the per-sample check accepts, it computes
     /// the same numbers in the same order as [`run_checked`](Self::run_checked).
     #[inline(always)]
     pub(crate) fn fill(
@@ -189,20 +202,14 @@ impl Gravity {
         let n = samples.len();
         let buf = &mut buf.0;
         let mut last = *last_t_s;
-        let mut a_max = [0.0f32; 4];
         let mut worst_step = 0u64;
         for (s, slot) in samples.iter().zip(buf.iter_mut()) {
-            let a = to_f32(s);
-            *slot = a;
-            for i in 0..4 {
-                let m = a[i].abs();
-                a_max[i] = if m > a_max[i] { m } else { a_max[i] };
-            }
+            *slot = to_f32(s);
             let step_bits = (s.t_s - last).to_bits().wrapping_sub(1);
             worst_step = worst_step.max(step_bits);
             last = s.t_s;
         }
-        if !(in_range(a_max) && worst_step < path.gap_min_s.to_bits()) {
+        if worst_step >= path.gap_min_s.to_bits() {
             return false;
         }
         let lp = path.lp;
@@ -210,10 +217,32 @@ impl Gravity {
         let ref_g = if cur.n == 0 { y2 } else { cur.ref_g };
         let mut acc = Sums::of(cur);
         let mut prev = self.prev;
-        for a in buf.get(..n).unwrap_or(&[]) {
+        let mut a_max = [0.0f32; 4];
+        let mut one = |a: &[f32; 4]| {
+            for i in 0..4 {
+                let m = a[i].abs();
+                // NaN is dropped here; the gravity estimate catches it.
+                a_max[i] = if m > a_max[i] { m } else { a_max[i] };
+            }
             step(lp, *a, &mut y1, &mut y2, &mut prev, ref_g, &mut acc);
+        };
+        // Two at a time: the loop's registers then need no shuffling between samples.
+        let mut pairs = buf.get(..n).unwrap_or(&[]).chunks_exact(2);
+        for p in &mut pairs {
+            if let [a0, a1] = p {
+                one(a0);
+                one(a1);
+            }
         }
-        if !(y2[0] + y2[1] + y2[2]).is_finite() {
+        for a in pairs.remainder() {
+            one(a);
+        }
+        // Lane 0 is the time in f32: finite unless the time is beyond f32, which only sends
+        // the block to the per-sample path. Checking all four lanes keeps the maximum one
+        // vector operation.
+        const LIMIT: [f32; 4] = [f32::MAX, MAX_G, MAX_G, MAX_G];
+        let values_ok = (0..4).all(|i| a_max[i] <= LIMIT[i]);
+        if !(values_ok && (y2[1] + y2[2] + y2[3]).is_finite()) {
             return false;
         }
         if cur.n == 0 {
@@ -417,8 +446,8 @@ mod tests {
         let bs = run(&mut g, 0.0, &vec![[0.1, -0.2, 0.97]; 500], 5);
         assert_eq!(bs.len(), 100);
         for b in &bs {
-            assert_eq!(b.sum_h2, [0.0; 4]);
-            assert_eq!(b.max_abs_d, [0.0; 4]);
+            assert_eq!(axes(b.sum_h2), [0.0; 3]);
+            assert_eq!(axes(b.max_abs_d), [0.0; 3]);
             assert_eq!(
                 total(b.sum_r2([0.1, -0.2, 0.97].map(|v: f64| f64::from(v as f32)))),
                 0.0
@@ -440,7 +469,7 @@ mod tests {
         let r = (total(last.sum_r2([0.0, 0.0, 1.0])) / 5.0).sqrt();
         let chord = 2.0 * (1f64.to_radians()).sin();
         assert!((r - chord).abs() < 1e-5, "{r} vs {chord}");
-        assert!(last.sum_h2.iter().sum::<f32>() < 1e-9);
+        assert!(total(axes(last.sum_h2)) < 1e-9);
     }
 
     #[test]
@@ -483,14 +512,14 @@ mod tests {
         let bs = run(&mut g, 0.0, &xs, 10);
         let b = bs[6];
         // the step into and out of the impulse is 0.5 g between samples on x only
-        assert_eq!(b.max_abs_d[0], 0.5);
-        assert_eq!(b.max_abs_d[1], 0.0);
+        assert_eq!(axes(b.max_abs_d)[0], 0.5);
+        assert_eq!(axes(b.max_abs_d)[1], 0.0);
         // h at the impulse is 0.5·(1 − α)², nearly all of it
         let a = f64::from(lp().alpha);
         let h0 = 0.5 * (1.0 - a) * (1.0 - a);
-        assert!(f64::from(b.sum_h2[0]) > h0 * h0);
-        assert_eq!(b.sum_h2[1], 0.0);
-        assert_eq!(bs[5].sum_h2[0], 0.0);
+        assert!(axes(b.sum_h2)[0] > h0 * h0);
+        assert_eq!(axes(b.sum_h2)[1], 0.0);
+        assert_eq!(axes(bs[5].sum_h2)[0], 0.0);
     }
 
     #[test]

@@ -18,7 +18,7 @@ use crate::config::{steps, Config};
 use crate::envelope::{NoiseFloor, Thresholds};
 use crate::filter::OnePole;
 use crate::gravity::{
-    rotation_delay_s, to_f32, BlockSums, FillBuffer, Gravity, PathPlan, FILL_MAX,
+    axes, rotation_delay_s, to_f32, BlockSums, FillBuffer, Gravity, PathPlan, FILL_MAX,
 };
 use crate::io::check::gap_threshold_s;
 use crate::segment::{BlockView, Movement, SegmentPlan, Segmenter};
@@ -259,7 +259,7 @@ impl MovementCore {
         let a = to_f32(s);
         if !st.gravity.is_primed() {
             st.gravity.prime(a);
-            st.rest = [f64::from(a[0]), f64::from(a[1]), f64::from(a[2])];
+            st.rest = axes(a);
         }
         st.gravity.run_one(self.plan.lp, a, s.t_s, &mut st.block);
         st.last_t_s = s.t_s;
@@ -362,10 +362,7 @@ impl MovementCore {
 
     fn calibrated_g_fast(&self) -> [f64; 3] {
         let g = self.state.gravity.g_fast();
-        self.state
-            .calib
-            .correction()
-            .apply([f64::from(g[0]), f64::from(g[1]), f64::from(g[2])])
+        self.state.calib.correction().apply(axes(g))
     }
 
     /// Ends the current block (full, or cut short by a gap or the end): envelopes, floors,
@@ -404,15 +401,10 @@ impl MovementCore {
             st.calib.break_window();
         } else {
             // A changed correction needs nothing redone: the signal path runs uncalibrated.
-            let h2 = [0, 1, 2].map(|i| f64::from(b.sum_h2[i]));
-            st.calib.push_block(b.n, b.mean_g_fast(), h2);
+            st.calib.push_block(b.n, b.mean_g_fast(), axes(b.sum_h2));
         }
 
-        let g_fast = [
-            f64::from(b.g_fast[0]),
-            f64::from(b.g_fast[1]),
-            f64::from(b.g_fast[2]),
-        ];
+        let g_fast = axes(b.g_fast);
         let movement = match st.thresholds {
             Some((th_h, th_r)) => {
                 let off_r2 = th_r.off_g * th_r.off_g;
@@ -455,9 +447,9 @@ impl MovementCore {
     }
 }
 
-/// Length of a per-axis vector of f32 lanes 0..3, in f64.
+/// Length of the axes of a signal-path value, in f64.
 fn norm32(v: [f32; 4]) -> f64 {
-    let [x, y, z, _] = v.map(f64::from);
+    let [x, y, z] = axes(v);
     (x * x + y * y + z * z).sqrt()
 }
 
@@ -466,11 +458,7 @@ fn norm32(v: [f32; 4]) -> f64 {
 #[inline(always)]
 fn envelopes(b: &BlockSums, k2: [f64; 3], rest: [f64; 3]) -> (f64, f64) {
     let n = f64::from(b.n.max(1));
-    let h2 = [
-        f64::from(b.sum_h2[0]),
-        f64::from(b.sum_h2[1]),
-        f64::from(b.sum_h2[2]),
-    ];
+    let h2 = axes(b.sum_h2);
     let r2 = b.sum_r2(rest);
     let e_h2 = (k2[0] * h2[0] + k2[1] * h2[1] + k2[2] * h2[2]) / n;
     let e_r2 = (k2[0] * r2[0] + k2[1] * r2[1] + k2[2] * r2[2]) / n;

@@ -7,7 +7,7 @@ use super::{envelopes, CoreSink, MovementCore, Plan};
 use crate::calibrate::Calibrator;
 use crate::config::Config;
 use crate::envelope::{NoiseFloor, Thresholds};
-use crate::gravity::{to_f32, BlockSums, FillBuffer, Gravity, PathPlan, FILL_MAX};
+use crate::gravity::{axes, to_f32, BlockSums, FillBuffer, Gravity, PathPlan, FILL_MAX};
 use crate::segment::{BlockView, Movement, Segmenter};
 use crate::{ConfigError, Error, Gap, Sample};
 
@@ -146,7 +146,7 @@ impl Stages {
     /// The signal path alone; returns the number of full blocks.
     pub fn signal_path(&self, samples: &[Sample]) -> u64 {
         let mut check = 0.0f32;
-        let n = self.signal_path_into(samples, |b| check += b.sum_h2[0]);
+        let n = self.signal_path_into(samples, |b| check += b.sum_h2[1]);
         std::hint::black_box(check);
         n
     }
@@ -187,7 +187,7 @@ impl Stages {
     pub fn calibration(&self, blocks: &Blocks) -> u64 {
         let mut c = Calibrator::new(&self.plan.config.calibration, self.plan.block_s);
         for b in &blocks.sums {
-            let h2 = [0, 1, 2].map(|i| f64::from(b.sum_h2[i]));
+            let h2 = axes(b.sum_h2);
             c.push_block(b.n, b.mean_g_fast(), h2);
         }
         c.report().n_still_windows
@@ -213,7 +213,7 @@ impl Stages {
         let mut rest: Option<[f64; 3]> = None;
         let mut views = Vec::with_capacity(blocks.len());
         for b in &blocks.sums {
-            let g_fast = [0, 1, 2].map(|i| f64::from(b.g_fast[i]));
+            let g_fast = axes(b.g_fast);
             let r = *rest.get_or_insert(g_fast);
             let (e_h2, e_r2) = envelopes(b, [1.0; 3], r);
             step_h2 += e_h2;
@@ -237,7 +237,7 @@ impl Stages {
                     }
                 }
             }
-            let [x, y, z, _] = b.max_abs_d.map(f64::from);
+            let [x, y, z] = axes(b.max_abs_d);
             views.push(BlockView {
                 t_start_s: b.t_first_s,
                 t_end_s: b.t_last_s,
@@ -271,7 +271,7 @@ impl Stages {
         let mut core = MovementCore::from_plan(self.plan.clone());
         let mut sink = Count::default();
         if let Some(first) = blocks.sums.first() {
-            core.state.rest = [0, 1, 2].map(|i| f64::from(first.g_fast[i]));
+            core.state.rest = axes(first.g_fast);
         }
         for b in &blocks.sums {
             core.state.block = *b;
