@@ -126,6 +126,8 @@ pub(crate) struct Calibrator {
     n_points: usize,
     report: CalibrationReport,
     correction: Correction,
+    /// The correction in use before the last change.
+    previous: Correction,
     /// The squares of the correction's gains, kept with it.
     gain2: [f64; 3],
 }
@@ -228,6 +230,7 @@ impl Calibrator {
                 ..CalibrationReport::default()
             },
             correction: Correction::default(),
+            previous: Correction::default(),
             gain2: [1.0; 3],
         }
     }
@@ -235,6 +238,11 @@ impl Calibrator {
     /// The correction in use.
     pub(crate) fn correction(&self) -> &Correction {
         &self.correction
+    }
+
+    /// The correction in use before the last change (the identity before any).
+    pub(crate) fn previous_correction(&self) -> Correction {
+        self.previous
     }
 
     /// The squares of the correction's gains (what scales squared envelopes).
@@ -349,6 +357,7 @@ impl Calibrator {
                 let after = residual(pts, &c);
                 if after < before && after <= self.max_residual_g {
                     let changed = c != self.correction;
+                    self.previous = self.correction;
                     self.correction = c;
                     self.gain2 = c.gain.map(|k| k * k);
                     self.report.status = status;

@@ -375,9 +375,9 @@ impl MovementCore {
     fn end_block(&mut self, sink: &mut impl CoreSink) {
         let plan = &self.plan;
         let st = &mut self.state;
-        let b = st.block;
-        st.block.n = 0;
-        let (e_h2, e_r2) = envelopes(&b, st.calib.gain2(), st.rest);
+        // The block's fields stay as they are until the signal path starts the next one;
+        // only its count is cleared, at the end.
+        let (e_h2, e_r2) = envelopes(&st.block, st.calib.gain2(), st.rest);
 
         // Floors: values enter once a step, except while a movement holds them frozen.
         st.step_h2 += e_h2;
@@ -394,17 +394,17 @@ impl MovementCore {
             close_floor_step(plan, st, frozen);
         }
 
-        // The block is seen through the correction it started with, even if it completes a
-        // calibration window that changes it.
-        let corr = *st.calib.correction();
-        if active {
+        // A changed correction needs nothing redone: the signal path runs uncalibrated. The
+        // block is still seen through the correction it started with.
+        let recalibrated = if active {
             st.calib.break_window();
+            false
         } else {
-            // A changed correction needs nothing redone: the signal path runs uncalibrated.
-            st.calib.push_block(b.n, b.mean_g_fast(), axes(b.sum_h2));
-        }
+            let b = &st.block;
+            st.calib.push_block(b.n, b.mean_g_fast(), axes(b.sum_h2))
+        };
 
-        let g_fast = axes(b.g_fast);
+        let g_fast = axes(st.block.g_fast);
         let movement = match st.thresholds {
             Some((th_h, th_r)) => {
                 let off_r2 = th_r.off_g * th_r.off_g;
@@ -412,7 +412,12 @@ impl MovementCore {
                 let movement = if quiet && st.seg.is_idle() {
                     None
                 } else {
-                    step_segmenter(plan, st, &b, &corr, [e_h2, e_r2], g_fast, (th_h, th_r))
+                    let corr = if recalibrated {
+                        st.calib.previous_correction()
+                    } else {
+                        *st.calib.correction()
+                    };
+                    step_segmenter(plan, st, &corr, [e_h2, e_r2], g_fast, (th_h, th_r))
                 };
                 // The resting orientation follows slowly while nothing moves.
                 if e_r2 < off_r2 && !st.seg.is_active() && !st.seg.is_rising() {
@@ -428,16 +433,17 @@ impl MovementCore {
                 None
             }
         };
+        st.block.n = 0;
+        let t_last_s = st.block.t_last_s;
         if let Some(m) = movement {
             self.emit(&m, sink);
         }
-        let watermark = self
-            .state
-            .seg
-            .pending_onset_s()
-            .unwrap_or(f64::INFINITY)
-            .min(b.t_last_s - self.plan.seg.rotation_delay_s);
-        sink.progress(b.t_last_s, watermark);
+        let t = t_last_s - self.plan.seg.rotation_delay_s;
+        let watermark = match self.state.seg.pending_onset_s() {
+            Some(onset) => onset.min(t),
+            None => t,
+        };
+        sink.progress(t_last_s, watermark);
     }
 
     #[inline(never)]
@@ -486,13 +492,13 @@ fn close_floor_step(plan: &Plan, st: &mut State, frozen: bool) {
 fn step_segmenter(
     plan: &Plan,
     st: &mut State,
-    b: &BlockSums,
     corr: &Correction,
     [e_h2, e_r2]: [f64; 2],
     g_fast: [f64; 3],
     (th_h, th_r): (Thresholds, Thresholds),
 ) -> Option<Movement> {
     let mean_k = (corr.gain[0] + corr.gain[1] + corr.gain[2]) / 3.0;
+    let b = &st.block;
     let view = BlockView {
         t_start_s: b.t_first_s,
         t_end_s: b.t_last_s,
