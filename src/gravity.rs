@@ -218,24 +218,25 @@ impl Gravity {
         let mut acc = Sums::of(cur);
         let mut prev = self.prev;
         let mut a_max = [0.0f32; 4];
-        let mut one = |a: &[f32; 4]| {
-            for i in 0..4 {
-                let m = a[i].abs();
-                // NaN is dropped here; the gravity estimate catches it.
-                a_max[i] = if m > a_max[i] { m } else { a_max[i] };
-            }
-            step(lp, *a, &mut y1, &mut y2, &mut prev, ref_g, &mut acc);
+        let mut f = Filter {
+            lp,
+            y1: &mut y1,
+            y2: &mut y2,
+            prev: &mut prev,
+            ref_g,
+            acc: &mut acc,
+            a_max: &mut a_max,
         };
         // Two at a time: the loop's registers then need no shuffling between samples.
         let mut pairs = buf.get(..n).unwrap_or(&[]).chunks_exact(2);
         for p in &mut pairs {
             if let [a0, a1] = p {
-                one(a0);
-                one(a1);
+                f.one(a0);
+                f.one(a1);
             }
         }
         for a in pairs.remainder() {
-            one(a);
+            f.one(a);
         }
         // Lane 0 is the time in f32: finite unless the time is beyond f32, which only sends
         // the block to the per-sample path. Checking all four lanes keeps the maximum one
@@ -346,6 +347,32 @@ impl Sums {
         b.sum_u = self.u;
         b.sum_u2 = self.u2;
         b.max_abs_d = self.max_abs_d;
+    }
+}
+
+/// The filter pass of [`Gravity::fill`]: its state borrowed, one sample at a time.
+struct Filter<'a> {
+    lp: OnePole,
+    y1: &'a mut [f32; 4],
+    y2: &'a mut [f32; 4],
+    prev: &'a mut [f32; 4],
+    ref_g: [f32; 4],
+    acc: &'a mut Sums,
+    a_max: &'a mut [f32; 4],
+}
+
+impl Filter<'_> {
+    /// One sample: its largest |value| per lane kept, then [`step`].
+    #[inline(always)]
+    fn one(&mut self, a: &[f32; 4]) {
+        for i in 0..4 {
+            let m = a[i].abs();
+            // NaN is dropped here; the gravity estimate catches it.
+            self.a_max[i] = if m > self.a_max[i] { m } else { self.a_max[i] };
+        }
+        step(
+            self.lp, *a, self.y1, self.y2, self.prev, self.ref_g, self.acc,
+        );
     }
 }
 

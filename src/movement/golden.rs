@@ -268,3 +268,36 @@ fn time_passes() {
         }
     }
 }
+
+/// Each stage of `benches/stages.rs` once over the profiling hour, for instruction counts per
+/// stage (`--toggle-collect='*Stages*signal_path*'`, `*Stages*envelope_floor*`,
+/// `*Stages*calibration*`, `*Stages*segmentation*`, `*Stages*block_stage*`).
+#[test]
+#[ignore = "a tool: a pass to run under callgrind"]
+fn profile_stages() {
+    use super::stages::Stages;
+    let samples = profile_night();
+    let st = Stages::new(100.0).unwrap();
+    let blocks = st.blocks(&samples);
+    let views = st.views(&blocks);
+    let out = (
+        st.signal_path(std::hint::black_box(&samples)),
+        st.envelope_floor(std::hint::black_box(&blocks)),
+        st.calibration(std::hint::black_box(&blocks)),
+        st.segmentation(std::hint::black_box(&views)),
+        st.block_stage(std::hint::black_box(&blocks)),
+    );
+    println!("{} samples, {out:?}", samples.len());
+}
+
+/// Sizes of the core's and the detector's state, in bytes (stack part; the heap part is
+/// measured by `tests/alloc_core.rs`).
+#[test]
+#[ignore = "a tool: prints sizes"]
+fn state_sizes() {
+    println!(
+        "MovementCore {} B, Detector {} B",
+        std::mem::size_of::<MovementCore>(),
+        std::mem::size_of::<Detector>()
+    );
+}

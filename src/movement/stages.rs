@@ -144,6 +144,7 @@ impl Stages {
     }
 
     /// The signal path alone; returns the number of full blocks.
+    #[inline(never)]
     pub fn signal_path(&self, samples: &[Sample]) -> u64 {
         let mut check = 0.0f32;
         let n = self.signal_path_into(samples, |b| check += b.sum_h2[1]);
@@ -152,6 +153,7 @@ impl Stages {
     }
 
     /// The blocks of `samples`, kept for the block stages.
+    #[inline(never)]
     pub fn blocks(&self, samples: &[Sample]) -> Blocks {
         let mut sums = Vec::with_capacity(samples.len() / self.plan.block_len as usize + 1);
         self.signal_path_into(samples, |b| sums.push(*b));
@@ -162,6 +164,7 @@ impl Stages {
     /// Envelopes and noise floors alone: each block's envelopes (identity calibration, the
     /// block's own mean as the resting orientation), into the floors once a step; returns
     /// the last linear floor in g.
+    #[inline(never)]
     pub fn envelope_floor(&self, blocks: &Blocks) -> f64 {
         let plan = &self.plan;
         let mut floor_h = NoiseFloor::new(plan.floor_capacity, plan.config.floor.quantile);
@@ -184,6 +187,7 @@ impl Stages {
 
     /// Calibration alone: every block into the still-window accumulator, fitting as
     /// windows close; returns the still windows found.
+    #[inline(never)]
     pub fn calibration(&self, blocks: &Blocks) -> u64 {
         let mut c = Calibrator::new(&self.plan.config.calibration, self.plan.block_s);
         for b in &blocks.sums {
@@ -195,6 +199,7 @@ impl Stages {
 
     /// What the segmenter sees of each block, from a simplified block stage (identity
     /// calibration; floors, thresholds and resting orientation as the core keeps them).
+    #[inline(never)]
     pub fn views(&self, blocks: &Blocks) -> Views {
         let plan = &self.plan;
         let sc = &plan.config.segment;
@@ -256,6 +261,7 @@ impl Stages {
 
     /// Segmentation alone: every view through the segmenter (quiet ones too); returns the
     /// movements found.
+    #[inline(never)]
     pub fn segmentation(&self, views: &Views) -> u64 {
         let mut seg = Segmenter::default();
         let mut n = 0;
@@ -267,6 +273,7 @@ impl Stages {
 
     /// The whole block stage (envelopes, floors, calibration, resting orientation,
     /// segmentation) over blocks the signal path made; returns the movements found.
+    #[inline(never)]
     pub fn block_stage(&self, blocks: &Blocks) -> u64 {
         let mut core = MovementCore::from_plan(self.plan.clone());
         let mut sink = Count::default();
