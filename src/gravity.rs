@@ -364,6 +364,7 @@ struct Filter<'a> {
 impl Filter<'_> {
     /// One sample: its largest |value| per lane kept, then [`step`].
     #[inline(always)]
+    #[allow(clippy::needless_range_loop)] // one index over two lane arrays reads best
     fn one(&mut self, a: &[f32; 4]) {
         for i in 0..4 {
             let m = a[i].abs();
