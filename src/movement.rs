@@ -227,16 +227,17 @@ impl MovementCore {
             // Up to the end of the current block, all at once when every sample is regular.
             let room = ((path.block_len - st.block.n) as usize).min(FILL_MAX);
             let (head, tail) = rest.split_at(room.min(rest.len()));
-            let taken =
-                if st
+            // A lone sample (pushed one at a time) is cheaper checked on its own.
+            let taken = if head.len() > 1
+                && st
                     .gravity
                     .fill(path, head, &mut st.block, &mut st.last_t_s, &mut st.scratch)
-                {
-                    head.len()
-                } else {
-                    st.gravity
-                        .run_checked(path, head, &mut st.block, &mut st.last_t_s)
-                };
+            {
+                head.len()
+            } else {
+                st.gravity
+                    .run_checked(path, head, &mut st.block, &mut st.last_t_s)
+            };
             st.n_samples += taken as u64;
             if st.block.n == path.block_len {
                 self.end_block(sink);

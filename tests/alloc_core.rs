@@ -28,7 +28,13 @@ fn a_core_pushed_a_day_allocates_nothing_and_does_not_grow() {
     };
     let night = Night::new(&sim).unwrap();
     let mut src = night.source(Site::Ankle).unwrap();
+    let before_new = dhat::HeapStats::get().curr_bytes;
     let mut core = Core::new(sim.rate_hz).unwrap();
+    // The core's heap, for BENCHMARKS.md (its inline size is printed by a lib tool).
+    println!(
+        "core heap after new: {} bytes",
+        dhat::HeapStats::get().curr_bytes - before_new
+    );
     let mut buf = vec![Sample::default(); 777];
     // The source's own bookkeeping may allocate between pushes; only what happens inside
     // `push` is the core's.

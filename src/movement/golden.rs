@@ -181,6 +181,14 @@ fn profile_night() -> Vec<Sample> {
     samples_of(&night).swap_remove(0)
 }
 
+/// Samples per push in the profiling passes: `$SLEEPTWITCH_PROFILE_CHUNK`, or 4096.
+fn profile_chunk() -> usize {
+    std::env::var("SLEEPTWITCH_PROFILE_CHUNK")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(4096)
+}
+
 /// One pass of the core over a simulated hour at 100 Hz, for instruction counts:
 ///
 /// ```sh
@@ -191,7 +199,7 @@ fn profile_night() -> Vec<Sample> {
 #[ignore = "a tool: a pass to run under callgrind"]
 fn profile_core() {
     let samples = profile_night();
-    let n = profile_core_pass(&samples, 4096);
+    let n = profile_core_pass(&samples, profile_chunk());
     println!("{} samples, {n} movements", samples.len());
 }
 
@@ -229,7 +237,7 @@ fn profile_core_pass(samples: &[Sample], chunk: usize) -> usize {
 #[ignore = "a tool: a pass to run under callgrind"]
 fn profile_detector() {
     let samples = profile_night();
-    let n = profile_detector_pass(&samples, 4096);
+    let n = profile_detector_pass(&samples, profile_chunk());
     println!("{} samples, {n} events", samples.len());
 }
 
