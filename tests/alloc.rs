@@ -36,7 +36,11 @@ fn pushing_a_day_allocates_nothing_and_the_state_does_not_grow() {
         .iter()
         .map(|s| night.source(*s).unwrap())
         .collect();
+    let before_new = heap().1;
     let mut detector = Detector::with_sites(&Config::default(), &sites).unwrap();
+    // The detector's heap, for BENCHMARKS.md.
+    println!("detector heap after new: {} bytes", heap().1 - before_new);
+    let mut printed = false;
     let mut n_events = 0u64;
     let mut sink = |_e: Event| n_events += 1;
     let chunk = 1000;
@@ -61,6 +65,13 @@ fn pushing_a_day_allocates_nothing_and_the_state_does_not_grow() {
             let before = heap();
             detector.push_site(i, &bufs[i][..n], &mut sink).unwrap();
             let after = heap();
+            if t_s >= warm_up_s && !printed {
+                printed = true;
+                println!(
+                    "detector heap after warm-up: {} bytes",
+                    heap().1 - before_new
+                );
+            }
             if t_s >= warm_up_s {
                 allocs_in_push += after.0 - before.0;
                 live_change += i64::try_from(after.1).unwrap() - i64::try_from(before.1).unwrap();
