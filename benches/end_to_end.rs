@@ -1,42 +1,41 @@
-//! The detector on a synthetic night, per chunk size, in samples per second.
-#![allow(
-    missing_docs,
-    clippy::cast_possible_truncation,
-    clippy::cast_sign_loss,
-    clippy::unwrap_used
-)]
-// Bench scaffolding: plain casts on small known values, unwrap on inputs built here.
+//! The movement core and the whole detector on a simulated night, per chunk size, in
+//! samples per second.
+#![allow(missing_docs, clippy::unwrap_used)]
+// Bench scaffolding: unwrap on inputs built here.
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use sleeptwitch::{Config, Detector, Event, Sample};
+use sleeptwitch::sim::{Night, SimConfig};
+use sleeptwitch::stages::Core;
+use sleeptwitch::{Config, Detector, Event, Sample, Site};
 use std::hint::black_box;
 
-/// One hour at 100 Hz: 3 mg noise, a 15° tilt of 2 s every 30 s (seeded, no sim dependency).
+/// An hour at 100 Hz of an ankle night (seed 7, mild PLM), in memory.
 fn night() -> Vec<Sample> {
-    let rate = 100.0;
-    let mut x: u64 = 0x2545_F491_4F6C_DD1D;
-    let mut noise = move || {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        ((x >> 11) as f64 / (1u64 << 53) as f64 - 0.5) * 0.01
+    let sim = SimConfig {
+        duration_h: 1.0,
+        ..SimConfig::new(7)
     };
-    (0..360_000)
-        .map(|i| {
-            let t = f64::from(i) / rate;
-            let p = t % 30.0;
-            let th = if (10.0..12.0).contains(&p) {
-                15f64.to_radians() * (std::f64::consts::PI * (p - 10.0) / 2.0).sin()
-            } else {
-                0.0
-            };
-            Sample::new(t, [noise(), th.sin() + noise(), th.cos() + noise()])
-        })
-        .collect()
+    Night::new(&sim).unwrap().samples(Site::Ankle)
 }
 
-fn detector(c: &mut Criterion) {
+fn end_to_end(c: &mut Criterion) {
     let samples = night();
+    let mut g = c.benchmark_group("core");
+    g.throughput(Throughput::Elements(samples.len() as u64));
+    g.sample_size(20);
+    for chunk in [1usize, 64, 4096] {
+        g.bench_with_input(BenchmarkId::new("push", chunk), &chunk, |b, &chunk| {
+            let mut core = Core::new(100.0).unwrap();
+            b.iter(|| {
+                for c in samples.chunks(chunk) {
+                    core.push(black_box(c)).unwrap();
+                }
+                core.finish().unwrap()
+            });
+        });
+    }
+    g.finish();
+
     let mut g = c.benchmark_group("detector");
     g.throughput(Throughput::Elements(samples.len() as u64));
     g.sample_size(20);
@@ -57,5 +56,5 @@ fn detector(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, detector);
+criterion_group!(benches, end_to_end);
 criterion_main!(benches);

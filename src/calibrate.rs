@@ -126,6 +126,10 @@ pub(crate) struct Calibrator {
     n_points: usize,
     report: CalibrationReport,
     correction: Correction,
+    /// The correction in use before the last change.
+    previous: Correction,
+    /// The squares of the correction's gains, kept with it.
+    gain2: [f64; 3],
 }
 
 fn len3(v: [f64; 3]) -> f64 {
@@ -226,12 +230,25 @@ impl Calibrator {
                 ..CalibrationReport::default()
             },
             correction: Correction::default(),
+            previous: Correction::default(),
+            gain2: [1.0; 3],
         }
     }
 
     /// The correction in use.
     pub(crate) fn correction(&self) -> &Correction {
         &self.correction
+    }
+
+    /// The correction in use before the last change (the identity before any).
+    pub(crate) fn previous_correction(&self) -> Correction {
+        self.previous
+    }
+
+    /// The squares of the correction's gains (what scales squared envelopes).
+    #[inline(always)]
+    pub(crate) fn gain2(&self) -> [f64; 3] {
+        self.gain2
     }
 
     /// What the calibration has reached so far.
@@ -250,6 +267,7 @@ impl Calibrator {
     /// Takes one block; returns true when the correction changed.
     /// `n` samples with mean `mean_g` (per axis, uncalibrated g) and summed squared
     /// deviations `sum_h2` (per axis, g²) around the gravity estimate.
+    #[inline(always)]
     pub(crate) fn push_block(&mut self, n: u32, mean_g: [f64; 3], sum_h2: [f64; 3]) -> bool {
         if !self.enabled || n == 0 {
             return false;
@@ -265,6 +283,12 @@ impl Calibrator {
         if self.blocks < self.window_blocks {
             return false;
         }
+        self.close_window()
+    }
+
+    /// A window is complete: keeps its mean as an orientation if it was still, and refits.
+    #[inline(never)]
+    fn close_window(&mut self) -> bool {
         let mean = self.s1.map(|s| s / self.n);
         let still = (0..3).all(|i| {
             let var = self.s2[i] / self.n - mean[i] * mean[i];
@@ -333,7 +357,9 @@ impl Calibrator {
                 let after = residual(pts, &c);
                 if after < before && after <= self.max_residual_g {
                     let changed = c != self.correction;
+                    self.previous = self.correction;
                     self.correction = c;
+                    self.gain2 = c.gain.map(|k| k * k);
                     self.report.status = status;
                     self.report.offset_g = c.offset_g;
                     self.report.gain = c.gain;

@@ -15,6 +15,13 @@ const BINS_PER_DECADE: f64 = 20.0;
 /// Number of bins, covering 1e-5 g to 10 g.
 const N_BINS: usize = 120;
 
+/// The rank of quantile `q` among `len` values: ceil(q·len), at least 1.
+#[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+// q in (0, 1) and len ≤ capacity: the product is a small non-negative number.
+fn rank(q: f64, len: usize) -> u64 {
+    ((q * len as f64).ceil() as u64).max(1)
+}
+
 /// A running quantile of the last `capacity` values, on a logarithmic grid.
 ///
 /// The quantile is the geometric centre of the bin holding it, so it is exact to ±6 %; the
@@ -34,6 +41,9 @@ pub(crate) struct NoiseFloor {
     /// to date on every push, so reading the quantile is O(1).
     q_bin: usize,
     below: u64,
+    /// The rank of the quantile for the current count, ceil(q·len) (see `target`), kept so
+    /// that a full window does not recompute it.
+    target: u64,
 }
 
 /// Lower edge of a bin, in g.
@@ -60,6 +70,7 @@ impl NoiseFloor {
             edges: std::array::from_fn(|i| edge_of(i + 1)),
             q_bin: 0,
             below: 0,
+            target: rank(quantile, 0),
         }
     }
 
@@ -71,6 +82,7 @@ impl NoiseFloor {
         self.len = 0;
         self.q_bin = 0;
         self.below = 0;
+        self.target = rank(self.quantile, 0);
     }
 
     /// Number of values in the window.
@@ -102,6 +114,7 @@ impl NoiseFloor {
             }
         } else {
             self.len += 1;
+            self.target = rank(self.quantile, self.len);
         }
         if let Some(slot) = self.ring.get_mut(self.head) {
             #[allow(clippy::cast_possible_truncation)] // b < N_BINS = 120
@@ -131,10 +144,8 @@ impl NoiseFloor {
     }
 
     /// The rank of the quantile: ceil(q·len), at least 1.
-    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-    // q in (0, 1) and len ≤ capacity: the product is a small non-negative number.
     fn target(&self) -> u64 {
-        ((self.quantile * self.len as f64).ceil() as u64).max(1)
+        self.target
     }
 
     /// The quantile of the window, in g; `None` while the window is empty.
@@ -231,7 +242,9 @@ mod tests {
                     .wrapping_add(1442695040888963407);
                 let u = (x >> 11) as f64 / (1u64 << 53) as f64;
                 f.push(1e-4 * 10f64.powf(4.0 * u * u));
-                let target = f.target();
+                // the rank from its definition, not from the cached value
+                let target = ((q * f.len() as f64).ceil() as u64).max(1);
+                assert_eq!(f.target(), target);
                 let mut cum = 0;
                 let scan = f.counts.iter().position(|c| {
                     cum += u64::from(*c);

@@ -44,6 +44,9 @@ pub use event::{Collect, Detect, Event, Gap, Kind, Sink, Site, Sites, SleepBout,
 pub use io::{MemorySource, RecordingInfo, Source};
 pub use metrics::{night_metrics, ImiHistogram, NightAccumulator, NightMetrics};
 pub use movement::SiteSummary;
+// The movement core stage by stage, for benches/stages.rs and tests/alloc_core.rs; not API.
+#[doc(hidden)]
+pub use movement::stages;
 pub use sample::Sample;
 pub use series::{LegMovement, LmClass, Scored, ScoringRule, SeriesConfig, SeriesTracker};
 pub use sleep::SleepConfig;

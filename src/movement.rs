@@ -13,12 +13,12 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::calibrate::{CalibrationReport, Calibrator};
+use crate::calibrate::{CalibrationReport, Calibrator, Correction};
 use crate::config::{steps, Config};
 use crate::envelope::{NoiseFloor, Thresholds};
 use crate::filter::OnePole;
 use crate::gravity::{
-    in_range, rotation_delay_s, to_f32, BlockQueue, BlockSums, Gravity, PathPlan,
+    axes, rotation_delay_s, to_f32, BlockSums, FillBuffer, Gravity, PathPlan, FILL_MAX,
 };
 use crate::io::check::gap_threshold_s;
 use crate::segment::{BlockView, Movement, SegmentPlan, Segmenter};
@@ -82,7 +82,7 @@ struct State {
     last_t_s: f64,
     gravity: Gravity,
     block: BlockSums,
-    queue: BlockQueue,
+    scratch: FillBuffer,
     rest: [f64; 3],
     floor_h: NoiseFloor,
     floor_r: NoiseFloor,
@@ -105,7 +105,7 @@ impl State {
             last_t_s: f64::NEG_INFINITY,
             gravity: Gravity::default(),
             block: BlockSums::default(),
-            queue: BlockQueue::new(),
+            scratch: FillBuffer::default(),
             rest: [0.0; 3],
             floor_h: NoiseFloor::new(plan.floor_capacity, plan.config.floor.quantile),
             floor_r: NoiseFloor::new(plan.floor_capacity, plan.config.floor.quantile),
@@ -172,8 +172,12 @@ impl MovementCore {
             seg,
             latency_s,
         };
+        Ok(MovementCore::from_plan(plan))
+    }
+
+    fn from_plan(plan: Plan) -> Self {
         let state = State::new(&plan);
-        Ok(MovementCore { plan, state })
+        MovementCore { plan, state }
     }
 
     /// Upper bound on the time from an event's offset to its delivery, in seconds of input.
@@ -204,38 +208,50 @@ impl MovementCore {
         samples: &[Sample],
         sink: &mut impl CoreSink,
     ) -> Result<(), Error> {
+        let plan = &self.plan;
+        let path = PathPlan {
+            lp: plan.lp,
+            block_len: plan.block_len,
+            gap_min_s: plan.gap_min_s,
+        };
         let mut rest = samples;
         while let Some(first) = rest.first() {
             let st = &mut self.state;
-            if !st.gravity.is_primed() || !regular(first, st.last_t_s, self.plan.gap_min_s) {
-                // First sample, a gap before it, or a bad one: the slow path, one sample.
+            if !st.gravity.is_primed() {
+                // The first sample, or the first after a gap: the slow path, one sample.
                 self.irregular(first, sink)?;
                 self.take_one(first, sink);
                 rest = rest.get(1..).unwrap_or(&[]);
                 continue;
             }
-            let path = PathPlan {
-                lp: self.plan.lp,
-                block_len: self.plan.block_len,
-                gap_min_s: self.plan.gap_min_s,
+            // Up to the end of the current block, all at once when every sample is regular.
+            let room = ((path.block_len - st.block.n) as usize).min(FILL_MAX);
+            let (head, tail) = rest.split_at(room.min(rest.len()));
+            // A lone sample (pushed one at a time) is cheaper checked on its own.
+            let taken = if head.len() > 1
+                && st
+                    .gravity
+                    .fill(path, head, &mut st.block, &mut st.last_t_s, &mut st.scratch)
+            {
+                head.len()
+            } else {
+                st.gravity
+                    .run_checked(path, head, &mut st.block, &mut st.last_t_s)
             };
-            let taken = st
-                .gravity
-                .run(path, rest, &mut st.block, &mut st.queue, &mut st.last_t_s);
             st.n_samples += taken as u64;
-            self.drain_blocks(sink);
-            rest = rest.get(taken..).unwrap_or(&[]);
+            if st.block.n == path.block_len {
+                self.end_block(sink);
+            }
+            if taken == head.len() {
+                rest = tail;
+            } else if let Some(bad) = rest.get(taken) {
+                // Not regular: a bad sample (an error) or a gap before it.
+                self.irregular(bad, sink)?;
+                self.take_one(bad, sink);
+                rest = rest.get(taken + 1..).unwrap_or(&[]);
+            }
         }
         Ok(())
-    }
-
-    /// Runs the block stage over every block the per-sample loop completed.
-    fn drain_blocks(&mut self, sink: &mut impl CoreSink) {
-        let mut queue = std::mem::replace(&mut self.state.queue, BlockQueue::new_empty());
-        for b in queue.drain() {
-            self.end_block(b, sink);
-        }
-        self.state.queue = queue;
     }
 
     /// Processes one sample that `irregular` has accepted.
@@ -244,14 +260,13 @@ impl MovementCore {
         let a = to_f32(s);
         if !st.gravity.is_primed() {
             st.gravity.prime(a);
-            st.rest = [f64::from(a[0]), f64::from(a[1]), f64::from(a[2])];
+            st.rest = axes(a);
         }
         st.gravity.run_one(self.plan.lp, a, s.t_s, &mut st.block);
         st.last_t_s = s.t_s;
         st.n_samples += 1;
         if st.block.n == self.plan.block_len {
-            let b = std::mem::take(&mut st.block);
-            self.end_block(b, sink);
+            self.end_block(sink);
         }
     }
 
@@ -262,8 +277,7 @@ impl MovementCore {
     /// None today; the signature leaves room for stages that can fail at the end.
     pub(crate) fn finish(&mut self, sink: &mut impl CoreSink) -> Result<SiteSummary, Error> {
         if self.state.block.n > 0 {
-            let b = std::mem::take(&mut self.state.block);
-            self.end_block(b, sink);
+            self.end_block(sink);
         }
         self.cut(sink);
         let st = &mut self.state;
@@ -326,8 +340,7 @@ impl MovementCore {
             duration_s: t - st.last_t_s,
         };
         if st.block.n > 0 {
-            let b = std::mem::take(&mut st.block);
-            self.end_block(b, sink);
+            self.end_block(sink);
         }
         self.cut(sink);
         let st = &mut self.state;
@@ -350,23 +363,22 @@ impl MovementCore {
 
     fn calibrated_g_fast(&self) -> [f64; 3] {
         let g = self.state.gravity.g_fast();
-        self.state
-            .calib
-            .correction()
-            .apply([f64::from(g[0]), f64::from(g[1]), f64::from(g[2])])
+        self.state.calib.correction().apply(axes(g))
     }
 
-    /// Once a block: envelopes, floors, calibration, resting orientation, segmentation.
-    #[inline(never)]
-    fn end_block(&mut self, b: BlockSums, sink: &mut impl CoreSink) {
+    /// Ends the current block (full, or cut short by a gap or the end): envelopes, floors,
+    /// calibration, resting orientation, segmentation.
+    ///
+    /// Most blocks are quiet while nothing moves; those take the inline path here (sums,
+    /// envelopes, the floor and calibration accumulators, the resting orientation), and
+    /// everything rarer is out of line.
+    #[inline(always)]
+    fn end_block(&mut self, sink: &mut impl CoreSink) {
         let plan = &self.plan;
         let st = &mut self.state;
-        let n = f64::from(b.n.max(1));
-        let corr = *st.calib.correction();
-        let k2 = corr.gain.map(|k| k * k);
-        let sum_r2 = b.sum_r2(st.rest);
-        let e_h2 = (0..3).map(|i| k2[i] * f64::from(b.sum_h2[i])).sum::<f64>() / n;
-        let e_r2 = (0..3).map(|i| k2[i] * sum_r2[i]).sum::<f64>() / n;
+        // The block's fields stay as they are until the signal path starts the next one;
+        // only its count is cleared, at the end.
+        let (e_h2, e_r2) = envelopes(&st.block, st.calib.gain2(), st.rest);
 
         // Floors: values enter once a step, except while a movement holds them frozen.
         st.step_h2 += e_h2;
@@ -380,71 +392,59 @@ impl MovementCore {
             0
         };
         if st.step_blocks == plan.floor_step_blocks {
-            let m = f64::from(st.step_blocks);
-            if !frozen {
-                st.floor_h.push((st.step_h2 / m).sqrt());
-                st.floor_r.push((st.step_r2 / m).sqrt());
-                st.thresholds = thresholds(plan, &st.floor_h, &st.floor_r);
-            }
-            st.step_h2 = 0.0;
-            st.step_r2 = 0.0;
-            st.step_blocks = 0;
+            close_floor_step(plan, st, frozen);
         }
 
-        if active {
+        // A changed correction needs nothing redone: the signal path runs uncalibrated. The
+        // block is still seen through the correction it started with.
+        let recalibrated = if active {
             st.calib.break_window();
+            false
         } else {
-            // A changed correction needs nothing redone: the signal path runs uncalibrated.
-            let h2 = [0, 1, 2].map(|i| f64::from(b.sum_h2[i]));
-            st.calib.push_block(b.n, b.mean_g_fast(), h2);
-        }
+            let b = &st.block;
+            st.calib.push_block(b.n, b.mean_g_fast(), axes(b.sum_h2))
+        };
 
-        let g_fast = [0, 1, 2].map(|i| f64::from(b.g_fast[i]));
-        let mut movement = None;
-        match st.thresholds {
+        let g_fast = axes(st.block.g_fast);
+        let movement = match st.thresholds {
             Some((th_h, th_r)) => {
-                let quiet = e_h2 < th_h.off_g * th_h.off_g && e_r2 < th_r.off_g * th_r.off_g;
-                if !(quiet && st.seg.is_idle()) {
-                    let mean_k = (corr.gain[0] + corr.gain[1] + corr.gain[2]) / 3.0;
-                    let view = BlockView {
-                        t_start_s: b.t_first_s,
-                        t_end_s: b.t_last_s,
-                        e_h_g: e_h2.sqrt(),
-                        e_r_g: e_r2.sqrt(),
-                        jerk_g_per_s: norm32(b.max_abs_d) * mean_k * plan.sample_rate_hz,
-                        g_fast: corr.apply(g_fast),
-                        g_rest: corr.apply(st.rest),
-                        th_h,
-                        th_r,
+                let off_r2 = th_r.off_g * th_r.off_g;
+                let quiet = e_h2 < th_h.off_g * th_h.off_g && e_r2 < off_r2;
+                let movement = if quiet && st.seg.is_idle() {
+                    None
+                } else {
+                    let corr = if recalibrated {
+                        st.calib.previous_correction()
+                    } else {
+                        *st.calib.correction()
                     };
-                    let out = st.seg.step(&plan.seg, &view);
-                    if out.settle_rest {
-                        st.rest = g_fast;
-                    }
-                    movement = out.movement;
-                }
+                    step_segmenter(plan, st, &corr, [e_h2, e_r2], g_fast, (th_h, th_r))
+                };
                 // The resting orientation follows slowly while nothing moves.
-                if e_r2 < th_r.off_g * th_r.off_g && !st.seg.is_active() && !st.seg.is_rising() {
+                if e_r2 < off_r2 && !st.seg.is_active() && !st.seg.is_rising() {
                     for (r, g) in st.rest.iter_mut().zip(g_fast) {
                         plan.rest.step_f64(r, g);
                     }
                 }
+                movement
             }
             None => {
                 // Warming up: no movement can start, the rest follows the orientation.
                 st.rest = g_fast;
+                None
             }
-        }
+        };
+        st.block.n = 0;
+        let t_last_s = st.block.t_last_s;
         if let Some(m) = movement {
             self.emit(&m, sink);
         }
-        let watermark = self
-            .state
-            .seg
-            .pending_onset_s()
-            .unwrap_or(f64::INFINITY)
-            .min(b.t_last_s - self.plan.seg.rotation_delay_s);
-        sink.progress(b.t_last_s, watermark);
+        let t = t_last_s - self.plan.seg.rotation_delay_s;
+        let watermark = match self.state.seg.pending_onset_s() {
+            Some(onset) => onset.min(t),
+            None => t,
+        };
+        sink.progress(t_last_s, watermark);
     }
 
     #[inline(never)]
@@ -454,18 +454,68 @@ impl MovementCore {
     }
 }
 
-/// True for a sample the fast path takes: values within ±64 g (so finite), time later than
-/// the last by no more than the gap threshold. The same test as the per-sample loop's.
-#[inline(always)]
-fn regular(s: &Sample, last_t_s: f64, gap_min_s: f64) -> bool {
-    let dt = s.t_s - last_t_s;
-    in_range(to_f32(s)) && dt > 0.0 && dt <= gap_min_s
+/// Length of the axes of a signal-path value, in f64.
+fn norm32(v: [f32; 4]) -> f64 {
+    let [x, y, z] = axes(v);
+    (x * x + y * y + z * z).sqrt()
 }
 
-/// Length of a per-axis vector of f32 lanes 0..3, in f64.
-fn norm32(v: [f32; 4]) -> f64 {
-    let [x, y, z, _] = v.map(f64::from);
-    (x * x + y * y + z * z).sqrt()
+/// A block's squared envelopes (linear, rotation) in calibrated g², from its sums, the
+/// squared gains `k2` and the resting orientation `rest` (uncalibrated g).
+#[inline(always)]
+fn envelopes(b: &BlockSums, k2: [f64; 3], rest: [f64; 3]) -> (f64, f64) {
+    let n = f64::from(b.n.max(1));
+    let h2 = axes(b.sum_h2);
+    let r2 = b.sum_r2(rest);
+    let e_h2 = (k2[0] * h2[0] + k2[1] * h2[1] + k2[2] * h2[2]) / n;
+    let e_r2 = (k2[0] * r2[0] + k2[1] * r2[1] + k2[2] * r2[2]) / n;
+    (e_h2, e_r2)
+}
+
+/// A floor step is complete: its mean envelopes enter the floors unless frozen, and the
+/// thresholds follow.
+#[inline(never)]
+fn close_floor_step(plan: &Plan, st: &mut State, frozen: bool) {
+    let m = f64::from(st.step_blocks);
+    if !frozen {
+        st.floor_h.push((st.step_h2 / m).sqrt());
+        st.floor_r.push((st.step_r2 / m).sqrt());
+        st.thresholds = thresholds(plan, &st.floor_h, &st.floor_r);
+    }
+    st.step_h2 = 0.0;
+    st.step_r2 = 0.0;
+    st.step_blocks = 0;
+}
+
+/// Steps the segmenter over a block that is not quiet, or while a movement is open, closing
+/// or rising; returns the movement that became final, if any.
+#[inline(never)]
+fn step_segmenter(
+    plan: &Plan,
+    st: &mut State,
+    corr: &Correction,
+    [e_h2, e_r2]: [f64; 2],
+    g_fast: [f64; 3],
+    (th_h, th_r): (Thresholds, Thresholds),
+) -> Option<Movement> {
+    let mean_k = (corr.gain[0] + corr.gain[1] + corr.gain[2]) / 3.0;
+    let b = &st.block;
+    let view = BlockView {
+        t_start_s: b.t_first_s,
+        t_end_s: b.t_last_s,
+        e_h_g: e_h2.sqrt(),
+        e_r_g: e_r2.sqrt(),
+        jerk_g_per_s: norm32(b.max_abs_d) * mean_k * plan.sample_rate_hz,
+        g_fast: corr.apply(g_fast),
+        g_rest: corr.apply(st.rest),
+        th_h,
+        th_r,
+    };
+    let out = st.seg.step(&plan.seg, &view);
+    if out.settle_rest {
+        st.rest = g_fast;
+    }
+    out.movement
 }
 
 /// Thresholds over the floors, once the floors have warmed up.
@@ -485,6 +535,11 @@ fn thresholds(plan: &Plan, h: &NoiseFloor, r: &NoiseFloor) -> Option<(Thresholds
     };
     Some((th(h.value()?), th(r.value()?)))
 }
+
+#[cfg(test)]
+mod golden;
+
+pub mod stages;
 
 #[cfg(test)]
 mod tests {
