@@ -75,6 +75,8 @@ struct Feed {
     watermark_s: f64,
     now_s: f64,
     done: bool,
+    /// Time of the sensor's first sample, once one has been pushed.
+    first_t_s: Option<f64>,
 }
 
 /// Movements a sensor may have waiting before the others catch up, reserved up front.
@@ -142,25 +144,58 @@ impl Scorer {
         })
     }
 
-    /// Notes the time of the newest sample seen on any sensor.
-    fn saw(&mut self, t_s: f64) {
-        if self.first_t_s.is_none() {
-            self.first_t_s = Some(t_s);
-            self.sleep.start(t_s);
+    /// Starts the night at the earliest first sample, once every sensor has given one (or,
+    /// at the end, with those that did): in bed, awake, metrics from then on. Whatever order
+    /// the sensors are pushed in, the night starts at the same time.
+    fn start_if_ready(&mut self, feeds: &[Feed], at_end: bool) {
+        if self.first_t_s.is_some() {
+            return;
+        }
+        let ready = feeds.iter().all(|f| f.first_t_s.is_some()) || at_end;
+        let start = feeds
+            .iter()
+            .filter_map(|f| f.first_t_s)
+            .fold(f64::INFINITY, f64::min);
+        if ready && start.is_finite() {
+            self.first_t_s = Some(start);
+            self.sleep.start(start);
             // The series config was validated when the detector was built.
-            if let Ok(acc) = NightAccumulator::new(&self.config.series, t_s) {
+            if let Ok(acc) = NightAccumulator::new(&self.config.series, start) {
                 self.metrics = acc;
             }
         }
-        self.last_t_s = self.last_t_s.max(t_s);
+    }
+
+    /// True when nothing waits anywhere in the pipeline: time passing can only confirm
+    /// sleep.
+    fn is_idle(&self, feeds: &[Feed]) -> bool {
+        feeds.iter().all(|f| f.queue.is_empty())
+            && self.open.is_none()
+            && self.closed.is_empty()
+            && self.trains.pending_onset_s().is_none()
+            && self.bouts.pending_onset_s().is_none()
+            && self.lm_events.is_empty()
+            && self.out.is_empty()
+            && self.for_metrics.is_empty()
+            && self.transitions.is_empty()
     }
 
     /// Moves everything forward as far as the feeds allow.
     fn advance(&mut self, feeds: &mut [Feed], sink: &mut impl Sink) {
+        if self.first_t_s.is_none() {
+            return;
+        }
         let w = feeds
             .iter()
             .map(|f| if f.done { f64::INFINITY } else { f.watermark_s })
             .fold(f64::INFINITY, f64::min);
+        if w.is_finite() && self.is_idle(feeds) {
+            // The full pass below would do only this.
+            if let Some(n) = self.sleep.advance(w) {
+                self.sleep_notice(n, sink);
+            }
+            return;
+        }
         let merge_gap = self.config.classify.merge_gap_s;
         // 1. Movements in onset order, into groups.
         loop {
@@ -392,6 +427,7 @@ impl Scorer {
         feeds: &mut [Feed],
         sink: &mut impl Sink,
     ) -> (NightMetrics, Vec<SleepBout>, [u64; 6]) {
+        self.start_if_ready(feeds, true);
         for f in feeds.iter_mut() {
             f.done = true;
         }
@@ -465,7 +501,7 @@ impl<S: Sink> CoreSink for Relay<'_, S> {
     }
 
     fn progress(&mut self, t_s: f64, watermark_s: f64) {
-        self.scorer.saw(t_s);
+        self.scorer.last_t_s = self.scorer.last_t_s.max(t_s);
         if let Some(f) = self.feeds.get_mut(self.idx) {
             f.now_s = t_s;
             f.watermark_s = f.watermark_s.max(watermark_s);
@@ -550,6 +586,7 @@ impl Detector {
                 watermark_s: f64::NEG_INFINITY,
                 now_s: f64::NEG_INFINITY,
                 done: false,
+                first_t_s: None,
             });
         }
         // Grouping waits for the merge gap, naming for the jerk isolation time, the train rule
@@ -606,6 +643,7 @@ impl Detector {
             f.watermark_s = f64::NEG_INFINITY;
             f.now_s = f64::NEG_INFINITY;
             f.done = false;
+            f.first_t_s = None;
         }
         // The config was validated when the detector was built, so this cannot fail; keep
         // the old scorer's settings if it somehow did.
@@ -646,6 +684,12 @@ impl Detector {
                 self.feeds.len()
             ))));
         };
+        if let (Some(f), Some(s)) = (self.feeds.get_mut(site_idx), samples.first()) {
+            if f.first_t_s.is_none() && s.t_s.is_finite() {
+                f.first_t_s = Some(s.t_s);
+                self.scorer.start_if_ready(&self.feeds, false);
+            }
+        }
         let mut relay = Relay {
             feeds: &mut self.feeds,
             idx: site_idx,

@@ -3,7 +3,7 @@
 //!
 //! [`NightAccumulator`] takes classified [`Event`]s and sleep/wake transitions in time order,
 //! one at a time, with state of fixed size (counters, fixed-grid histograms, the spectral
-//! window; the only list is the hypnic jerks' times, a handful a night); [`night_metrics`]
+//! window; the only list is the hypnic jerks' times, at most 256); [`night_metrics`]
 //! drives it over whole lists.
 //!
 //! # Conventions
@@ -39,6 +39,10 @@ use crate::spectral::{DominantPeriod, OnsetSpectrum, SpectralConfig};
 use crate::{ConfigError, Event, Kind, SeriesConfig, Site};
 use histogram::GridQuantiles;
 pub use histogram::{ImiHistogram, IMI_BIN_S, IMI_MAX_S, IMI_N_BINS};
+
+/// Most hypnic-jerk times a night keeps (all are counted): the list is reserved up front so
+/// that streaming never allocates.
+pub const MAX_JERK_TIMES: usize = 256;
 
 /// A hypnic jerk's time, with its offset from the sleep onset before it.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
@@ -144,7 +148,8 @@ pub struct NightMetrics {
     pub imi_iqr_s: Option<f64>,
     /// Hypnic jerks in the night.
     pub n_hypnic_jerks: u32,
-    /// Each hypnic jerk's onset and its offset from the sleep onset before it.
+    /// Each hypnic jerk's onset and its offset from the sleep onset before it (the first
+    /// 256 of the night; a night has a handful).
     pub hypnic_jerks: Vec<HypnicJerkTime>,
     /// Posture changes in the night.
     pub n_posture_changes: u32,
@@ -191,6 +196,7 @@ pub struct NightAccumulator {
     imis: GridQuantiles,
     spectrum: OnsetSpectrum,
     jerks: Vec<HypnicJerkTime>,
+    n_jerks: u32,
     activity_s: f64,
     n_posture_after_last_wake: u32,
 }
@@ -256,7 +262,8 @@ impl NightAccumulator {
             durations: GridQuantiles::new(30.0),
             imis: GridQuantiles::new(IMI_MAX_S),
             spectrum: OnsetSpectrum::new(&SpectralConfig::default())?,
-            jerks: Vec::new(),
+            jerks: Vec::with_capacity(MAX_JERK_TIMES),
+            n_jerks: 0,
             activity_s: 0.0,
             n_posture_after_last_wake: 0,
         })
@@ -296,11 +303,18 @@ impl NightAccumulator {
     pub fn event(&mut self, e: &Event) {
         match e.kind {
             Kind::Plm | Kind::Lm => self.leg_movement(e),
-            Kind::HypnicJerk => self.jerks.push(HypnicJerkTime {
-                onset_s: e.onset_s,
-                since_sleep_onset_s: self.last_sleep_onset_s.map(|t| e.onset_s - t),
-                until_sleep_onset_s: None,
-            }),
+            Kind::HypnicJerk => {
+                inc(&mut self.n_jerks);
+                // The times of the first `MAX_JERK_TIMES` are kept (reserved in `new`, so
+                // no allocation while streaming); all are counted.
+                if self.jerks.len() < MAX_JERK_TIMES {
+                    self.jerks.push(HypnicJerkTime {
+                        onset_s: e.onset_s,
+                        since_sleep_onset_s: self.last_sleep_onset_s.map(|t| e.onset_s - t),
+                        until_sleep_onset_s: None,
+                    });
+                }
+            }
             Kind::PostureChange => {
                 inc(&mut self.c.posture);
                 if self.first_onset_s.is_some() {
@@ -481,8 +495,8 @@ impl NightAccumulator {
             plms_duration_iqr_s: dur_iqr,
             imi_median_s: imi_med,
             imi_iqr_s: imi_iqr,
-            n_hypnic_jerks: u32::try_from(self.jerks.len()).unwrap_or(u32::MAX),
-            hypnic_jerks: std::mem::take(&mut self.jerks),
+            n_hypnic_jerks: self.n_jerks,
+            hypnic_jerks: self.jerks.clone(),
             n_posture_changes: c.posture,
             n_posture_changes_spt: n_posture_spt,
             posture_changes_per_h_spt: per_h(n_posture_spt, sleep_period_s),
@@ -515,6 +529,7 @@ impl NightAccumulator {
         self.imis.reset();
         self.spectrum.reset();
         self.jerks.clear();
+        self.n_jerks = 0;
         self.activity_s = 0.0;
         self.n_posture_after_last_wake = 0;
     }

@@ -17,9 +17,6 @@ fn heap() -> (u64, usize) {
 }
 
 #[test]
-#[ignore = "fails today: `NightAccumulator::event` (src/metrics.rs) pushes every hypnic jerk onto \
-            a Vec that grows during `push` (3 allocations on this day, the first at 2280 s); \
-            run it once that list is reserved or bounded"]
 fn pushing_a_day_allocates_nothing_and_the_state_does_not_grow() {
     let _profiler = dhat::Profiler::builder().testing().build();
     // A day and a night with both ankles and a wrist, pushed in step as a reader would.

@@ -195,9 +195,6 @@ fn every_chunking_gives_the_events_of_one_call() {
 }
 
 #[test]
-#[ignore = "known: the detector starts the night (in-bed start, sleep tracker, metrics) at the \
-            first block of whichever sensor completes one first (`Scorer::saw`), so with \
-            several sensors pushed in small chunks the metrics depend on the push order"]
 fn every_chunking_gives_the_night_metrics_of_one_call() {
     let mut failed = Vec::new();
     for n in nights() {
@@ -242,6 +239,8 @@ proptest! {
     fn random_cut_points_and_empty_chunks_change_nothing(
         sizes in prop::collection::vec(prop_oneof![Just(0usize), 1usize..40, 40usize..9000], 1..60)
     ) {
+        // All-empty chunks would never reach the end of the samples.
+        prop_assume!(sizes.iter().any(|&k| k > 0));
         let n = short();
         assert!(!short_whole().0.events.is_empty());
         let mut i = 0;

@@ -32,7 +32,8 @@ impl SeriesTracker {
     ///
     /// The queue is reserved here and does not grow for input that follows the LM rules:
     /// under WASM, and AASM with breakers breaking, only members of an open run shorter than
-    /// `min_run` wait, so at most `min_run − 1` LMs (3 by default) — every non-CLM or short
+    /// `min_run` wait, so at most `min_run − 1` LMs (3 by default), plus the member that
+    /// completes the run while the queue drains — every non-CLM or short
     /// interval closes the run and is emitted at once. With AASM breakers ignored, ignored
     /// LMs after a waiting member wait too; an ignored CLM starts < 5 s after the last counted
     /// LM, and merged LMs start ≥ 1 s apart (each ≥ 0.5 s long, then ≥ 0.5 s quiet), so ≤ 5
@@ -40,7 +41,8 @@ impl SeriesTracker {
     /// Input breaking those rules only makes the `Vec` grow, never fail.
     pub fn new(cfg: &SeriesConfig) -> Self {
         let waiting = cfg.min_run.saturating_sub(1) as usize;
-        let capacity = if cfg.ignores_breakers() {
+        // The member that completes a run is pushed before the queue drains: one more slot.
+        let capacity = 1 + if cfg.ignores_breakers() {
             waiting * (1 + 5 + 9)
         } else {
             waiting
