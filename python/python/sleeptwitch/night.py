@@ -1,0 +1,271 @@
+"""Whole nights: :func:`analyze` from files, :func:`analyze_arrays` from numpy arrays."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
+
+import numpy as np
+
+from . import _sleeptwitch as _native
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas
+
+__all__ = [
+    "Events",
+    "Night",
+    "analyze",
+    "analyze_arrays",
+    "default_config",
+    "EVENT_COLUMNS",
+    "KINDS",
+    "SITES",
+]
+
+#: Columns of :class:`Events` and of the events CSV, in order.
+EVENT_COLUMNS: Tuple[str, ...] = tuple(_native.EVENT_COLUMNS)
+#: Event classes, in the order of the summary's counts.
+KINDS: Tuple[str, ...] = tuple(_native.KINDS)
+#: Places a sensor can be worn.
+SITES: Tuple[str, ...] = tuple(_native.SITES)
+
+PathLike = Union[str, "os.PathLike[str]"]
+#: A config: ``None`` (the defaults), a mapping (as the JSON would be; fields left out keep
+#: their defaults), or the path of a JSON file.
+ConfigLike = Union[None, Mapping[str, Any], PathLike]
+
+_STRING_COLUMNS = ("kind", "sites")
+
+
+class Events(Dict[str, np.ndarray]):
+    """A night's events as columns: a dict of equal-length numpy arrays.
+
+    Keys, in order (:data:`EVENT_COLUMNS`):
+
+    - ``onset_s``, ``offset_s`` (float64): start and end, in seconds on the input's clock
+      (seconds from the start for relative times, Unix seconds for dated ones).
+    - ``kind`` (str): ``hypnic_jerk``, ``plm``, ``lm``, ``posture_change``, ``activity`` or
+      ``other``.
+    - ``sites`` (str): the sites the movement was seen on, joined by ``+``
+      (``left_ankle+right_ankle`` for a bilateral leg movement).
+    - ``peak_g``, ``mean_g`` (float64): peak and mean of the movement signal, in g.
+    - ``angle_deg`` (float64): turn of the gravity direction across the event, in degrees.
+    - ``peak_jerk_g_per_s`` (float64): peak rate of change of acceleration, in g/s.
+    - ``confidence`` (float64): how sure the class is, 0 to 1.
+    - ``series_id`` (int64): the periodic series a ``plm`` belongs to, from 1; 0 for none.
+    - ``imi_s`` (float64): onset-to-onset interval from the previous leg movement, in
+      seconds; NaN for none.
+
+    Events are in order of onset.
+    """
+
+    @classmethod
+    def _from_columns(cls, columns: Mapping[str, Any]) -> "Events":
+        ev = cls()
+        for name in EVENT_COLUMNS:
+            values = columns[name]
+            if name in _STRING_COLUMNS:
+                ev[name] = np.asarray(values, dtype=np.str_) if len(values) else np.array([], dtype="<U1")
+            else:
+                ev[name] = values
+        return ev
+
+    @classmethod
+    def concat(cls, parts: Iterable["Events"]) -> "Events":
+        """Joins event columns end to end (e.g. what :meth:`Detector.push` returned, chunk
+        after chunk, then :meth:`Detector.finish`)."""
+        parts = list(parts)
+        if not parts:
+            return cls._from_columns({name: [] if name in _STRING_COLUMNS else np.array([]) for name in EVENT_COLUMNS})
+        ev = cls()
+        for name in EVENT_COLUMNS:
+            ev[name] = np.concatenate([p[name] for p in parts])
+        return ev
+
+    @property
+    def n_events(self) -> int:
+        """Number of events (the length of every column)."""
+        return len(self["onset_s"])
+
+    def to_pandas(self) -> "pandas.DataFrame":
+        """The events as a pandas DataFrame, one row per event, columns as in the dict.
+
+        Raises :class:`ImportError` when pandas is not installed.
+        """
+        import pandas as pd
+
+        return pd.DataFrame({name: self[name] for name in EVENT_COLUMNS})
+
+
+class Night:
+    """One analysed night: its :attr:`events` and its :attr:`summary`."""
+
+    def __init__(self, native: Any, paths: Sequence[str]) -> None:
+        self._native = native
+        self._events: Optional[Events] = None
+        self._summary: Optional[Dict[str, Any]] = None
+        #: The files the night was read from (empty for arrays).
+        self.paths: List[str] = list(paths)
+
+    @property
+    def events(self) -> Events:
+        """The night's events as numpy columns (see :class:`Events`), in order of onset."""
+        if self._events is None:
+            self._events = Events._from_columns(self._native.event_columns())
+        return self._events
+
+    @property
+    def summary(self) -> Dict[str, Any]:
+        """The night's summary: the fields of the analyze example's summary JSON.
+
+        Times in seconds on the input's clock, indices per hour, counts per event kind.
+        """
+        if self._summary is None:
+            self._summary = json.loads(self._native.summary_json)
+        return self._summary
+
+    @property
+    def summary_json(self) -> str:
+        """The summary as JSON text, as written by :meth:`write`."""
+        return str(self._native.summary_json)
+
+    def write(self, out_dir: PathLike, stem: Optional[str] = None) -> Dict[str, str]:
+        """Writes ``<stem>.events.csv`` and ``<stem>.summary.json`` into ``out_dir``.
+
+        ``stem`` defaults to the first file's name without its extension (``night`` for
+        ``night.csv``), or ``night`` for arrays. Each file is written under a temporary name
+        and renamed into place, so a reader (or a re-run of the same night) never sees half
+        a file. Returns the paths written, by kind (``events``, ``summary``).
+        """
+        out = Path(out_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        if stem is None:
+            stem = Path(self.paths[0]).stem if self.paths else "night"
+        events = out / f"{stem}.events.csv"
+        summary = out / f"{stem}.summary.json"
+        tmp_events = events.with_name(f".{events.name}.{os.getpid()}.tmp")
+        self._native.write_events(str(tmp_events))
+        os.replace(tmp_events, events)
+        tmp_summary = summary.with_name(f".{summary.name}.{os.getpid()}.tmp")
+        tmp_summary.write_text(self.summary_json + "\n", encoding="utf-8")
+        os.replace(tmp_summary, summary)
+        return {"events": str(events), "summary": str(summary)}
+
+    def __len__(self) -> int:
+        """Number of events."""
+        return len(self._native)
+
+    def __repr__(self) -> str:
+        where = ", ".join(self.paths) if self.paths else "arrays"
+        return f"<sleeptwitch.Night {where}: {len(self)} events>"
+
+
+def default_config() -> Dict[str, Any]:
+    """The detector's default config as a dict, every field named (seconds, Hz, g, degrees)."""
+    result: Dict[str, Any] = json.loads(_native.default_config_json())
+    return result
+
+
+def _config_json(config: ConfigLike) -> Optional[str]:
+    """The config as JSON text for the native side (``None`` for the defaults)."""
+    if config is None:
+        return None
+    if isinstance(config, Mapping):
+        return json.dumps(config)
+    if isinstance(config, (str, os.PathLike)):
+        return Path(config).read_text(encoding="utf-8")
+    raise TypeError(f"config must be None, a mapping or the path of a JSON file, not {type(config).__name__}")
+
+
+def _site_of(path: str) -> Optional[str]:
+    """The site a file's name ends with (``night.left_ankle.csv``), if any."""
+    parts = Path(path).name.lower().split(".")
+    for part in reversed(parts[1:-1] if len(parts) > 2 else []):
+        if part in SITES:
+            return part
+    return None
+
+
+def _inputs(path_or_paths: Union[PathLike, Sequence[PathLike]], site: Union[None, str, Sequence[str]]) -> Tuple[List[str], List[str]]:
+    if isinstance(path_or_paths, (str, os.PathLike)):
+        paths = [os.fspath(path_or_paths)]
+    else:
+        paths = [os.fspath(p) for p in path_or_paths]
+    if not paths:
+        raise ValueError("no file given")
+    if site is None:
+        sites = [_site_of(p) or "ankle" for p in paths]
+    elif isinstance(site, str):
+        sites = [site] * len(paths)
+    else:
+        sites = list(site)
+    if len(sites) != len(paths):
+        raise ValueError(f"one site per file: {len(paths)} file(s), {len(sites)} site(s)")
+    return paths, sites
+
+
+def analyze(
+    path_or_paths: Union[PathLike, Sequence[PathLike]],
+    site: Union[None, str, Sequence[str]] = None,
+    config: ConfigLike = None,
+    *,
+    threads: Optional[int] = None,
+) -> Night:
+    """Reads a night's recording(s) and finds its events.
+
+    ``path_or_paths`` is one file, or one file per sensor of the same night (two ankles and
+    a wrist, say). Files are CSV (a time column in seconds or ISO-8601, and x, y, z in g or
+    m/s²) or device files by extension (``.cwa``, ``.gt3x``, ``.bin``). ``site`` names where
+    each sensor was worn (:data:`SITES`): one name for all, one per file, or ``None`` to
+    take it from the file name (``night.left_ankle.csv``), ``ankle`` when the name has none.
+    ``config`` changes detector settings (see :func:`default_config`). ``threads`` caps the
+    threads that parse a CSV file (default: up to 2); 1 keeps a night on one core.
+
+    The GIL is released while the files are read and analysed.
+
+    Raises :class:`~sleeptwitch.InputError` (bad contents, naming file and line),
+    :class:`~sleeptwitch.ReadError` (a file that cannot be opened) or
+    :class:`~sleeptwitch.ConfigError`.
+    """
+    paths, sites = _inputs(path_or_paths, site)
+    native = _native.analyze_paths(paths, sites, _config_json(config), threads)
+    return Night(native, paths)
+
+
+def _columns(t_s: Any, acc_g: Any) -> Tuple[np.ndarray, np.ndarray]:
+    """``t_s`` and ``acc_g`` as float64 arrays (no copy when they already are), shapes checked."""
+    t = np.asarray(t_s, dtype=np.float64)
+    acc = np.asarray(acc_g, dtype=np.float64)
+    if t.ndim != 1 or acc.ndim != 2 or acc.shape != (len(t), 3):
+        raise ValueError(f"t_s must have shape (n,) and acc_g shape (n, 3); found {t.shape} and {acc.shape}")
+    return t, acc
+
+
+def analyze_arrays(
+    t_s: Any,
+    acc_g: Any,
+    site: str = "ankle",
+    config: ConfigLike = None,
+    *,
+    sample_rate_hz: Optional[float] = None,
+) -> Night:
+    """Finds the events of a night held in arrays.
+
+    ``t_s``: times, shape ``(n,)``, in seconds, strictly increasing. ``acc_g``: acceleration
+    along the sensor's x, y, z, shape ``(n, 3)``, in g (divide m/s² by 9.80665). float64
+    arrays are read in place, whatever their strides; anything else is converted first.
+    ``sample_rate_hz`` defaults to the inverse of the median interval of the first 4,097
+    samples. Samples must be finite and within ±64 g.
+
+    The GIL is released while the samples are processed; do not change the arrays from
+    another thread meanwhile.
+
+    Raises :class:`~sleeptwitch.InputError` naming the sample index (from 0) of a bad sample,
+    :class:`~sleeptwitch.ConfigError`, or :class:`ValueError` for arrays of the wrong shape.
+    """
+    t, acc = _columns(t_s, acc_g)
+    native = _native.analyze_columns(t, acc, site, _config_json(config), sample_rate_hz)
+    return Night(native, [])

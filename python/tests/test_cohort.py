@@ -1,0 +1,116 @@
+"""Cohorts on a Dask cluster of two worker processes on the loopback interface."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+from pathlib import Path
+from typing import Any, Dict, List
+
+import pandas as pd
+import pytest
+
+distributed = pytest.importorskip("distributed")
+from distributed import Client, LocalCluster  # noqa: E402
+
+from sleeptwitch import cohort  # noqa: E402
+
+OUTPUT_COLUMNS = ["events_csv", "summary_json"]
+
+
+def _cluster() -> LocalCluster:
+    return LocalCluster(
+        n_workers=2,
+        threads_per_worker=1,
+        host="127.0.0.1",
+        processes=True,
+        dashboard_address=None,
+        silence_logs=logging.ERROR,
+    )
+
+
+def _outputs(out_dir: Path) -> Dict[str, bytes]:
+    """Every output file under ``out_dir`` by its relative path, with its bytes."""
+    return {
+        str(p.relative_to(out_dir)): p.read_bytes()
+        for p in sorted(out_dir.rglob("*"))
+        if p.is_file() and not p.name.startswith(".")
+    }
+
+
+def _corrupt_copy(src: str, dst: Path, line: int) -> str:
+    """A copy of a night's CSV with a number replaced by ``--`` on ``line`` (from 1)."""
+    lines = Path(src).read_text().splitlines(keepends=True)
+    t = lines[line - 1].split(",")[0]
+    lines[line - 1] = f"{t},--,0,1\n"
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    dst.write_text("".join(lines))
+    return str(dst)
+
+
+def test_the_cluster_table_equals_the_single_process_table(sim_nights: List[str], tmp_path: Path):
+    with _cluster() as cluster, Client(cluster) as client:
+        table = cohort.run(sim_nights, client=client, out_dir=tmp_path / "dask")
+    local = cohort.run_local(sim_nights, out_dir=tmp_path / "local", threads=1)
+    assert len(table) == len(sim_nights) >= 8
+    assert table["night"].tolist() == sim_nights
+    assert table["ok"].all(), table.loc[~table["ok"], "error"].tolist()
+    assert (table["n_events"] > 0).all()
+    pd.testing.assert_frame_equal(table.drop(columns=OUTPUT_COLUMNS), local.drop(columns=OUTPUT_COLUMNS))
+    # The same files, byte for byte, in folders mirroring the inputs' (p01/night.*, ...).
+    dask_files, local_files = _outputs(tmp_path / "dask"), _outputs(tmp_path / "local")
+    assert dask_files == local_files
+    assert sorted(dask_files) == sorted(
+        f"p{i:02d}/night.{what}" for i in range(1, len(sim_nights) + 1) for what in ("events.csv", "summary.json")
+    )
+
+
+def test_a_killed_worker_and_a_corrupt_file_leave_every_night_reported_once(sim_nights: List[str], tmp_path: Path):
+    corrupt = _corrupt_copy(sim_nights[0], tmp_path / "in" / "bad" / "night.csv", line=1000)
+    nights = sim_nights[:5] + [corrupt] + sim_nights[5:]
+    kills: List[Dict[str, Any]] = []
+    seen: List[str] = []
+
+    with _cluster() as cluster, Client(cluster) as client:
+
+        def on_row(row: Dict[str, Any]) -> None:
+            seen.append(row["night"])
+            if kills:
+                return
+            # Kill a worker that has nights in hand, as soon as one does: the scheduler must
+            # hand its nights to the other worker (or to the one its nanny restarts).
+            busy = [w for w, keys in client.processing().items() if keys]
+            if not busy:
+                return
+            pids = client.run(os.getpid)
+            victim = busy[0]
+            os.kill(pids[victim], signal.SIGKILL)
+            kills.append({"worker": victim, "pid": pids[victim], "rows_before": len(seen)})
+
+        table = cohort.run(nights, client=client, out_dir=tmp_path / "out", on_row=on_row)
+        pids_after = set(client.run(os.getpid).values())
+
+    assert kills, "no worker had a night in hand while rows arrived: the kill never happened"
+    assert kills[0]["rows_before"] < len(nights), "the kill came after the last night"
+    assert kills[0]["pid"] not in pids_after
+    # Every night exactly once, in input order, and told to the caller exactly once.
+    assert table["night"].tolist() == nights
+    assert sorted(seen) == sorted(nights)
+    # The corrupt night is a row with its error; every other night completed.
+    bad = table[table["night"] == corrupt].iloc[0]
+    assert not bad["ok"]
+    assert (bad["error_kind"], bad["error_file"], bad["error_line"]) == ("not_a_number", corrupt, 1000)
+    assert bad["error"].startswith(f"{corrupt}:1000: ")
+    good = table[table["night"] != corrupt]
+    assert good["ok"].all(), good.loc[~good["ok"], "error"].tolist()
+    # And their figures are those of one process.
+    # (The error columns are left out: with the bad night in the table they hold NaN where
+    # a table of good nights holds None.)
+    local = cohort.run_local(sim_nights, threads=1)
+    figures = [c for c in local.columns if not c.startswith("error")]
+    pd.testing.assert_frame_equal(
+        good.reset_index(drop=True)[figures],
+        local[figures],
+        check_dtype=False,
+    )
