@@ -1,17 +1,33 @@
 """Type stubs of the native module; the documented API is the ``sleeptwitch`` package."""
 
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple, final
 
 import numpy as np
 import numpy.typing as npt
+from typing_extensions import TypeAlias
+
+__all__ = [
+    "EVENT_COLUMNS",
+    "KINDS",
+    "SITES",
+    "_Detector",
+    "_Night",
+    "__version__",
+    "analyze_columns",
+    "analyze_paths",
+    "default_config_json",
+    "simulate_columns",
+    "simulate_to_dir",
+]
 
 __version__: str
 EVENT_COLUMNS: List[str]
 KINDS: List[str]
 SITES: List[str]
 
-F64_1D = npt.NDArray[np.float64]
+_F64: TypeAlias = npt.NDArray[np.float64]
 
+@final
 class _Night:
     """One analysed night: events (kept in Rust) and the summary as JSON text."""
 
@@ -23,11 +39,12 @@ class _Night:
         """Writes the events CSV to ``path``."""
     def __len__(self) -> int: ...
 
+@final
 class _Detector:
     """The streaming detector over ``(site, sample rate in Hz)`` sensors."""
 
-    def __init__(self, sites: List[Tuple[str, float]], config_json: Optional[str] = None) -> None: ...
-    def push(self, t_s: F64_1D, acc_g: npt.NDArray[np.float64], site_idx: int = 0) -> Dict[str, Any]:
+    def __new__(cls, sites: List[Tuple[str, float]], config_json: Optional[str] = None) -> "_Detector": ...
+    def push(self, t_s: _F64, acc_g: _F64, site_idx: int = 0) -> Dict[str, Any]:
         """Pushes ``t_s`` (n,) seconds and ``acc_g`` (n, 3) g; returns the events made final."""
     def finish(self) -> Tuple[Dict[str, Any], str]:
         """Returns the pending events and the summary as JSON text; resets."""
@@ -43,8 +60,8 @@ def analyze_paths(
     """Reads and analyses one night, one file per sensor."""
 
 def analyze_columns(
-    t_s: F64_1D,
-    acc_g: npt.NDArray[np.float64],
+    t_s: _F64,
+    acc_g: _F64,
     site: str,
     config_json: Optional[str] = None,
     sample_rate_hz: Optional[float] = None,
@@ -54,7 +71,7 @@ def analyze_columns(
 def simulate_to_dir(out_dir: str, config_json: str) -> List[str]:
     """Writes a simulated night (``SimConfig`` JSON) into ``out_dir``; returns the paths."""
 
-def simulate_columns(config_json: str, site: str) -> Tuple[F64_1D, npt.NDArray[np.float64]]:
+def simulate_columns(config_json: str, site: str) -> Tuple[_F64, _F64]:
     """One sensor of a simulated night: times (n,) in s, acceleration (n, 3) in g."""
 
 def default_config_json() -> str:
