@@ -173,6 +173,75 @@ fn non_negative(field: &'static str, v: f64) -> Result<(), ConfigError> {
 }
 
 impl Config {
+    /// Reads a config file: TOML (`.toml`) or JSON (`.json`, or any other name whose text
+    /// starts with `{`), naming only the fields that differ from the defaults.
+    ///
+    /// ```
+    /// # let dir = std::env::temp_dir();
+    /// # let path = dir.join(format!("sleeptwitch-doc-{}.toml", std::process::id()));
+    /// std::fs::write(&path, "[series]\nrule = \"aasm2012\"\nimi_min_s = 5.0\n")?;
+    /// let config = sleeptwitch::Config::from_file(&path)?;
+    /// assert_eq!(config.series.imi_min_s, 5.0);
+    /// assert_eq!(config.segment, Default::default());
+    /// # std::fs::remove_file(&path)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// The file is only parsed: values are checked against their rules when a detector is
+    /// built (see [`validate`](Self::validate)).
+    ///
+    /// # Errors
+    /// When the file cannot be read, or does not parse as a config (bad syntax, an unknown
+    /// field, a value of the wrong type); the error names the file and the line.
+    pub fn from_file(path: impl AsRef<std::path::Path>) -> Result<Config, crate::Error> {
+        let path = path.as_ref();
+        let text =
+            std::fs::read_to_string(path).map_err(|e| crate::Error::from(e).in_file(path))?;
+        Config::from_text(&text, path)
+    }
+
+    /// Parses the text of a config file; `path` decides the format and names the file in
+    /// errors.
+    fn from_text(text: &str, path: &std::path::Path) -> Result<Config, crate::Error> {
+        let ext = path
+            .extension()
+            .and_then(|e| e.to_str())
+            .map(str::to_ascii_lowercase);
+        let json = match ext.as_deref() {
+            Some("json") => true,
+            Some("toml") => false,
+            _ => text.trim_start().starts_with('{'),
+        };
+        let (line, message) = if json {
+            match serde_json::from_str::<Config>(text) {
+                Ok(c) => return Ok(c),
+                Err(e) => (Some(e.line() as u64).filter(|l| *l > 0), e.to_string()),
+            }
+        } else {
+            match toml::from_str::<Config>(text) {
+                Ok(c) => return Ok(c),
+                Err(e) => {
+                    let line = e.span().map(|span| {
+                        let before = text.get(..span.start).unwrap_or(text);
+                        before.bytes().filter(|b| *b == b'\n').count() as u64 + 1
+                    });
+                    (line, e.message().to_string())
+                }
+            }
+        };
+        // serde_json appends " at line L column C"; the position already says where.
+        let message = match message.rfind(" at line ") {
+            Some(i) if json => message.get(..i).unwrap_or(&message).to_string(),
+            _ => message,
+        };
+        let kind = crate::ErrorKind::Other(format!("config: {}", message.trim_end()));
+        let e = match line {
+            Some(l) => crate::Error::at(kind, crate::Position::line(l)),
+            None => crate::Error::new(kind),
+        };
+        Err(e.in_file(path))
+    }
+
     /// Checks every field against its rule, for a recording sampled at `sample_rate_hz`.
     ///
     /// # Errors
@@ -311,6 +380,35 @@ mod tests {
         assert_eq!(c.segment.on_factor, 4.0);
         assert_eq!(c.segment.off_factor, SegmentConfig::default().off_factor);
         assert!(serde_json::from_str::<Config>(r#"{"segment": {"on": 4.0}}"#).is_err());
+    }
+
+    #[test]
+    fn config_files_in_toml_and_json_with_errors_naming_file_and_line() {
+        use std::path::Path;
+        let toml = "# a comment\n[segment]\non_factor = 4.0\n\n[series]\nrule = \"aasm2012\"\n";
+        let c = Config::from_text(toml, Path::new("a.toml")).unwrap();
+        assert_eq!(c.segment.on_factor, 4.0);
+        assert_eq!(c.series.rule, crate::ScoringRule::Aasm2012);
+        assert_eq!(c.floor, FloorConfig::default());
+        let json = r#"{"segment": {"on_factor": 4.0}, "series": {"rule": "aasm2012"}}"#;
+        assert_eq!(Config::from_text(json, Path::new("b.json")).unwrap(), c);
+        // A name without an extension: JSON if the text starts with a brace.
+        assert_eq!(Config::from_text(json, Path::new("cfg")).unwrap(), c);
+        // An unknown field on line 3 of the TOML file.
+        let bad = "[segment]\non_factor = 4.0\non = 5\n";
+        let e = Config::from_text(bad, Path::new("bad.toml")).unwrap_err();
+        assert_eq!(e.line(), Some(3), "{e}");
+        assert!(e.to_string().starts_with("bad.toml:3: config: "), "{e}");
+        assert!(e.to_string().contains("on"), "{e}");
+        // A string where a number goes, on line 2 of the JSON file.
+        let bad = "{\"segment\":\n {\"on_factor\": \"four\"}}";
+        let e = Config::from_text(bad, Path::new("bad.json")).unwrap_err();
+        assert_eq!(e.line(), Some(2), "{e}");
+        assert!(e.to_string().starts_with("bad.json:2: config: "), "{e}");
+        assert!(!e.to_string().contains("at line"), "{e}");
+        // Syntax error on line 2.
+        let e = Config::from_text("[segment]\non_factor = = 4\n", Path::new("c.toml")).unwrap_err();
+        assert_eq!(e.line(), Some(2), "{e}");
     }
 
     #[test]

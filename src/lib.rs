@@ -12,6 +12,7 @@
     )
 )]
 
+pub mod analysis;
 pub mod calibrate;
 pub mod classify;
 pub mod config;

@@ -8,9 +8,22 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 fn example(name: &str) -> PathBuf {
+    static BUILT: std::sync::OnceLock<()> = std::sync::OnceLock::new();
     let exe = std::env::current_exe().unwrap();
     // target/<profile>/deps/examples-<hash> → target/<profile>/examples/<name>
     let dir = exe.parent().and_then(Path::parent).unwrap();
+    BUILT.get_or_init(|| {
+        // `cargo test` leaves no plain binary of an example built as a test (`analyze` has
+        // unit tests): build it as a user would.
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let mut cmd = Command::new(cargo);
+        cmd.args(["build", "--example", "analyze"])
+            .current_dir(env!("CARGO_MANIFEST_DIR"));
+        if dir.file_name().is_some_and(|n| n == "release") {
+            cmd.arg("--release");
+        }
+        assert!(cmd.status().unwrap().success(), "building analyze failed");
+    });
     let path = dir
         .join("examples")
         .join(format!("{name}{}", std::env::consts::EXE_SUFFIX));

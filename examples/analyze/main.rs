@@ -1,27 +1,61 @@
-//! Reads accelerometer recordings and prints, per file, what it holds: samples, duration,
-//! start, rate and jitter, units, gaps and the mean |a| before any calibration.
+//! Finds and names the movements of sleep in accelerometer recordings, night by night, and
+//! writes what a sleep researcher opens: events CSV, summary JSON, a picture, a cohort table.
 //!
 //! ```text
-//! cargo run --release --example analyze -- [OPTIONS] FILE...
+//! cargo run --release --example analyze -- [OPTIONS] INPUT...
+//! cargo run --release --example analyze -- night.csv --events ev.csv --summary s.json --plot night.svg
+//! cargo run --release --example analyze -- left_ankle:L.cwa right_ankle:R.cwa wrist:W.cwa
+//! cargo run --release --example analyze -- --out-dir results/ cohort/
 //! ```
 //!
-//! Exit status: 0 when every file was read, 1 when any failed (the others are still read;
-//! each failure is one line on stderr naming file, line and cause), 2 on bad usage.
+//! The work is the library's ([`sleeptwitch::analysis`]); this file parses options, runs
+//! nights (side by side on a thread pool when there are several), and writes outputs.
+//!
+//! Exit status: 0 when every night was analysed and written, 1 when any failed (the others
+//! still are; each failure is one line on stderr naming file, line and cause, and a row of
+//! `summary.csv`), 2 on bad usage.
 
 mod args;
+mod plot;
+mod table;
+mod trace;
 
-use std::path::Path;
+use std::fs::File;
+use std::io::{BufWriter, IsTerminal, Write};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
-use sleeptwitch::io::{iso8601_utc, CsvReaderBuilder, TimeBase, UnitsFrom};
-use sleeptwitch::{Error, RecordingInfo, Sample, Source};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use rayon::prelude::*;
+use sleeptwitch::analysis::{
+    analyze_night_with, find_nights, group_nights, unique_names, write_cohort, CohortRow, Input,
+    NightInputs, NightReport, Options,
+};
+use sleeptwitch::io::{EventWriter, OpenOptions};
+use sleeptwitch::series::SeriesConfig;
+use sleeptwitch::{Config, Error, ErrorKind, Event, ScoringRule};
 
-/// Samples asked for per read.
-const CHUNK: usize = 4096;
+use args::Args;
+use trace::Trace;
 
-/// Gaps listed one by one; past this only their count is given.
-const GAPS_LISTED: usize = 10;
+/// What one night produced.
+struct Done {
+    night: NightInputs,
+    result: Result<NightReport, Error>,
+    /// Failures writing its outputs (the analysis itself succeeded).
+    write_errors: Vec<Error>,
+    seconds: f64,
+    bytes: u64,
+}
+
+/// Where a night's outputs go.
+#[derive(Default)]
+struct Outputs {
+    events: Option<PathBuf>,
+    summary: Option<PathBuf>,
+    plot: Option<PathBuf>,
+}
 
 fn main() -> ExitCode {
     let args = match args::parse() {
@@ -33,149 +67,312 @@ fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
-    let mut builder = CsvReaderBuilder::new();
-    builder.units(args.units.map(Into::into));
-    if let Some(n) = args.threads {
-        builder.threads(n);
-    }
-    if let Some(n) = args.block_size {
-        builder.block_size_bytes(n);
-    }
-    let mut failed = false;
-    for (i, path) in args.files.iter().enumerate() {
-        if i > 0 {
-            println!();
+    match run(&args) {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::from(1),
+        Err(Usage(msg)) => {
+            eprintln!("error: {msg}");
+            ExitCode::from(2)
         }
-        match read(&builder, path) {
-            Ok((info, seconds)) => {
-                print!("{}", summary(path, &info));
-                if args.timing {
-                    let bytes = std::fs::metadata(path).map_or(0, |m| m.len());
-                    println!(
-                        "  {:<11} {seconds:.3} s, {:.0} MB/s",
-                        "read",
-                        bytes as f64 / 1e6 / seconds
-                    );
+    }
+}
+
+/// A usage error: exit status 2.
+struct Usage(String);
+
+/// The detector config: the file's, then the command line's changes.
+fn config(args: &Args) -> Result<Config, Error> {
+    let mut c = match &args.config {
+        Some(p) => Config::from_file(p)?,
+        None => Config::default(),
+    };
+    if let Some(rule) = args.rule {
+        let rule = ScoringRule::from(rule);
+        if c.series.rule != rule {
+            c.series = match rule {
+                ScoringRule::Wasm2016 => SeriesConfig::wasm2016(),
+                ScoringRule::Aasm2012 => SeriesConfig::aasm2012(),
+            };
+        }
+    }
+    if let Some(x) = args.on_factor {
+        c.segment.on_factor = x;
+    }
+    if let Some(x) = args.off_factor {
+        c.segment.off_factor = x;
+    }
+    // Checked against its rules for each recording's rate, when its detector is built.
+    Ok(c)
+}
+
+/// The nights named by the command line, in its order: folders searched, files grouped.
+fn nights(args: &Args) -> Result<Vec<NightInputs>, Error> {
+    let mut nights = Vec::new();
+    let mut files: Vec<Input> = Vec::new();
+    for arg in &args.inputs {
+        let input = Input::parse(arg);
+        if !input.site_given && input.path.is_dir() {
+            nights.extend(group_nights(files.drain(..)));
+            nights.extend(find_nights(&input.path)?);
+        } else {
+            files.push(input);
+        }
+    }
+    nights.extend(group_nights(files));
+    let names = unique_names(nights.iter().map(|n| n.name.as_str()));
+    for (n, name) in nights.iter_mut().zip(names) {
+        n.name = name;
+    }
+    Ok(nights)
+}
+
+/// Runs everything; `Ok(false)` when some night failed.
+fn run(args: &Args) -> Result<bool, Usage> {
+    let config = match config(args) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Ok(false);
+        }
+    };
+    let nights = match nights(args) {
+        Ok(n) => n,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Ok(false);
+        }
+    };
+    if nights.is_empty() {
+        return Err(Usage("no recordings found in the inputs given".into()));
+    }
+    let single = nights.len() == 1;
+    if !single && (args.events.is_some() || args.summary.is_some() || args.plot.is_some()) {
+        return Err(Usage(format!(
+            "--events, --summary and --plot take one night and {} were given; use --out-dir",
+            nights.len()
+        )));
+    }
+    if let Some(dir) = &args.out_dir {
+        if let Err(e) = std::fs::create_dir_all(dir) {
+            eprintln!("error: {}: {e}", dir.display());
+            return Ok(false);
+        }
+    }
+    let threads = args
+        .threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+        .max(1);
+    let options = Options {
+        open: OpenOptions {
+            units: args.units.map(Into::into),
+            // One night: parse on a second thread while detecting. Several: one thread per
+            // night, nights side by side.
+            csv_threads: Some(if single { threads.min(2) } else { 1 }),
+            csv_block_size_bytes: args.block_size,
+        },
+        ..Options::default()
+    };
+    let outputs = |n: &NightInputs| -> Outputs {
+        match &args.out_dir {
+            Some(dir) => Outputs {
+                events: Some(dir.join(format!("{}.events.csv", n.name))),
+                summary: Some(dir.join(format!("{}.summary.json", n.name))),
+                plot: Some(dir.join(format!("{}.svg", n.name))),
+            },
+            None => Outputs {
+                events: args.events.clone(),
+                summary: args.summary.clone(),
+                plot: args.plot.clone(),
+            },
+        }
+    };
+
+    let bar = progress(nights.len(), args.quiet);
+    let work = |n: NightInputs| -> Done {
+        let done = analyze(n, &config, &options, &outputs);
+        bar.inc(1);
+        done
+    };
+    let done: Vec<Done> = if single || threads == 1 {
+        nights.into_iter().map(work).collect()
+    } else {
+        match rayon::ThreadPoolBuilder::new().num_threads(threads).build() {
+            Ok(pool) => pool.install(|| nights.into_par_iter().map(work).collect()),
+            Err(e) => {
+                eprintln!("error: cannot start {threads} threads: {e}");
+                return Ok(false);
+            }
+        }
+    };
+    bar.finish_and_clear();
+
+    report(args, &done)
+}
+
+/// Prints tables or JSON, errors, and writes the cohort table; `Ok(false)` if anything failed.
+fn report(args: &Args, done: &[Done]) -> Result<bool, Usage> {
+    let mut ok = true;
+    let mut stdout = std::io::stdout().lock();
+    let mut json = Vec::new();
+    let mut first = true;
+    for d in done {
+        match &d.result {
+            Ok(r) if args.json => json.push(r),
+            Ok(r) => {
+                if !first {
+                    let _ = writeln!(stdout);
                 }
+                first = false;
+                let header = match d.night.inputs.as_slice() {
+                    [one] => one.path.display().to_string(),
+                    many => format!(
+                        "{}: {}",
+                        d.night.name,
+                        many.iter()
+                            .map(ToString::to_string)
+                            .collect::<Vec<_>>()
+                            .join(" ")
+                    ),
+                };
+                let secs = args.timing.then_some(d.seconds);
+                let _ = write!(stdout, "{}", table::night(&header, r, secs, d.bytes));
             }
             Err(e) => {
-                failed = true;
+                ok = false;
                 eprintln!("error: {e}");
             }
         }
+        for e in &d.write_errors {
+            ok = false;
+            eprintln!("error: {e}");
+        }
     }
-    if failed {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
+    if args.json {
+        let text = match json.as_slice() {
+            [one] => serde_json::to_string_pretty(one),
+            many => serde_json::to_string_pretty(many),
+        };
+        match text {
+            Ok(t) => {
+                let _ = writeln!(stdout, "{t}");
+            }
+            Err(e) => {
+                ok = false;
+                eprintln!("error: summary JSON: {e}");
+            }
+        }
     }
+    if let Some(dir) = &args.out_dir {
+        let rows: Vec<CohortRow> = done
+            .iter()
+            .map(|d| match &d.result {
+                Ok(r) => CohortRow::ok(&d.night.name, &d.night.inputs, r),
+                Err(e) => CohortRow::failed(&d.night.name, &d.night.inputs, e),
+            })
+            .collect();
+        let path = dir.join("summary.csv");
+        let written = File::create(&path)
+            .map_err(Error::from)
+            .and_then(|f| write_cohort(BufWriter::new(f), &rows));
+        if let Err(e) = written {
+            ok = false;
+            eprintln!("error: {}", e.in_file(&path));
+        }
+    }
+    Ok(ok)
 }
 
-/// Reads a whole file; returns what was learnt and the seconds it took.
-fn read(builder: &CsvReaderBuilder, path: &Path) -> Result<(RecordingInfo, f64), Error> {
+/// A bar of nights done, drawn only on a terminal, for more than one night.
+fn progress(n: usize, quiet: bool) -> ProgressBar {
+    if quiet || n < 2 || !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::with_draw_target(Some(n as u64), ProgressDrawTarget::stderr());
+    if let Ok(style) =
+        ProgressStyle::with_template("{bar:40} {pos}/{len} nights, {elapsed} (about {eta} left)")
+    {
+        bar.set_style(style);
+    }
+    bar
+}
+
+/// Analyses one night and writes its outputs.
+fn analyze(
+    night: NightInputs,
+    config: &Config,
+    options: &Options,
+    outputs: &(dyn Fn(&NightInputs) -> Outputs + Sync),
+) -> Done {
     let start = Instant::now();
-    let mut reader = builder.from_path(path)?;
-    let mut chunk = vec![Sample::default(); CHUNK];
-    while reader.read_samples(&mut chunk)? > 0 {}
-    Ok((reader.info().clone(), start.elapsed().as_secs_f64()))
-}
-
-/// The human summary of one recording.
-fn summary(path: &Path, info: &RecordingInfo) -> String {
-    let mut s = format!("{}\n", path.display());
-    let mut row = |name: &str, value: String| {
-        s.push_str(&format!("  {name:<11} {value}\n"));
-    };
-    row("samples", thousands(info.n_samples));
-    row("duration", duration(info.duration_s()));
-    let start = info.start_s.unwrap_or(0.0);
-    row(
-        "start",
-        match info.time_base {
-            TimeBase::Relative => format!("{start:.3} s (relative time)"),
-            TimeBase::Unix => format!("{} (Unix time, clock as stored)", iso8601_utc(start)),
-            TimeBase::Iso8601 => format!("{} UTC (ISO-8601 date-times)", iso8601_utc(start)),
+    let out = outputs(&night);
+    let bytes = night
+        .inputs
+        .iter()
+        .map(|i| std::fs::metadata(&i.path).map_or(0, |m| m.len()))
+        .sum();
+    let want_plot = out.plot.is_some();
+    let mut traces: Vec<Trace> = night.inputs.iter().map(|_| Trace::new()).collect();
+    let mut events: Vec<Event> = Vec::new();
+    let result = analyze_night_with(
+        &night.inputs,
+        config,
+        options,
+        &mut events,
+        &mut |i, samples| {
+            if want_plot {
+                if let Some(t) = traces.get_mut(i) {
+                    t.push(samples);
+                }
+            }
         },
-    );
-    let r = &info.rate;
-    row(
-        "rate",
-        format!(
-            "{:.2} Hz ± {:.2} ms jitter (median interval {:.3} ms, longest {:.3} ms)",
-            r.rate_hz,
-            r.jitter_s * 1e3,
-            r.median_interval_s * 1e3,
-            r.max_interval_s * 1e3
-        ),
-    );
-    let from = match info.units_from {
-        UnitsFrom::Header => "named in the header",
-        UnitsFrom::Magnitude => "from the median |a| of the first 10 s",
-        UnitsFrom::Caller => "as asked",
-        UnitsFrom::Device => "fixed by the device",
-    };
-    row("units", format!("{} ({from})", info.units));
-    if info.gaps.is_empty() {
-        row("gaps", "none".into());
-    } else {
-        row(
-            "gaps",
-            format!(
-                "{} ({} in all)",
-                info.gaps.len(),
-                duration(info.gap_time_s())
-            ),
-        );
-        for g in info.gaps.iter().take(GAPS_LISTED) {
-            let at = match info.time_base {
-                TimeBase::Relative => format!("{:.3} s", g.start_s),
-                _ => iso8601_utc(g.start_s),
+    )
+    .map(|mut r| {
+        r.name.clone_from(&night.name);
+        r
+    });
+    let mut write_errors = Vec::new();
+    if let Ok(r) = &result {
+        if let Some(p) = &out.events {
+            write_errors.extend(write_events(p, &events).err());
+        }
+        if let Some(p) = &out.summary {
+            let text = r.to_json();
+            write_errors.extend(
+                text.and_then(|t| std::fs::write(p, t + "\n").map_err(Error::from))
+                    .map_err(|e| e.in_file(p))
+                    .err(),
+            );
+        }
+        if let Some(p) = &out.plot {
+            let sites = night.inputs.iter().map(|i| i.site);
+            let drawn = plot::Night {
+                name: &night.name,
+                report: r,
+                events: &events,
+                traces: sites.zip(traces.into_iter().map(Trace::finish)).collect(),
             };
-            row("", format!("after {at}: {}", duration(g.duration_s)));
-        }
-        if info.gaps.len() > GAPS_LISTED {
-            row("", format!("… and {} more", info.gaps.len() - GAPS_LISTED));
+            if let Err(msg) = plot::draw(p, &drawn) {
+                write_errors.push(Error::new(ErrorKind::Other(msg)).in_file(p));
+            }
         }
     }
-    row(
-        "mean |a|",
-        format!("{:.4} g (before calibration)", info.mean_norm_g),
-    );
-    for w in &info.warnings {
-        row("warning", w.to_string());
+    Done {
+        night,
+        result,
+        write_errors,
+        seconds: start.elapsed().as_secs_f64(),
+        bytes,
     }
-    s
 }
 
-/// A count with thousands separators: 2,880,000.
-fn thousands(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
+/// Writes the events CSV (`-` for standard output).
+fn write_events(path: &Path, events: &[Event]) -> Result<(), Error> {
+    if path == Path::new("-") {
+        let mut w = EventWriter::new(std::io::stdout().lock())?;
+        for e in events {
+            w.write(e)?;
         }
-        out.push(c);
+        return w.flush();
     }
-    out
-}
-
-/// A duration for people: `59.99 s`, `10 min 00.0 s`, `8 h 00 min 00 s`.
-fn duration(seconds: f64) -> String {
-    if seconds < 59.995 {
-        return format!("{seconds:.2} s");
-    }
-    // Below 2^53 tenths for any recording: exact integers.
-    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-    let tenths = (seconds * 10.0).round() as u64;
-    if tenths < 36_000 {
-        return format!(
-            "{} min {:02}.{} s",
-            tenths / 600,
-            tenths % 600 / 10,
-            tenths % 10
-        );
-    }
-    let s = (tenths + 5) / 10;
-    format!("{} h {:02} min {:02} s", s / 3600, s / 60 % 60, s % 60)
+    sleeptwitch::io::write_events(path, events)
 }

@@ -14,6 +14,7 @@ mod events;
 mod geneactiv;
 mod gt3x;
 mod matrix;
+mod open;
 
 pub(crate) use check::{median_interval_s, SampleCheck};
 pub use check::{MAX_ABS_G, MIN_RATE_HZ};
@@ -24,6 +25,7 @@ pub use events::{read_events, write_events, EventReader, EventWriter, EVENT_COLU
 pub use geneactiv::GeneactivReader;
 pub use gt3x::Gt3xReader;
 pub use matrix::MatrixReader;
+pub use open::{open, FileKind, OpenOptions};
 
 use std::fmt;
 

@@ -1,0 +1,145 @@
+//! Reads an accelerometer CSV on standard input as it arrives and prints each event as soon
+//! as it is final, in the events CSV form of `analyze --events`.
+//!
+//! ```text
+//! cargo run --release --example stream < night.csv > events.csv
+//! stdbuf -oL my-logger | cargo run --release --example stream -- --summary night.json
+//! ```
+//!
+//! The input is read as a pipe delivers it: the first 4,097 rows decide the unit and the
+//! sample rate (about 41 s of a live 100 Hz stream), then rows go to the detector a tenth
+//! of a second of samples at a time. Standard output is flushed after each
+//! event. For the same file the events are those of `analyze --events`, byte for byte: both
+//! build the detector from the reader's first 4,097 timestamps, and the detector gives the
+//! same events however its input is cut into chunks.
+//!
+//! Exit status: 0 at the end of the input, 1 on bad input (the events before it have been
+//! printed; the error names the line), 2 on bad usage.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Parser;
+use sleeptwitch::analysis::{detector_rate_hz, InputReport, NightReport};
+use sleeptwitch::io::{AccelUnit, CsvReaderBuilder, EventWriter};
+use sleeptwitch::{Config, Detector, Error, ErrorKind, Event, Sample, Site, Source};
+
+/// Time asked for per read, in seconds of samples: a read waits until that many rows have
+/// arrived (the reader fills the chunk it is given), so this bounds the wait it adds.
+const CHUNK_S: f64 = 0.1;
+
+/// Reads a CSV (time, x, y, z) on standard input and prints events as they become final.
+#[derive(Debug, Parser)]
+#[command(name = "stream", version, about)]
+struct Args {
+    /// Unit of the acceleration columns (g or ms2); overrides the header and the magnitude test.
+    #[arg(long, value_name = "UNIT", value_parser = ["g", "ms2"])]
+    units: Option<String>,
+
+    /// Detector config file (TOML or JSON).
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+
+    /// Where the sensor is worn: ankle, left_ankle, right_ankle or wrist.
+    #[arg(long, default_value = "ankle", value_name = "SITE")]
+    site: Site,
+
+    /// At the end of the input, write the night's summary JSON to PATH.
+    #[arg(long, value_name = "PATH")]
+    summary: Option<PathBuf>,
+}
+
+fn main() -> ExitCode {
+    let args = match Args::try_parse() {
+        Ok(a) => a,
+        Err(e) => {
+            let code = if e.use_stderr() { 2 } else { 0 };
+            // Printing the usage message can only fail if stderr is gone.
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    match run(&args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// Writes each event to standard output as the detector delivers it, flushing every time;
+/// keeps the first write error (a closed pipe) for after the push.
+struct Printer<W: Write> {
+    out: EventWriter<W>,
+    failed: Option<Error>,
+}
+
+impl<W: Write> sleeptwitch::Sink for Printer<W> {
+    fn event(&mut self, e: Event) {
+        if self.failed.is_none() {
+            if let Err(err) = self.out.write(&e).and_then(|()| self.out.flush()) {
+                self.failed = Some(err);
+            }
+        }
+    }
+}
+
+fn run(args: &Args) -> Result<(), Error> {
+    let config = match &args.config {
+        Some(p) => Config::from_file(p)?,
+        None => Config::default(),
+    };
+    let mut builder = CsvReaderBuilder::new();
+    builder
+        .units(args.units.as_deref().map(|u| {
+            if u == "g" {
+                AccelUnit::G
+            } else {
+                AccelUnit::MPerS2
+            }
+        }))
+        .threads(1)
+        .file_name("<stdin>");
+    let mut reader = builder.from_reader(std::io::stdin().lock())?;
+    let rate = detector_rate_hz(reader.info())?;
+    let mut detector = Detector::with_sites(&config, &[(args.site, rate)])?;
+    let mut sink = Printer {
+        out: EventWriter::new(std::io::stdout().lock())?,
+        failed: None,
+    };
+    sink.out.flush()?;
+    // Rates are at least 10 Hz (the reader refuses less) and finite: at least one sample.
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    let chunk_len = (rate * CHUNK_S).ceil().clamp(1.0, 1e6) as usize;
+    let mut chunk = vec![Sample::default(); chunk_len];
+    loop {
+        let n = reader.read_samples(&mut chunk)?;
+        if n == 0 {
+            break;
+        }
+        detector.push(chunk.get(..n).unwrap_or_default(), &mut sink)?;
+        if let Some(e) = sink.failed.take() {
+            return Err(e);
+        }
+    }
+    let summary = detector.finish(&mut sink)?;
+    if let Some(e) = sink.failed.take() {
+        return Err(e);
+    }
+    if let Some(path) = &args.summary {
+        let input = sleeptwitch::analysis::Input::new("-", args.site);
+        let stream = summary
+            .sites
+            .first()
+            .map(|s| s.stream.clone())
+            .ok_or_else(|| {
+                Error::new(ErrorKind::Other("the detector reported no sensor".into()))
+            })?;
+        let inputs = vec![InputReport::new(&input, reader.info(), &stream)];
+        let report = NightReport::new("stdin".into(), inputs, &config, summary);
+        std::fs::write(path, report.to_json()? + "\n").map_err(|e| Error::from(e).in_file(path))?;
+    }
+    Ok(())
+}

@@ -1,0 +1,320 @@
+//! What an analysed night reports: the summary JSON and the cohort table's row.
+
+use serde::{Deserialize, Serialize};
+
+use crate::calibrate::{CalibrationReport, CalibrationStatus};
+use crate::io::{iso8601_utc, RecordingInfo, TimeBase};
+use crate::{Config, Error, Kind, NightMetrics, SiteSummary, SleepBout, Summary};
+
+use super::Input;
+
+/// The crate that made a report.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Software {
+    /// The crate's name, `sleeptwitch`.
+    pub name: String,
+    /// Its version, e.g. `0.1.0`.
+    pub version: String,
+}
+
+impl Default for Software {
+    /// This crate, at this version.
+    fn default() -> Self {
+        Software {
+            name: env!("CARGO_PKG_NAME").into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+        }
+    }
+}
+
+/// Events delivered in a night, per kind.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EventCounts {
+    /// Hypnic jerks.
+    pub hypnic_jerk: u64,
+    /// Leg movements in a periodic series.
+    pub plm: u64,
+    /// Leg movements outside any series.
+    pub lm: u64,
+    /// Posture changes.
+    pub posture_change: u64,
+    /// Wake-activity events.
+    pub activity: u64,
+    /// Movements of no scored class.
+    pub other: u64,
+    /// All events.
+    pub total: u64,
+}
+
+impl EventCounts {
+    /// Counts in the order of [`Kind::ALL`], as a detector's [`Summary`] holds them.
+    pub fn from_array(n: [u64; 6]) -> Self {
+        let [hypnic_jerk, plm, lm, posture_change, activity, other] = n;
+        EventCounts {
+            hypnic_jerk,
+            plm,
+            lm,
+            posture_change,
+            activity,
+            other,
+            total: n.iter().sum(),
+        }
+    }
+
+    /// The count of one kind.
+    pub fn get(&self, kind: Kind) -> u64 {
+        match kind {
+            Kind::HypnicJerk => self.hypnic_jerk,
+            Kind::Plm => self.plm,
+            Kind::Lm => self.lm,
+            Kind::PostureChange => self.posture_change,
+            Kind::Activity => self.activity,
+            Kind::Other => self.other,
+        }
+    }
+}
+
+/// One recording of a night, as read and as the detector saw it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct InputReport {
+    /// The file, as given.
+    pub path: String,
+    /// Where the sensor was worn.
+    pub site: crate::Site,
+    /// First sample's time as a UTC date-time (`2024-03-01 23:00:00.000`), for inputs with
+    /// absolute times (the device clock read as UTC); `None` for relative times.
+    pub start_utc: Option<String>,
+    /// Time from the first to the last sample, in seconds.
+    pub duration_s: f64,
+    /// The rate the detector was built for (see
+    /// [`detector_rate_hz`](super::detector_rate_hz)), in Hz.
+    pub detector_rate_hz: f64,
+    /// What the reader learnt: format, units, time base, samples, rate and jitter, gaps,
+    /// mean |a|, warnings (their text) and device metadata.
+    pub recording: RecordingInfo,
+    /// The reader's warnings with their positions (`night.csv:52: last row cut short`).
+    pub warnings: Vec<String>,
+    /// The calibration the detector reached on this sensor.
+    pub calibration: CalibrationReport,
+    /// Movements the detector found on this sensor, before naming.
+    pub n_movements: u64,
+}
+
+impl InputReport {
+    /// The report of `input` from its reader's info and its part of the detector's summary.
+    pub fn new(input: &Input, info: &RecordingInfo, stream: &SiteSummary) -> Self {
+        let start_utc = match (info.time_base, info.start_s) {
+            (TimeBase::Unix | TimeBase::Iso8601, Some(t)) => Some(iso8601_utc(t)),
+            _ => None,
+        };
+        InputReport {
+            path: input.path.display().to_string(),
+            site: input.site,
+            start_utc,
+            duration_s: info.duration_s(),
+            detector_rate_hz: stream.sample_rate_hz,
+            recording: info.clone(),
+            warnings: info.warnings.iter().map(ToString::to_string).collect(),
+            calibration: stream.calibration,
+            n_movements: stream.n_movements,
+        }
+    }
+}
+
+/// Everything known about an analysed night: the summary JSON of `examples/analyze`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct NightReport {
+    /// The night's name, from its file names (see [`night_name`](super::night_name)).
+    pub name: String,
+    /// The crate and version that made it.
+    pub software: Software,
+    /// The night's recordings.
+    pub inputs: Vec<InputReport>,
+    /// Sleep onset (start of the first sleep bout), in seconds on the input's clock.
+    pub sleep_onset_s: Option<f64>,
+    /// The same as a UTC date-time, for inputs with absolute times.
+    pub sleep_onset_utc: Option<String>,
+    /// The night's clinical metrics: sleep figures, PLM indices, periodicity, IMI histogram,
+    /// jerk times, posture changes.
+    pub metrics: NightMetrics,
+    /// Sleep bouts, in time order.
+    pub sleep_bouts: Vec<SleepBout>,
+    /// Events delivered, per kind.
+    pub n_events: EventCounts,
+    /// The detector's bound on the time from an event's end to its delivery, in seconds.
+    pub latency_s: f64,
+    /// The detector's config, every field.
+    pub config: Config,
+}
+
+impl NightReport {
+    /// A report from the inputs' reports, the config used and the detector's summary.
+    pub fn new(name: String, inputs: Vec<InputReport>, config: &Config, summary: Summary) -> Self {
+        let absolute = inputs.iter().any(|i| i.start_utc.is_some());
+        let sleep_onset_s = summary.metrics.sleep_onset_s;
+        NightReport {
+            name,
+            software: Software::default(),
+            inputs,
+            sleep_onset_s,
+            sleep_onset_utc: sleep_onset_s.filter(|_| absolute).map(iso8601_utc),
+            metrics: summary.metrics,
+            sleep_bouts: summary.sleep_bouts,
+            n_events: EventCounts::from_array(summary.n_events),
+            latency_s: summary.latency_s,
+            config: config.clone(),
+        }
+    }
+
+    /// The summary as pretty-printed JSON.
+    ///
+    /// # Errors
+    /// Only if serialising fails, which plain data does not.
+    pub fn to_json(&self) -> Result<String, Error> {
+        serde_json::to_string_pretty(self)
+            .map_err(|e| Error::new(crate::ErrorKind::Other(format!("summary JSON: {e}"))))
+    }
+}
+
+/// One night's row of a cohort table (`summary.csv`): a few figures per night, failures
+/// included with their error.
+///
+/// Durations of the night are in hours, WASO in minutes, times in seconds on the input's
+/// clock; empty fields are figures that do not exist (no sleep, a failed night).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct CohortRow {
+    /// The night's name (its output files are `NAME.*`).
+    pub name: String,
+    /// `ok`, or `error` when the night could not be analysed.
+    pub status: String,
+    /// The error, for a failed night.
+    pub error: String,
+    /// The recordings, as `site:path`, joined by `;`.
+    pub inputs: String,
+    /// Start of the first recording, in seconds on the input's clock.
+    pub start_s: Option<f64>,
+    /// The same as a UTC date-time, for absolute times.
+    pub start_utc: Option<String>,
+    /// Length of the first recording, in hours.
+    pub duration_h: Option<f64>,
+    /// Sample rate of the first recording, in Hz.
+    pub rate_hz: Option<f64>,
+    /// Gaps in all recordings.
+    pub n_gaps: Option<u64>,
+    /// Time inside gaps, all recordings, in seconds.
+    pub gap_time_s: Option<f64>,
+    /// Reader warnings, all recordings.
+    pub n_warnings: Option<u64>,
+    /// Calibration reached on the first recording.
+    pub calibration: Option<CalibrationStatus>,
+    /// Sleep onset, in seconds on the input's clock.
+    pub sleep_onset_s: Option<f64>,
+    /// Sleep-onset latency from the start of the recording, in minutes.
+    pub sleep_onset_latency_min: Option<f64>,
+    /// Time in bed, in hours.
+    pub time_in_bed_h: Option<f64>,
+    /// Total sleep time, in hours.
+    pub total_sleep_time_h: Option<f64>,
+    /// Sleep period time, in hours.
+    pub sleep_period_h: Option<f64>,
+    /// Wake after sleep onset, in minutes.
+    pub waso_min: Option<f64>,
+    /// Leg movements.
+    pub n_lm: Option<u32>,
+    /// PLMs with onset in sleep.
+    pub n_plms: Option<u32>,
+    /// PLMS per hour of sleep.
+    pub plms_index_per_h: Option<f64>,
+    /// PLMs in wake per hour of wake in bed.
+    pub plmw_index_per_h: Option<f64>,
+    /// Ferri 2006 periodicity index.
+    pub periodicity_index: Option<f64>,
+    /// Median IMI in sleep, in seconds.
+    pub imi_median_s: Option<f64>,
+    /// Hypnic jerks.
+    pub n_hypnic_jerks: Option<u32>,
+    /// Posture changes.
+    pub n_posture_changes: Option<u32>,
+    /// Posture changes per hour of sleep period.
+    pub posture_changes_per_h_spt: Option<f64>,
+    /// Wake-activity events.
+    pub n_activity: Option<u32>,
+    /// Events of every kind.
+    pub n_events: Option<u64>,
+    /// The scoring rule (`wasm2016`, `aasm2012`).
+    pub rule: Option<String>,
+}
+
+fn joined(inputs: &[Input]) -> String {
+    inputs
+        .iter()
+        .map(|i| format!("{}:{}", i.site, i.path.display()))
+        .collect::<Vec<_>>()
+        .join(";")
+}
+
+impl CohortRow {
+    /// The row of an analysed night.
+    pub fn ok(name: &str, inputs: &[Input], r: &NightReport) -> Self {
+        let m = &r.metrics;
+        let first = r.inputs.first();
+        let h = |s: f64| s / 3600.0;
+        let min = |s: f64| s / 60.0;
+        CohortRow {
+            name: name.into(),
+            status: "ok".into(),
+            error: String::new(),
+            inputs: joined(inputs),
+            start_s: first.and_then(|i| i.recording.start_s),
+            start_utc: first.and_then(|i| i.start_utc.clone()),
+            duration_h: first.map(|i| h(i.duration_s)),
+            rate_hz: first.map(|i| i.recording.rate.rate_hz),
+            n_gaps: Some(r.inputs.iter().map(|i| i.recording.gaps.len() as u64).sum()),
+            gap_time_s: Some(r.inputs.iter().map(|i| i.recording.gap_time_s()).sum()),
+            n_warnings: Some(r.inputs.iter().map(|i| i.warnings.len() as u64).sum()),
+            calibration: first.map(|i| i.calibration.status),
+            sleep_onset_s: m.sleep_onset_s,
+            sleep_onset_latency_min: m.sleep_onset_latency_s.map(min),
+            time_in_bed_h: Some(h(m.time_in_bed_s)),
+            total_sleep_time_h: Some(h(m.total_sleep_time_s)),
+            sleep_period_h: Some(h(m.sleep_period_s)),
+            waso_min: Some(min(m.waso_s)),
+            n_lm: Some(m.n_lm),
+            n_plms: Some(m.n_plms),
+            plms_index_per_h: m.plms_index_per_h,
+            plmw_index_per_h: m.plmw_index_per_h,
+            periodicity_index: m.periodicity_index_ferri2006,
+            imi_median_s: m.imi_median_s,
+            n_hypnic_jerks: Some(m.n_hypnic_jerks),
+            n_posture_changes: Some(m.n_posture_changes),
+            posture_changes_per_h_spt: m.posture_changes_per_h_spt,
+            n_activity: Some(m.n_activity),
+            n_events: Some(r.n_events.total),
+            rule: Some(m.rule.as_str().into()),
+        }
+    }
+
+    /// The row of a night that failed, with its error.
+    pub fn failed(name: &str, inputs: &[Input], error: &Error) -> Self {
+        CohortRow {
+            name: name.into(),
+            status: "error".into(),
+            error: error.to_string(),
+            inputs: joined(inputs),
+            ..CohortRow::default()
+        }
+    }
+}
+
+/// Writes a cohort table: a header, then one row per night.
+///
+/// # Errors
+/// When writing fails.
+pub fn write_cohort<W: std::io::Write>(w: W, rows: &[CohortRow]) -> Result<(), Error> {
+    let mut wtr = csv::Writer::from_writer(w);
+    for row in rows {
+        wtr.serialize(row)
+            .map_err(|e| Error::new(crate::ErrorKind::Other(format!("cohort table: {e}"))))?;
+    }
+    wtr.flush().map_err(Error::from)
+}
