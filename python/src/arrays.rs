@@ -9,10 +9,11 @@ use numpy::{IntoPyArray, PyReadonlyArray1, PyReadonlyArray2};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
-use sleeptwitch::{Error, Event, Sample};
+use sleeptwitch::io::{Format, RateInfo, RecordingInfo, TimeBase, UnitsFrom};
+use sleeptwitch::{Error, Event, Gap, Sample};
 
 /// Samples converted and pushed at a time.
-pub(crate) const CHUNK: usize = 4096;
+const CHUNK: usize = 4096;
 
 /// A time column and an acceleration matrix of the same length, borrowed from numpy.
 #[derive(Clone, Copy)]
@@ -97,6 +98,107 @@ pub(crate) fn median_interval_s(t_s: &[f64]) -> Option<f64> {
     let mid = d.len() / 2;
     let (_, m, _) = d.select_nth_unstable_by(mid, f64::total_cmp);
     Some(*m)
+}
+
+/// Times from this one on are Unix seconds (2000-01-01), as the CSV reader reads them.
+const UNIX_FROM_S: f64 = 946_684_800.0;
+
+/// What a reader would learn about samples handed over in arrays, gathered chunk by chunk.
+///
+/// Intervals longer than the gap rule, max(1 s, 5 × the median interval), are gaps and kept
+/// out of the rate figures, as the readers do; the gaps themselves come from the detector.
+pub(crate) struct Stats {
+    median_interval_s: f64,
+    gap_min_s: f64,
+    n: u64,
+    first_t_s: f64,
+    last_t_s: f64,
+    sum_norm_g: f64,
+    /// Intervals that are not gaps: count, sum and sum of squares of their deviation from
+    /// the median (small numbers, so the variance keeps its digits), longest.
+    n_dt: u64,
+    sum_d: f64,
+    sum_d2: f64,
+    max_dt: f64,
+}
+
+impl Stats {
+    /// Statistics for samples whose median interval is `median_interval_s` seconds.
+    pub(crate) fn new(median_interval_s: f64) -> Self {
+        Stats {
+            median_interval_s,
+            gap_min_s: (5.0 * median_interval_s).max(1.0),
+            n: 0,
+            first_t_s: f64::NAN,
+            last_t_s: f64::NAN,
+            sum_norm_g: 0.0,
+            n_dt: 0,
+            sum_d: 0.0,
+            sum_d2: 0.0,
+            max_dt: 0.0,
+        }
+    }
+
+    /// Takes the next samples (already accepted by the detector).
+    pub(crate) fn add(&mut self, chunk: &[Sample]) {
+        for s in chunk {
+            if self.n == 0 {
+                self.first_t_s = s.t_s;
+            } else {
+                let dt = s.t_s - self.last_t_s;
+                if dt <= self.gap_min_s {
+                    let d = dt - self.median_interval_s;
+                    self.n_dt += 1;
+                    self.sum_d += d;
+                    self.sum_d2 += d * d;
+                    self.max_dt = self.max_dt.max(dt);
+                }
+            }
+            self.last_t_s = s.t_s;
+            self.sum_norm_g += s.norm_g();
+            self.n += 1;
+        }
+    }
+
+    /// The recording's info, with the gaps the detector reported.
+    #[allow(clippy::cast_precision_loss)] // counts far below 2^53
+    pub(crate) fn info(&self, gaps: Vec<Gap>) -> RecordingInfo {
+        let (mean_dt, jitter_s) = if self.n_dt > 0 {
+            let n = self.n_dt as f64;
+            let mean_d = self.sum_d / n;
+            let var = (self.sum_d2 / n - mean_d * mean_d).max(0.0);
+            (self.median_interval_s + mean_d, var.sqrt())
+        } else {
+            (self.median_interval_s, 0.0)
+        };
+        let started = self.n > 0;
+        RecordingInfo {
+            format: Format::Memory,
+            units_from: UnitsFrom::Caller,
+            time_base: if started && self.first_t_s >= UNIX_FROM_S {
+                TimeBase::Unix
+            } else {
+                TimeBase::Relative
+            },
+            n_samples: self.n,
+            start_s: started.then_some(self.first_t_s),
+            end_s: started.then_some(self.last_t_s),
+            rate: RateInfo {
+                rate_hz: 1.0 / mean_dt,
+                median_interval_s: self.median_interval_s,
+                jitter_s,
+                max_interval_s: self.max_dt,
+                nominal_hz: None,
+            },
+            gaps,
+            mean_norm_g: if started {
+                self.sum_norm_g / self.n as f64
+            } else {
+                0.0
+            },
+            ..RecordingInfo::default()
+        }
+    }
 }
 
 /// The events as a dict of columns: numpy arrays for numbers (`series_id` 0 when the

@@ -7,7 +7,7 @@ use pyo3::types::PyDict;
 use sleeptwitch::{Event, Site};
 
 use crate::arrays::{event_columns, Columns};
-use crate::config::parse_config;
+use crate::config::ConfigArg;
 use crate::error::{config_to_py, to_py};
 
 /// The streaming core: push chunks of samples, get back the events each chunk made final.
@@ -22,12 +22,12 @@ pub(crate) struct PyDetector {
 
 #[pymethods]
 impl PyDetector {
-    /// `sites`: `(site name, sample rate in Hz)` per sensor; `config_json`: a `Config` as
-    /// JSON text, or `None` for the defaults.
+    /// `sites`: `(site name, sample rate in Hz)` per sensor; `config`: `("json", text)`,
+    /// `("path", file)` or `None` for the defaults.
     #[new]
-    #[pyo3(signature = (sites, config_json=None))]
-    fn new(py: Python<'_>, sites: Vec<(String, f64)>, config_json: Option<&str>) -> PyResult<Self> {
-        let config = parse_config(py, config_json)?;
+    #[pyo3(signature = (sites, config=None))]
+    fn new(py: Python<'_>, sites: Vec<(String, f64)>, config: Option<ConfigArg>) -> PyResult<Self> {
+        let config = ConfigArg::resolve(config, py)?;
         let sites = sites
             .into_iter()
             .map(|(s, r)| Ok((s.parse::<Site>().map_err(PyValueError::new_err)?, r)))

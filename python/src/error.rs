@@ -21,7 +21,7 @@ mod exc {
 }
 
 /// A snake_case name for each error kind, as the exception's `kind` attribute.
-fn kind_name(kind: &ErrorKind) -> &'static str {
+pub(crate) fn kind_name(kind: &ErrorKind) -> &'static str {
     match kind {
         ErrorKind::Io(_) => "io",
         ErrorKind::Empty => "empty",
@@ -73,6 +73,16 @@ pub(crate) fn to_py(py: Python<'_>, e: &Error) -> PyErr {
         ErrorKind::Other(_) => py.get_type::<exc::SleeptwitchError>(),
         _ => py.get_type::<exc::InputError>(),
     };
+    positioned(ty, e)
+}
+
+/// A `ConfigError` for a config file that does not parse, naming its file and line.
+pub(crate) fn config_error_at(py: Python<'_>, e: &Error) -> PyErr {
+    positioned(py.get_type::<exc::ConfigError>(), e)
+}
+
+/// An instance of `ty` carrying `e`'s message, kind and position.
+fn positioned(ty: Bound<'_, PyType>, e: &Error) -> PyErr {
     let p = e.position();
     build(ty, e.to_string(), |v| {
         v.setattr("kind", kind_name(e.kind()))?;

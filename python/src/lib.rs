@@ -23,6 +23,9 @@ fn _sleeptwitch(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<night::PyNight>()?;
     m.add_function(wrap_pyfunction!(night::analyze_paths, m)?)?;
     m.add_function(wrap_pyfunction!(night::analyze_columns, m)?)?;
+    m.add_function(wrap_pyfunction!(night::night_names, m)?)?;
+    m.add_function(wrap_pyfunction!(night::cohort_row, m)?)?;
+    m.add_function(wrap_pyfunction!(night::write_cohort_table, m)?)?;
     m.add_function(wrap_pyfunction!(sim::simulate_to_dir, m)?)?;
     m.add_function(wrap_pyfunction!(sim::simulate_columns, m)?)?;
     m.add_function(wrap_pyfunction!(config::default_config_json, m)?)?;
@@ -32,5 +35,6 @@ fn _sleeptwitch(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("KINDS", kinds)?;
     let sites: Vec<&str> = sleeptwitch::Site::ALL.iter().map(|s| s.as_str()).collect();
     m.add("SITES", sites)?;
+    m.add("COHORT_COLUMNS", night::cohort_columns()?)?;
     Ok(())
 }

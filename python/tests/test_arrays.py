@@ -29,8 +29,17 @@ def test_arrays_give_the_events_of_the_file(sim):
     from_arrays = sleeptwitch.analyze_arrays(t, acc)
     assert from_file.events.n_events > 20
     assert_events_equal(from_arrays.events, from_file.events, "arrays vs file")
-    assert from_arrays.summary["metrics"] == from_file.summary["metrics"]
-    assert from_arrays.summary["n_events"] == from_file.summary["n_events"]
+    a, f = from_arrays.summary, from_file.summary
+    for field in ("metrics", "n_events", "sleep_bouts", "latency_s", "config"):
+        assert a[field] == f[field], field
+    # What the arrays' recording info shares with the reader's.
+    (ra,), (rf,) = [i["recording"] for i in a["inputs"]], [i["recording"] for i in f["inputs"]]
+    for field in ("n_samples", "start_s", "end_s", "gaps", "time_base"):
+        assert ra[field] == rf[field], field
+    assert ra["rate"]["median_interval_s"] == rf["rate"]["median_interval_s"]
+    assert ra["rate"]["rate_hz"] == pytest.approx(rf["rate"]["rate_hz"], rel=1e-9)
+    assert ra["mean_norm_g"] == pytest.approx(rf["mean_norm_g"], rel=1e-9)
+    assert (a["name"], f["name"]) == ("arrays", "night")
 
 
 def test_every_layout_gives_the_same_events(sim):
@@ -112,7 +121,13 @@ def test_a_still_night_has_no_events_and_a_summary():
     night = sleeptwitch.analyze_arrays(t, acc, site="wrist")
     assert night.events.n_events == 0
     assert night.events["kind"].shape == (0,)
-    assert sum(night.summary["n_events"].values() if isinstance(night.summary["n_events"], dict) else night.summary["n_events"]) == 0
+    assert night.summary["n_events"]["total"] == 0
+    (recording,) = [i["recording"] for i in night.summary["inputs"]]
+    assert recording["n_samples"] == 30_000
+    # 50 Hz exactly: every interval is 20 ms, so no jitter.
+    assert recording["rate"]["rate_hz"] == pytest.approx(50.0, rel=1e-12)
+    assert recording["rate"]["jitter_s"] == pytest.approx(0.0, abs=1e-12)
+    assert recording["mean_norm_g"] == pytest.approx(1.0, rel=1e-12)
     frame = night.events.to_pandas()
     assert list(frame.columns) == list(sleeptwitch.EVENT_COLUMNS)
     assert len(frame) == 0

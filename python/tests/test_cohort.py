@@ -16,7 +16,6 @@ from distributed import Client, LocalCluster  # noqa: E402
 
 from sleeptwitch import cohort  # noqa: E402
 
-OUTPUT_COLUMNS = ["events_csv", "summary_json"]
 
 
 def _cluster() -> LocalCluster:
@@ -49,20 +48,27 @@ def _corrupt_copy(src: str, dst: Path, line: int) -> str:
     return str(dst)
 
 
+def _inputs(path: str) -> str:
+    """A night's ``inputs`` cell: ``site:path`` (the ankle, by default)."""
+    return f"ankle:{path}"
+
+
 def test_the_cluster_table_equals_the_single_process_table(sim_nights: List[str], tmp_path: Path):
     with _cluster() as cluster, Client(cluster) as client:
         table = cohort.run(sim_nights, client=client, out_dir=tmp_path / "dask")
     local = cohort.run_local(sim_nights, out_dir=tmp_path / "local", threads=1)
     assert len(table) == len(sim_nights) >= 8
-    assert table["night"].tolist() == sim_nights
-    assert table["ok"].all(), table.loc[~table["ok"], "error"].tolist()
+    assert table["inputs"].tolist() == [_inputs(p) for p in sim_nights]
+    # Every file is night.csv: names are made unique in order, as the example makes them.
+    assert table["name"].tolist() == ["night"] + [f"night-{i}" for i in range(2, len(sim_nights) + 1)]
+    assert (table["status"] == "ok").all(), table.loc[table["status"] != "ok", "error"].tolist()
     assert (table["n_events"] > 0).all()
-    pd.testing.assert_frame_equal(table.drop(columns=OUTPUT_COLUMNS), local.drop(columns=OUTPUT_COLUMNS))
-    # The same files, byte for byte, in folders mirroring the inputs' (p01/night.*, ...).
+    pd.testing.assert_frame_equal(table, local)
+    # The same files, byte for byte: each night's events and summary, and the table.
     dask_files, local_files = _outputs(tmp_path / "dask"), _outputs(tmp_path / "local")
     assert dask_files == local_files
     assert sorted(dask_files) == sorted(
-        f"p{i:02d}/night.{what}" for i in range(1, len(sim_nights) + 1) for what in ("events.csv", "summary.json")
+        [f"{n}.{what}" for n in table["name"] for what in ("events.csv", "summary.json")] + ["summary.csv"]
     )
 
 
@@ -75,7 +81,7 @@ def test_a_killed_worker_and_a_corrupt_file_leave_every_night_reported_once(sim_
     with _cluster() as cluster, Client(cluster) as client:
 
         def on_row(row: Dict[str, Any]) -> None:
-            seen.append(row["night"])
+            seen.append(row["inputs"])
             if kills:
                 return
             # Kill a worker that has nights in hand, as soon as one does: the scheduler must
@@ -95,22 +101,19 @@ def test_a_killed_worker_and_a_corrupt_file_leave_every_night_reported_once(sim_
     assert kills[0]["rows_before"] < len(nights), "the kill came after the last night"
     assert kills[0]["pid"] not in pids_after
     # Every night exactly once, in input order, and told to the caller exactly once.
-    assert table["night"].tolist() == nights
-    assert sorted(seen) == sorted(nights)
+    assert table["inputs"].tolist() == [_inputs(p) for p in nights]
+    assert sorted(seen) == sorted(table["inputs"])
     # The corrupt night is a row with its error; every other night completed.
-    bad = table[table["night"] == corrupt].iloc[0]
-    assert not bad["ok"]
+    bad = table[table["inputs"] == _inputs(corrupt)].iloc[0]
+    assert bad["status"] == "error"
     assert (bad["error_kind"], bad["error_file"], bad["error_line"]) == ("not_a_number", corrupt, 1000)
     assert bad["error"].startswith(f"{corrupt}:1000: ")
-    good = table[table["night"] != corrupt]
-    assert good["ok"].all(), good.loc[~good["ok"], "error"].tolist()
-    # And their figures are those of one process.
-    # (The error columns are left out: with the bad night in the table they hold NaN where
-    # a table of good nights holds None.)
+    good = table[table["inputs"] != _inputs(corrupt)].reset_index(drop=True)
+    assert (good["status"] == "ok").all(), good.loc[good["status"] != "ok", "error"].tolist()
+    # And their figures are those of one process (names aside: the bad night took one).
     local = cohort.run_local(sim_nights, threads=1)
-    figures = [c for c in local.columns if not c.startswith("error")]
-    pd.testing.assert_frame_equal(
-        good.reset_index(drop=True)[figures],
-        local[figures],
-        check_dtype=False,
-    )
+    figures = [c for c in local.columns if c != "name" and not c.startswith("error")]
+    pd.testing.assert_frame_equal(good[figures], local[figures], check_dtype=False)
+    # The table on disk has every night once.
+    on_disk = pd.read_csv(tmp_path / "out" / "summary.csv")
+    assert sorted(on_disk["inputs"]) == sorted(table["inputs"])

@@ -94,13 +94,25 @@ def test_config_errors_name_the_field_and_rule():
 
 
 def test_a_config_file_is_read(tmp_path):
-    cfg = tmp_path / "config.json"
-    cfg.write_text('{"signal": {"block_s": 0.0}}')
     t = np.arange(10_000) / 50.0
     acc = np.tile([0.0, 0.0, 1.0], (10_000, 1))
+    cfg = tmp_path / "config.json"
+    cfg.write_text('{"signal": {"block_s": 0.0}}')
     with pytest.raises(ConfigError) as info:
         sleeptwitch.analyze_arrays(t, acc, config=cfg)
     assert info.value.field == "signal.block_s"
+    # TOML too; a file that does not parse names its line.
+    good = tmp_path / "config.toml"
+    good.write_text("[series]\nimi_max_s = 100.0\n")
+    night = sleeptwitch.analyze_arrays(t, acc, config=good)
+    assert night.summary["config"]["series"]["imi_max_s"] == 100.0
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[series]\nimi_max_s = 100.0\nimi_min_s = = 5\n")
+    with pytest.raises(ConfigError) as info:
+        sleeptwitch.analyze_arrays(t, acc, config=bad)
+    assert (info.value.file, info.value.line) == (str(bad), 3)
+    with pytest.raises(ReadError):
+        sleeptwitch.analyze_arrays(t, acc, config=tmp_path / "missing.toml")
     defaults = sleeptwitch.default_config()
     assert defaults["signal"]["block_s"] == 0.05  # domain default: 50 ms blocks
 

@@ -19,7 +19,7 @@ GIL, so Python threads run nights in parallel.
 
 from ._sleeptwitch import __version__
 from .errors import ConfigError, InputError, ReadError, SleeptwitchError
-from .night import EVENT_COLUMNS, KINDS, SITES, Events, Night, analyze, analyze_arrays, default_config
+from .night import EVENT_COLUMNS, KINDS, SITES, Events, Night, analyze, analyze_arrays, default_config, site_of
 from .sim import simulate, simulate_arrays
 from .stream import Detector
 
@@ -31,6 +31,7 @@ __all__ = [
     "Events",
     "Detector",
     "default_config",
+    "site_of",
     "simulate",
     "simulate_arrays",
     "SleeptwitchError",

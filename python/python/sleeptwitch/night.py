@@ -20,6 +20,7 @@ __all__ = [
     "analyze",
     "analyze_arrays",
     "default_config",
+    "site_of",
     "EVENT_COLUMNS",
     "KINDS",
     "SITES",
@@ -119,9 +120,13 @@ class Night:
 
     @property
     def summary(self) -> Dict[str, Any]:
-        """The night's summary: the fields of the analyze example's summary JSON.
+        """The night's summary: the fields of the ``analyze`` example's summary JSON.
 
-        Times in seconds on the input's clock, indices per hour, counts per event kind.
+        ``name``, ``software``, ``inputs`` (per recording: path, site, start, duration,
+        detector rate, what the reader learnt, warnings, calibration), ``sleep_onset_s``,
+        ``metrics`` (sleep times in seconds, PLM indices per hour, periodicity, IMI
+        histogram, ...), ``sleep_bouts``, ``n_events`` (per kind and ``total``),
+        ``latency_s`` and the ``config`` used. Times are in seconds on the input's clock.
         """
         if self._summary is None:
             self._summary = json.loads(self._native.summary_json)
@@ -129,30 +134,25 @@ class Night:
 
     @property
     def summary_json(self) -> str:
-        """The summary as JSON text, as written by :meth:`write`."""
+        """The summary as JSON text, as :meth:`write` writes it."""
         return str(self._native.summary_json)
 
-    def write(self, out_dir: PathLike, stem: Optional[str] = None) -> Dict[str, str]:
-        """Writes ``<stem>.events.csv`` and ``<stem>.summary.json`` into ``out_dir``.
+    @property
+    def name(self) -> str:
+        """The night's name, from its file names (``night`` for ``night.csv``, ``night`` for
+        ``night.left_ankle.csv`` + ``night.right_ankle.csv``; ``arrays`` for arrays)."""
+        return str(self._native.name)
 
-        ``stem`` defaults to the first file's name without its extension (``night`` for
-        ``night.csv``), or ``night`` for arrays. Each file is written under a temporary name
-        and renamed into place, so a reader (or a re-run of the same night) never sees half
-        a file. Returns the paths written, by kind (``events``, ``summary``).
+    def write(self, out_dir: PathLike, name: Optional[str] = None) -> Dict[str, str]:
+        """Writes ``NAME.events.csv`` and ``NAME.summary.json`` into ``out_dir``, as the
+        ``analyze`` example does with ``--out-dir``; ``NAME`` is :attr:`name` unless given.
+
+        Each file is written under a temporary name and renamed into place, so a reader (or
+        a second run of the same night) never sees half a file. Returns the paths written,
+        by kind (``events``, ``summary``).
         """
-        out = Path(out_dir)
-        out.mkdir(parents=True, exist_ok=True)
-        if stem is None:
-            stem = Path(self.paths[0]).stem if self.paths else "night"
-        events = out / f"{stem}.events.csv"
-        summary = out / f"{stem}.summary.json"
-        tmp_events = events.with_name(f".{events.name}.{os.getpid()}.tmp")
-        self._native.write_events(str(tmp_events))
-        os.replace(tmp_events, events)
-        tmp_summary = summary.with_name(f".{summary.name}.{os.getpid()}.tmp")
-        tmp_summary.write_text(self.summary_json + "\n", encoding="utf-8")
-        os.replace(tmp_summary, summary)
-        return {"events": str(events), "summary": str(summary)}
+        events, summary = self._native.write(os.fspath(out_dir), name)
+        return {"events": os.fspath(events), "summary": os.fspath(summary)}
 
     def __len__(self) -> int:
         """Number of events."""
@@ -169,27 +169,44 @@ def default_config() -> Dict[str, Any]:
     return result
 
 
-def _config_json(config: ConfigLike) -> Optional[str]:
-    """The config as JSON text for the native side (``None`` for the defaults)."""
+def _config_arg(config: ConfigLike) -> Optional[Tuple[str, str]]:
+    """The config as the native side takes it: ``("json", text)``, ``("path", file)`` or None."""
     if config is None:
         return None
     if isinstance(config, Mapping):
-        return json.dumps(config)
+        return ("json", json.dumps(config))
     if isinstance(config, (str, os.PathLike)):
-        return Path(config).read_text(encoding="utf-8")
-    raise TypeError(f"config must be None, a mapping or the path of a JSON file, not {type(config).__name__}")
+        return ("path", os.fspath(config))
+    raise TypeError(f"config must be None, a mapping or the path of a config file, not {type(config).__name__}")
 
 
-def _site_of(path: str) -> Optional[str]:
-    """The site a file's name ends with (``night.left_ankle.csv``), if any."""
-    parts = Path(path).name.lower().split(".")
-    for part in reversed(parts[1:-1] if len(parts) > 2 else []):
-        if part in SITES:
-            return part
+_SEPARATORS = "._-"
+_RECORDING_EXTENSIONS = (".csv.gz", ".txt.gz", ".tsv.gz", ".csv", ".txt", ".tsv", ".cwa", ".bin", ".gt3x")
+
+
+def site_of(path: PathLike) -> Optional[str]:
+    """The site a file's name ends with, as the ``analyze`` example reads names in a folder.
+
+    The name without its recording extension must end with ``.``, ``_`` or ``-`` and a site:
+    ``night.left_ankle.csv`` → ``left_ankle``, ``p01_wrist.cwa`` → ``wrist``; ``None`` when
+    it does not.
+    """
+    name = Path(path).name
+    lower = name.lower()
+    for ext in _RECORDING_EXTENSIONS:
+        if lower.endswith(ext) and len(lower) > len(ext):
+            lower = lower[: -len(ext)]
+            break
+    for site in ("left_ankle", "right_ankle", "wrist", "ankle"):
+        if len(lower) > len(site) + 1 and lower.endswith(site) and lower[-len(site) - 1] in _SEPARATORS:
+            return site
     return None
 
 
-def _inputs(path_or_paths: Union[PathLike, Sequence[PathLike]], site: Union[None, str, Sequence[str]]) -> Tuple[List[str], List[str]]:
+def _inputs(
+    path_or_paths: Union[PathLike, Sequence[PathLike]], site: Union[None, str, Sequence[Optional[str]]]
+) -> Tuple[List[str], List[Optional[str]]]:
+    """The night's files and each one's site (``None``: the ankle, by default)."""
     if isinstance(path_or_paths, (str, os.PathLike)):
         paths = [os.fspath(path_or_paths)]
     else:
@@ -197,7 +214,7 @@ def _inputs(path_or_paths: Union[PathLike, Sequence[PathLike]], site: Union[None
     if not paths:
         raise ValueError("no file given")
     if site is None:
-        sites = [_site_of(p) or "ankle" for p in paths]
+        sites: List[Optional[str]] = [site_of(p) for p in paths]
     elif isinstance(site, str):
         sites = [site] * len(paths)
     else:
@@ -209,20 +226,23 @@ def _inputs(path_or_paths: Union[PathLike, Sequence[PathLike]], site: Union[None
 
 def analyze(
     path_or_paths: Union[PathLike, Sequence[PathLike]],
-    site: Union[None, str, Sequence[str]] = None,
+    site: Union[None, str, Sequence[Optional[str]]] = None,
     config: ConfigLike = None,
     *,
     threads: Optional[int] = None,
+    units: Optional[str] = None,
 ) -> Night:
-    """Reads a night's recording(s) and finds its events.
+    """Reads a night's recording(s) and finds its events, as the ``analyze`` example does.
 
     ``path_or_paths`` is one file, or one file per sensor of the same night (two ankles and
-    a wrist, say). Files are CSV (a time column in seconds or ISO-8601, and x, y, z in g or
-    m/s²) or device files by extension (``.cwa``, ``.gt3x``, ``.bin``). ``site`` names where
-    each sensor was worn (:data:`SITES`): one name for all, one per file, or ``None`` to
-    take it from the file name (``night.left_ankle.csv``), ``ankle`` when the name has none.
-    ``config`` changes detector settings (see :func:`default_config`). ``threads`` caps the
-    threads that parse a CSV file (default: up to 2); 1 keeps a night on one core.
+    a wrist, say). Files are CSV, plain or ``.gz`` (a time column in seconds or ISO-8601,
+    and x, y, z in g or m/s²), or device files by extension (``.cwa``, ``.gt3x``, ``.bin``).
+    ``site`` names where each sensor was worn (:data:`SITES`): one name for all, one per
+    file, or ``None`` to take it from the file name as :func:`site_of` reads it
+    (``night.left_ankle.csv``), the ankle when the name has none. ``config`` changes
+    detector settings: a dict (see :func:`default_config`) or a TOML or JSON file.
+    ``threads`` caps the threads that parse a CSV file (default: the CPUs, at most 2); 1
+    keeps a night on one core. ``units`` (``"g"`` or ``"m/s2"``) overrides a CSV's units.
 
     The GIL is released while the files are read and analysed.
 
@@ -231,7 +251,7 @@ def analyze(
     :class:`~sleeptwitch.ConfigError`.
     """
     paths, sites = _inputs(path_or_paths, site)
-    native = _native.analyze_paths(paths, sites, _config_json(config), threads)
+    native = _native.analyze_paths(paths, sites, _config_arg(config), threads, units)
     return Night(native, paths)
 
 
@@ -251,6 +271,7 @@ def analyze_arrays(
     config: ConfigLike = None,
     *,
     sample_rate_hz: Optional[float] = None,
+    name: str = "arrays",
 ) -> Night:
     """Finds the events of a night held in arrays.
 
@@ -258,7 +279,9 @@ def analyze_arrays(
     along the sensor's x, y, z, shape ``(n, 3)``, in g (divide m/s² by 9.80665). float64
     arrays are read in place, whatever their strides; anything else is converted first.
     ``sample_rate_hz`` defaults to the inverse of the median interval of the first 4,097
-    samples. Samples must be finite and within ±64 g.
+    samples, as for files. Samples must be finite and within ±64 g. The summary has the
+    fields of a file's; its one input has the path ``""`` and the night the :attr:`name`
+    given.
 
     The GIL is released while the samples are processed; do not change the arrays from
     another thread meanwhile.
@@ -267,5 +290,5 @@ def analyze_arrays(
     :class:`~sleeptwitch.ConfigError`, or :class:`ValueError` for arrays of the wrong shape.
     """
     t, acc = _columns(t_s, acc_g)
-    native = _native.analyze_columns(t, acc, site, _config_json(config), sample_rate_hz)
+    native = _native.analyze_columns(t, acc, site, _config_arg(config), sample_rate_hz, name)
     return Night(native, [])

@@ -7,7 +7,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from . import _sleeptwitch as _native
 from .errors import SleeptwitchError
-from .night import ConfigLike, Events, _columns, _config_json
+from .night import ConfigLike, Events, _columns, _config_arg
 
 __all__ = ["Detector"]
 
@@ -48,7 +48,7 @@ class Detector:
             sites = [(site, float(sample_rate_hz))]
         elif sample_rate_hz is not None:
             raise TypeError("give sample_rate_hz or sites, not both")
-        self._native = _native._Detector([(str(s), float(r)) for s, r in sites], _config_json(config))
+        self._native = _native._Detector([(str(s), float(r)) for s, r in sites], _config_arg(config))
 
     def push(self, t_s: Any, acc_g: Any, site_idx: int = 0) -> Events:
         """Takes the next samples of sensor ``site_idx`` and returns the events that became final.
