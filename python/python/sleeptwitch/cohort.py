@@ -26,11 +26,13 @@ import os
 from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 from . import _sleeptwitch as _native
-from .night import ConfigLike, _config_arg, _inputs
+from .night import _config_arg, _inputs
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas
     from distributed import Client
+
+    from .night import ConfigLike
 
 __all__ = ["run", "run_local", "night_row", "ROW_COLUMNS"]
 

@@ -14,7 +14,10 @@ they travel from Dask workers intact.
 
 from __future__ import annotations
 
-from typing import Any, Optional
+TYPE_CHECKING = False  # typing stays unimported at run time (see night.py)
+
+if TYPE_CHECKING:  # pragma: no cover
+    from typing import Any, Optional
 
 __all__ = ["SleeptwitchError", "InputError", "ReadError", "ConfigError"]
 

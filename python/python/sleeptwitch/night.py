@@ -4,15 +4,25 @@ from __future__ import annotations
 
 import json
 import os
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
-
-import numpy as np
+from collections.abc import Mapping
 
 from . import _sleeptwitch as _native
 
+# numpy is imported where arrays are made, and typing only by type checkers (hence no
+# `from typing import TYPE_CHECKING`): a script that analyses files and writes their
+# outputs pays for neither, together a tenth of a second or more on a loaded machine, half
+# of an 8 h night's analysis.
+TYPE_CHECKING = False
 if TYPE_CHECKING:  # pragma: no cover
+    from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple, Union
+
+    import numpy as np
     import pandas
+
+    PathLike = Union[str, "os.PathLike[str]"]
+    #: A config: ``None`` (the defaults), a mapping (as the JSON would be; fields left out
+    #: keep their defaults), or the path of a TOML or JSON config file.
+    ConfigLike = Union[None, Mapping[str, Any], PathLike]
 
 __all__ = [
     "Events",
@@ -33,15 +43,11 @@ KINDS: Tuple[str, ...] = tuple(_native.KINDS)
 #: Places a sensor can be worn.
 SITES: Tuple[str, ...] = tuple(_native.SITES)
 
-PathLike = Union[str, "os.PathLike[str]"]
-#: A config: ``None`` (the defaults), a mapping (as the JSON would be; fields left out keep
-#: their defaults), or the path of a JSON file.
-ConfigLike = Union[None, Mapping[str, Any], PathLike]
 
 _STRING_COLUMNS = ("kind", "sites")
 
 
-class Events(Dict[str, np.ndarray]):
+class Events(dict[str, "np.ndarray"]):
     """A night's events as columns: a dict of equal-length numpy arrays.
 
     Keys, in order (:data:`EVENT_COLUMNS`):
@@ -65,6 +71,8 @@ class Events(Dict[str, np.ndarray]):
 
     @classmethod
     def _from_columns(cls, columns: Mapping[str, Any]) -> "Events":
+        import numpy as np
+
         ev = cls()
         for name in EVENT_COLUMNS:
             values = columns[name]
@@ -78,6 +86,8 @@ class Events(Dict[str, np.ndarray]):
     def concat(cls, parts: Iterable["Events"]) -> "Events":
         """Joins event columns end to end (e.g. what :meth:`Detector.push` returned, chunk
         after chunk, then :meth:`Detector.finish`)."""
+        import numpy as np
+
         parts = list(parts)
         if not parts:
             return cls._from_columns({name: [] if name in _STRING_COLUMNS else np.array([]) for name in EVENT_COLUMNS})
@@ -191,8 +201,7 @@ def site_of(path: PathLike) -> Optional[str]:
     ``night.left_ankle.csv`` → ``left_ankle``, ``p01_wrist.cwa`` → ``wrist``; ``None`` when
     it does not.
     """
-    name = Path(path).name
-    lower = name.lower()
+    lower = os.path.basename(os.fspath(path)).lower()
     for ext in _RECORDING_EXTENSIONS:
         if lower.endswith(ext) and len(lower) > len(ext):
             lower = lower[: -len(ext)]
@@ -255,8 +264,10 @@ def analyze(
     return Night(native, paths)
 
 
-def _columns(t_s: Any, acc_g: Any) -> Tuple[np.ndarray, np.ndarray]:
+def _columns(t_s: Any, acc_g: Any) -> Tuple["np.ndarray", "np.ndarray"]:
     """``t_s`` and ``acc_g`` as float64 arrays (no copy when they already are), shapes checked."""
+    import numpy as np
+
     t = np.asarray(t_s, dtype=np.float64)
     acc = np.asarray(acc_g, dtype=np.float64)
     if t.ndim != 1 or acc.ndim != 2 or acc.shape != (len(t), 3):

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Any, List, Tuple, Union
-
-import numpy as np
+TYPE_CHECKING = False  # typing stays unimported at run time (see night.py)
 
 from . import _sleeptwitch as _native
+
+if TYPE_CHECKING:  # pragma: no cover
+    from typing import Any, List, Tuple, Union
+
+    import numpy as np
 
 __all__ = ["simulate", "simulate_arrays"]
 
@@ -60,7 +63,7 @@ def simulate_arrays(
     difficulty: float = 0.4,
     severity: str = "mild",
     **fields: Any,
-) -> Tuple[np.ndarray, np.ndarray]:
+) -> Tuple["np.ndarray", "np.ndarray"]:
     """The samples of a simulated night in memory: times ``(n,)`` in seconds, acceleration
     ``(n, 3)`` in g.
 

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import json
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+TYPE_CHECKING = False  # typing stays unimported at run time (see night.py)
 
 from . import _sleeptwitch as _native
 from .errors import SleeptwitchError
-from .night import ConfigLike, Events, _columns, _config_arg
+from .night import Events, _columns, _config_arg
+
+if TYPE_CHECKING:  # pragma: no cover
+    from typing import Any, Dict, List, Optional, Sequence, Tuple
+
+    from .night import ConfigLike
 
 __all__ = ["Detector"]
 
