@@ -50,7 +50,8 @@ def timed_run(paths: list, workers: int) -> float:
         t0 = time.perf_counter()
         table = cohort.run(paths, client=client)
         seconds = time.perf_counter() - t0
-    assert table["ok"].all(), table.loc[~table["ok"], "error"].tolist()
+    ok = table["status"] == "ok"
+    assert ok.all(), table.loc[~ok, "error"].tolist()
     return seconds
 
 
