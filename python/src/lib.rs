@@ -25,6 +25,7 @@ fn _sleeptwitch(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(night::analyze_columns, m)?)?;
     m.add_function(wrap_pyfunction!(night::night_names, m)?)?;
     m.add_function(wrap_pyfunction!(night::cohort_row, m)?)?;
+    m.add_function(wrap_pyfunction!(night::lost_row, m)?)?;
     m.add_function(wrap_pyfunction!(night::write_cohort_table, m)?)?;
     m.add_function(wrap_pyfunction!(sim::simulate_to_dir, m)?)?;
     m.add_function(wrap_pyfunction!(sim::simulate_columns, m)?)?;

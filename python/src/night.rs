@@ -12,7 +12,7 @@ use sleeptwitch::analysis::{
     NightReport, Options,
 };
 use sleeptwitch::io::{self, AccelUnit, OpenOptions};
-use sleeptwitch::{Collect, Config, Detector, Error, ErrorKind, Event, Site};
+use sleeptwitch::{Collect, Config, Detector, Error, ErrorKind, Event, Position, Site};
 
 use crate::arrays::{event_columns, median_interval_s, Columns, Stats};
 use crate::config::ConfigArg;
@@ -222,25 +222,41 @@ pub(crate) fn cohort_row(
         }
         Ok(report)
     };
-    let (row, error) = match py.detach(run) {
-        Ok(report) => (CohortRow::ok(&name, &inputs, &report), None),
-        Err(e) => (CohortRow::failed(&name, &inputs, &e), Some(e)),
-    };
-    let mut value = serde_json::to_value(&row).map_err(|e| PyValueError::new_err(e.to_string()))?;
+    match py.detach(run) {
+        Ok(report) => row_json(&CohortRow::ok(&name, &inputs, &report), None, None),
+        Err(e) => row_json(
+            &CohortRow::failed(&name, &inputs, &e),
+            Some(crate::error::kind_name(e.kind())),
+            e.position(),
+        ),
+    }
+}
+
+/// The row of a night whose task failed outside the analysis (a worker lost too often, an
+/// import error on a worker): `kind` names what was raised, `message` says it.
+#[pyfunction]
+pub(crate) fn lost_row(
+    paths: Vec<PathBuf>,
+    sites: Vec<Option<String>>,
+    name: String,
+    kind: String,
+    message: String,
+) -> PyResult<String> {
+    let inputs = inputs(paths, sites)?;
+    let e = Error::new(ErrorKind::Other(message));
+    row_json(&CohortRow::failed(&name, &inputs, &e), Some(&kind), None)
+}
+
+/// A cohort row as JSON text with `error_kind`, `error_file` and `error_line` added.
+fn row_json(row: &CohortRow, kind: Option<&str>, at: Option<&Position>) -> PyResult<String> {
+    let mut value = serde_json::to_value(row).map_err(|e| PyValueError::new_err(e.to_string()))?;
     if let Some(fields) = value.as_object_mut() {
-        let p = error.as_ref().and_then(|e| e.position());
-        let file = p
+        let file = at
             .and_then(|p| p.file.as_ref())
             .map(|f| f.display().to_string());
-        fields.insert(
-            "error_kind".into(),
-            error
-                .as_ref()
-                .map(|e| crate::error::kind_name(e.kind()))
-                .into(),
-        );
+        fields.insert("error_kind".into(), kind.into());
         fields.insert("error_file".into(), file.into());
-        fields.insert("error_line".into(), p.and_then(|p| p.line).into());
+        fields.insert("error_line".into(), at.and_then(|p| p.line).into());
     }
     Ok(value.to_string())
 }

@@ -117,3 +117,14 @@ def test_a_killed_worker_and_a_corrupt_file_leave_every_night_reported_once(sim_
     # The table on disk has every night once.
     on_disk = pd.read_csv(tmp_path / "out" / "summary.csv")
     assert sorted(on_disk["inputs"]) == sorted(table["inputs"])
+
+
+def test_a_night_whose_task_failed_is_still_a_row():
+    # What run() makes of a task that Dask gave up on (KilledWorker after too many worker
+    # deaths, say): the example's failed row, with what was raised.
+    row = cohort._lost_row("n7", [("/data/n7.left_ankle.csv", "left_ankle"), ("/data/n7.csv", None)], RuntimeError("boom"))
+    assert set(row) == set(cohort.ROW_COLUMNS)
+    assert (row["name"], row["status"], row["error"]) == ("n7", "error", "boom")
+    assert row["inputs"] == "left_ankle:/data/n7.left_ankle.csv;ankle:/data/n7.csv"
+    assert (row["error_kind"], row["error_file"], row["error_line"]) == ("RuntimeError", None, None)
+    assert row["n_events"] is None

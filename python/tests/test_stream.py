@@ -148,6 +148,14 @@ def test_time_going_back_across_pushes_is_an_error(night):
     assert info.value.sample_idx == 1000
 
 
+def test_concatenating_nothing_gives_empty_columns_of_the_right_types(whole):
+    empty = Events.concat([])
+    assert list(empty) == list(sleeptwitch.EVENT_COLUMNS)
+    for name in sleeptwitch.EVENT_COLUMNS:
+        assert empty[name].shape == (0,), name
+        assert empty[name].dtype.kind == whole.events[name].dtype.kind, name
+
+
 def test_several_sensors_are_numbered_by_site_idx():
     det = Detector(sites=[("left_ankle", 50.0), ("right_ankle", 50.0)])
     assert det.sites == ["left_ankle", "right_ankle"]

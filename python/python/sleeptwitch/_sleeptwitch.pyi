@@ -18,6 +18,7 @@ __all__ = [
     "analyze_paths",
     "cohort_row",
     "default_config_json",
+    "lost_row",
     "night_names",
     "simulate_columns",
     "simulate_to_dir",
@@ -95,6 +96,9 @@ def cohort_row(
     units: Optional[str] = None,
 ) -> str:
     """One night's cohort row as JSON text; writes its outputs into ``out_dir``."""
+
+def lost_row(paths: List[str], sites: List[Optional[str]], name: str, kind: str, message: str) -> str:
+    """The cohort row (JSON text) of a night whose task failed with ``kind``: ``message``."""
 
 def write_cohort_table(path: str, rows: List[str]) -> None:
     """Writes the cohort table from rows' JSON text."""

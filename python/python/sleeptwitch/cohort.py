@@ -77,14 +77,10 @@ def night_row(
 
 def _lost_row(name: str, inputs: Inputs, error: BaseException) -> Dict[str, Any]:
     """The row of a night whose task itself failed (not its analysis): the night is still a row."""
-    row: Dict[str, Any] = dict.fromkeys(ROW_COLUMNS)
-    row.update(
-        name=name,
-        status="error",
-        error=str(error) or type(error).__name__,
-        inputs=";".join(f"{s or 'ankle'}:{p}" for p, s in inputs),
-        error_kind=type(error).__name__,
-    )
+    paths = [p for p, _ in inputs]
+    sites = [s for _, s in inputs]
+    message = str(error) or type(error).__name__
+    row: Dict[str, Any] = json.loads(_native.lost_row(paths, sites, name, type(error).__name__, message))
     return row
 
 

@@ -45,6 +45,8 @@ SITES: Tuple[str, ...] = tuple(_native.SITES)
 
 
 _STRING_COLUMNS = ("kind", "sites")
+#: Columns that are not float64 or str.
+_DTYPES = {"series_id": "int64"}
 
 
 class Events(dict[str, "np.ndarray"]):
@@ -90,7 +92,9 @@ class Events(dict[str, "np.ndarray"]):
 
         parts = list(parts)
         if not parts:
-            return cls._from_columns({name: [] if name in _STRING_COLUMNS else np.array([]) for name in EVENT_COLUMNS})
+            return cls._from_columns(
+                {name: [] if name in _STRING_COLUMNS else np.array([], dtype=_DTYPES.get(name, np.float64)) for name in EVENT_COLUMNS}
+            )
         ev = cls()
         for name in EVENT_COLUMNS:
             ev[name] = np.concatenate([p[name] for p in parts])
