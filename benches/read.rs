@@ -1,9 +1,9 @@
 //! Throughput of the CSV reader, in bytes of text per second.
 //!
 //! The input is made in memory in the form `gen_night.py` writes (time with 2 decimals,
-//! x, y, z in g with 5): 8 h at 100 Hz, 2.88 M rows, about 97 MB, the size of the night the
+//! x, y, z in g with 5): 8 h at 100 Hz, 2.88 M rows, 99.7 MB, the size of the night the
 //! reader is meant for (pipelining across threads needs a few blocks to pay off); plus the
-//! same night with ISO-8601 date-times (145 MB). Each run reads it all in chunks of 4096
+//! same night with ISO-8601 date-times (144 MB). Each run reads it all in chunks of 4096
 //! samples.
 //!
 //! ```text

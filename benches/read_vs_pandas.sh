@@ -26,7 +26,7 @@ printf 'file %s: %s bytes\n' "$night" "$bytes"
 for i in $(seq "$runs"); do
     for threads in 1 2; do
         /usr/bin/time -f "%e %M" -o "$work/time.txt" \
-            "$bin" --timing --threads "$threads" "$night" > "$work/out.txt"
+            "$bin" --read-only --timing --threads "$threads" "$night" > "$work/out.txt"
         read_s=$(awk '$1 == "read" {print $2}' "$work/out.txt")
         read -r wall_s rss_kb < "$work/time.txt"
         echo "run $i sleeptwitch threads=$threads read_s=$read_s process_s=$wall_s peak_rss_kb=$rss_kb"

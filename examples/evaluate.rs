@@ -3,6 +3,7 @@
 //! ```text
 //! cargo run --release --example evaluate -- night.truth.csv night.events.csv [--json]
 //! cargo run --release --example evaluate -- --dir NIGHTS [--events night.events.csv] [--json]
+//! cargo run --release --example evaluate -- --bench dev|held [--baseline] [--json PATH] [--markdown PATH] [--threads N]
 //! ```
 //!
 //! One night: reads the truth CSV (and `night.truth.json` beside it, for sleep, time in bed
@@ -14,21 +15,35 @@
 //! A directory: every night found in `NIGHTS` (itself and its subdirectories holding a
 //! `night.truth.csv`) is scored and the pooled table printed. With `--events NAME`, each
 //! night's saved `NAME` file is scored; without it, the crate's detector is run on each
-//! night's sensor file — see `run_crate_detector` below, where it plugs in.
+//! night's sensor files (`night.csv`, or `night.<site>.csv` for several sensors) — see
+//! `run_crate_detector` below, where it plugs in.
+//!
+//! A benchmark: `--bench dev` (the development nights, for tuning) or `--bench held` (the
+//! held-out nights, for claims) are simulated in memory and run through the crate's
+//! detector; with `--baseline`, the Python yardstick (`bench/baseline_py.py` in the shared
+//! directory: `--shared DIR`, else `$SLEEPTWITCH_SHARED`, else `../shared`; it needs
+//! `pip install numpy scipy pandas`) runs on the same nights, written to temporary CSV
+//! files. The markdown table — targets met or missed, pooled classes, groups, nights, both
+//! detectors side by side — goes to stdout (and to `--markdown PATH`); `--json PATH` writes
+//! every figure. Progress goes to stderr.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use sleeptwitch::eval::{
-    evaluate_dir, read_json, score_night, DetectedSleep, Detection, EvalConfig, NightDir,
-    TruthNight,
+    evaluate_dir, read_json, run_bench, score_night, Baseline, BenchOptions, DetectedSleep,
+    Detection, EvalConfig, NightDir, TruthNight,
 };
-use sleeptwitch::io::read_events;
-use sleeptwitch::{Error, ErrorKind, ScoringRule, SeriesConfig};
+use sleeptwitch::io::{read_events, CsvReader};
+use sleeptwitch::sim::{dev_benchmark, held_out_benchmark};
+use sleeptwitch::{
+    Config, Detector, Error, ErrorKind, Event, ScoringRule, SeriesConfig, Site, Source,
+};
 
 const USAGE: &str = "\
 usage: evaluate TRUTH.csv EVENTS.csv [--truth-json PATH] [--summary PATH] [OPTIONS]
        evaluate --dir DIR [--events NAME] [OPTIONS]
+       evaluate --bench dev|held [--baseline] [BENCH OPTIONS]
 
 options:
   --json             print JSON instead of a table
@@ -37,6 +52,16 @@ options:
   --truth-json PATH  truth JSON (default: TRUTH.json beside TRUTH.csv, if present)
   --summary PATH     detector summary JSON with sleep_bouts and/or sleep_onsets_s
   --events NAME      with --dir: score each night's saved events file NAME
+
+bench options:
+  --baseline         also run the Python yardstick on the same nights
+  --shared DIR       directory holding bench/baseline_py.py
+                     (default: $SLEEPTWITCH_SHARED, else ../shared)
+  --json PATH        write every figure as JSON to PATH
+  --markdown PATH    write the markdown table to PATH too
+  --threads N        nights run in parallel (default: one per core)
+  --only TEXT        only the nights whose name contains TEXT
+  --seed-shift N     add N to every night's seed (fresh nights of the same configs)
 ";
 
 #[derive(Default)]
@@ -48,10 +73,20 @@ struct Args {
     summary: Option<PathBuf>,
     rule: Option<ScoringRule>,
     json: bool,
+    bench: Option<String>,
+    baseline: bool,
+    shared: Option<PathBuf>,
+    json_path: Option<PathBuf>,
+    markdown_path: Option<PathBuf>,
+    threads: usize,
+    only: Option<String>,
+    seed_shift: u64,
 }
 
 fn parse(raw: &[String]) -> Result<Args, String> {
     let mut a = Args::default();
+    // In bench mode `--json` names a file; elsewhere it is a switch.
+    let bench_mode = raw.iter().any(|r| r == "--bench");
     let mut it = raw.iter();
     while let Some(arg) = it.next() {
         let mut value = |name: &str| {
@@ -61,7 +96,25 @@ fn parse(raw: &[String]) -> Result<Args, String> {
         };
         match arg.as_str() {
             "-h" | "--help" => return Err(String::new()),
+            "--json" if bench_mode => a.json_path = Some(value(arg)?.into()),
             "--json" => a.json = true,
+            "--bench" => a.bench = Some(value(arg)?),
+            "--baseline" => a.baseline = true,
+            "--shared" => a.shared = Some(value(arg)?.into()),
+            "--markdown" => a.markdown_path = Some(value(arg)?.into()),
+            "--only" => a.only = Some(value(arg)?),
+            "--threads" => {
+                let v = value(arg)?;
+                a.threads = v
+                    .parse()
+                    .map_err(|_| format!("--threads: expected a count, found {v:?}"))?;
+            }
+            "--seed-shift" => {
+                let v = value(arg)?;
+                a.seed_shift = v
+                    .parse()
+                    .map_err(|_| format!("--seed-shift: expected a count, found {v:?}"))?;
+            }
             "--dir" => a.dir = Some(value(arg)?.into()),
             "--events" => a.events_name = Some(value(arg)?),
             "--truth-json" => a.truth_json = Some(value(arg)?.into()),
@@ -81,6 +134,18 @@ fn parse(raw: &[String]) -> Result<Args, String> {
             s => a.positional.push(s.into()),
         }
     }
+    if let Some(b) = &a.bench {
+        if !matches!(b.as_str(), "dev" | "held") {
+            return Err(format!("--bench: expected dev or held, found {b:?}"));
+        }
+        if a.dir.is_some() || !a.positional.is_empty() {
+            return Err("--bench takes no --dir, TRUTH.csv or EVENTS.csv".into());
+        }
+        return Ok(a);
+    }
+    if a.baseline || a.shared.is_some() || a.markdown_path.is_some() || a.only.is_some() {
+        return Err("--baseline, --shared, --markdown and --only go with --bench".into());
+    }
     match (&a.dir, a.positional.len()) {
         (Some(_), 0) | (None, 2) => Ok(a),
         (Some(_), _) => Err("--dir takes no TRUTH.csv or EVENTS.csv".into()),
@@ -88,17 +153,65 @@ fn parse(raw: &[String]) -> Result<Args, String> {
     }
 }
 
-/// Runs the crate's detector on one night's sensor file.
+/// Runs the crate's detector on one night's sensor files.
 ///
-/// This is where the crate's streaming detector plugs in: open the night's sensor file as a
-/// `Source` (the CSV reader) and hand it to `sleeptwitch::eval::run_detector` with a factory
-/// `|rate_hz| Detector::new(&config, rate_hz)`; any other `Detect` implementation plugs in
-/// the same way. This build has neither the detector nor the sample reader, so it says so.
+/// This is where the crate's streaming detector plugs in: each sensor file becomes a
+/// `Source`, and `Detector::run` pushes them in step (any other `Detect` implementation
+/// plugs in through `sleeptwitch::eval::run_detector`). The site of `night.<site>.csv` is
+/// read from its name; a lone `night.csv` is an ankle. The files are read with a small
+/// `t,x,y,z` reader below, whole into memory.
 fn run_crate_detector(night: &NightDir) -> Result<Detection, Error> {
-    Err(Error::new(ErrorKind::Other(format!(
-        "night {:?}: no built-in detector in this build; score saved events with --events NAME",
-        night.name
-    ))))
+    let mut sites = Vec::new();
+    let mut readers = Vec::new();
+    for path in &night.sensor_files {
+        let site = site_of_file(path)?;
+        let reader = CsvReader::from_path(path)?;
+        sites.push((site, reader.info().rate.rate_hz));
+        readers.push(reader);
+    }
+    if sites.is_empty() {
+        return Err(Error::new(ErrorKind::Other(format!(
+            "night {:?}: no sensor file (night.csv or night.<site>.csv)",
+            night.name
+        ))));
+    }
+    let mut detector = Detector::with_sites(&Config::default(), &sites)?;
+    let mut refs: Vec<&mut CsvReader<std::fs::File>> = readers.iter_mut().collect();
+    let mut events: Vec<Event> = Vec::new();
+    let summary = detector.run(&mut refs, 4096, &mut events)?;
+    Ok(Detection {
+        events,
+        sleep: Some(DetectedSleep {
+            sleep_onsets_s: Some(summary.sleep_bouts.iter().map(|b| b.start_s).collect()),
+            sleep_bouts: Some(summary.sleep_bouts),
+        }),
+    })
+}
+
+/// The site a sensor file's name gives: `night.csv` is an ankle, `night.<site>.csv` names it.
+fn site_of_file(path: &Path) -> Result<Site, Error> {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    if name == "night.csv" {
+        return Ok(Site::Ankle);
+    }
+    let middle = name
+        .strip_prefix("night.")
+        .and_then(|r| r.strip_suffix(".csv"))
+        .unwrap_or("");
+    Site::ALL
+        .into_iter()
+        .find(|s| s.as_str() == middle)
+        .ok_or_else(|| {
+            Error::new(ErrorKind::Other(
+                "no site in the file name (night.csv or night.<site>.csv, site one of \
+                 ankle, left_ankle, right_ankle, wrist)"
+                    .into(),
+            ))
+            .in_file(path)
+        })
 }
 
 /// Reads a night's saved events file, and `<NAME without .csv>.summary.json` beside it if
@@ -122,11 +235,91 @@ fn config(rule: Option<ScoringRule>) -> EvalConfig {
     }
 }
 
+/// Writes to stdout; a reader that stopped early (`| head`) is not an error.
+fn emit(text: &str) -> Result<(), Error> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        r => r.map_err(Error::from),
+    }
+}
+
 fn json<T: serde::Serialize>(v: &T) -> Result<String, Error> {
     serde_json::to_string_pretty(v).map_err(|e| Error::new(ErrorKind::Other(e.to_string())))
 }
 
+/// Runs a benchmark: the crate's detector and, with `--baseline`, the yardstick.
+fn run_benchmark(a: &Args, which: &str) -> Result<(), Error> {
+    let mut nights = if which == "held" {
+        held_out_benchmark()
+    } else {
+        dev_benchmark()
+    };
+    if let Some(only) = &a.only {
+        nights.retain(|n| n.name.contains(only.as_str()));
+    }
+    if nights.is_empty() {
+        return Err(Error::new(ErrorKind::Other(
+            "--only matches no night".into(),
+        )));
+    }
+    for n in &mut nights {
+        n.seed = n.seed.wrapping_add(a.seed_shift);
+    }
+    let baseline = if a.baseline {
+        let b = match &a.shared {
+            Some(dir) => Baseline::in_shared(dir),
+            None => Baseline::from_env(),
+        };
+        b.check()?;
+        Some(b)
+    } else {
+        None
+    };
+    let opts = BenchOptions {
+        threads: a.threads,
+        baseline,
+        ..BenchOptions::default()
+    };
+    let label = if a.seed_shift == 0 {
+        which.to_string()
+    } else {
+        format!("{which} (seeds + {})", a.seed_shift)
+    };
+    let start = std::time::Instant::now();
+    let table = run_bench(
+        &label,
+        &nights,
+        &Config::default(),
+        &opts,
+        &|det, night, s| {
+            eprintln!("{det:>12} {night:<40} {s:6.1} s");
+        },
+    )?;
+    eprintln!(
+        "{} nights in {:.0} s",
+        nights.len(),
+        start.elapsed().as_secs_f64()
+    );
+    let md = table.to_markdown();
+    emit(&md)?;
+    let write = |path: &Path, text: &str| {
+        std::fs::write(path, text).map_err(|e| Error::from(e).in_file(path))
+    };
+    if let Some(p) = &a.markdown_path {
+        write(p, &md)?;
+    }
+    if let Some(p) = &a.json_path {
+        write(p, &json(&table)?)?;
+    }
+    Ok(())
+}
+
 fn run(a: &Args) -> Result<(), Error> {
+    if let Some(which) = &a.bench {
+        return run_benchmark(a, which);
+    }
     let cfg = config(a.rule);
     if let Some(dir) = &a.dir {
         let report = evaluate_dir(dir, &cfg, &mut |night| match &a.events_name {
@@ -134,9 +327,9 @@ fn run(a: &Args) -> Result<(), Error> {
             None => run_crate_detector(night),
         })?;
         if a.json {
-            println!("{}", json(&report)?);
+            emit(&format!("{}\n", json(&report)?))?;
         } else {
-            print!("{report}");
+            emit(&report.to_string())?;
         }
         return Ok(());
     }
@@ -154,9 +347,9 @@ fn run(a: &Args) -> Result<(), Error> {
         .transpose()?;
     let score = score_night(&truth, &events, sleep.as_ref(), &cfg)?;
     if a.json {
-        println!("{}", json(&score)?);
+        emit(&format!("{}\n", json(&score)?))?;
     } else {
-        print!("{score}");
+        emit(&score.to_string())?;
     }
     Ok(())
 }

@@ -4,15 +4,17 @@
 //! onset; each says how far back its output may still reach (`pending_onset_s`) so the
 //! detector knows what it may deliver.
 //!
-//! - [`TrainFilter`]: four or more leg movements in a row, each starting within 3.3 s of the
-//!   last (0.3 Hz or faster), are a high-frequency train (HFLM, hypnagogic foot tremor,
-//!   domain.md §2.6), not leg movements: they become `other`. A chain waits until it either
-//!   reaches four (then it and everything after it in the chain is `other` at once) or
-//!   breaks.
+//! - [`TrainFilter`]: four or more leg movements (or jerk-like transients) in a row, each
+//!   starting within 3.3 s of the last (0.3 Hz or faster), are a rhythmic train, not leg
+//!   movements or jerks: a high-frequency train (HFLM, hypnagogic foot tremor, domain.md
+//!   §2.6) becomes `other`, a train as strong as footsteps `activity`. A chain waits until
+//!   it either reaches four (then it and everything after it in the chain is renamed at
+//!   once) or breaks.
 //! - [`BoutMerger`]: activity pieces less than `gap` apart are one bout (getting up, walking,
 //!   fidgeting), and posture changes and `other` movements within `gap` of a bout belong to
-//!   it, before or after; so do leg movements between two of its pieces (steps and
-//!   shuffles, not leg movements of sleep). A bout is delivered once nothing can extend it.
+//!   it, before or after; so do leg movements and brief jerks between two of its pieces
+//!   (steps and stumbles, not movements of sleep). A bout is delivered once nothing can
+//!   extend it.
 
 use crate::{Event, Kind};
 
@@ -23,11 +25,12 @@ pub(crate) struct Named {
     pub(crate) n_components: u32,
 }
 
-/// True for an event that can be a member of a high-frequency train: a leg movement, or a
-/// brief leg burst too short to be one.
+/// True for an event that can be a member of a rhythmic train: a leg movement, a brief leg
+/// burst too short to be one, or a jerk-like transient (footsteps look like jerks one by
+/// one; hypnic jerks come at most a few to an onset, tens of seconds apart).
 fn train_member(e: &Event) -> bool {
     match e.kind {
-        Kind::Lm | Kind::Plm => true,
+        Kind::Lm | Kind::Plm | Kind::HypnicJerk => true,
         Kind::Other => e.sites.iter().any(|s| s.is_leg()),
         _ => false,
     }
@@ -38,18 +41,21 @@ fn train_member(e: &Event) -> bool {
 pub(crate) struct TrainFilter {
     min_members: usize,
     max_interval_s: f64,
+    activity_min_g: f64,
     chain: Vec<Named>,
     last_onset_s: f64,
     in_train: bool,
 }
 
 impl TrainFilter {
-    /// A filter for trains of `min_members` or more at intervals up to `max_interval_s`.
-    pub(crate) fn new(min_members: u32, max_interval_s: f64) -> Self {
+    /// A filter for trains of `min_members` or more at intervals up to `max_interval_s`;
+    /// members peaking at `activity_min_g` or more are activity (steps), the rest `other`.
+    pub(crate) fn new(min_members: u32, max_interval_s: f64, activity_min_g: f64) -> Self {
         let min_members = min_members as usize;
         TrainFilter {
             min_members,
             max_interval_s,
+            activity_min_g,
             chain: Vec::with_capacity(min_members),
             last_onset_s: f64::NEG_INFINITY,
             in_train: false,
@@ -74,14 +80,15 @@ impl TrainFilter {
             self.in_train = false;
         }
         if self.in_train {
-            out(as_other(n));
+            out(self.in_a_train(n));
             return;
         }
         self.chain.push(n);
         if self.chain.len() >= self.min_members {
             self.in_train = true;
+            let strong = self.activity_min_g;
             for m in self.chain.drain(..) {
-                out(as_other(m));
+                out(renamed(m, strong));
             }
         }
     }
@@ -101,9 +108,20 @@ impl TrainFilter {
     }
 }
 
-fn as_other(mut n: Named) -> Named {
-    n.event.kind = Kind::Other;
+/// A member of a train: activity when as strong as a step, `other` (tremor, ALMA) if not.
+fn renamed(mut n: Named, activity_min_g: f64) -> Named {
+    n.event.kind = if n.event.peak_g >= activity_min_g {
+        Kind::Activity
+    } else {
+        Kind::Other
+    };
     n
+}
+
+impl TrainFilter {
+    fn in_a_train(&self, n: Named) -> Named {
+        renamed(n, self.activity_min_g)
+    }
 }
 
 /// The activity-bout rule.
@@ -113,8 +131,8 @@ pub(crate) struct BoutMerger {
     bout: Option<Event>,
     /// Posture changes and other movements waiting to see whether activity follows.
     waiting: Vec<Named>,
-    /// Leg movements after the open bout's last activity, waiting to see whether more
-    /// activity follows (then they were part of it).
+    /// Leg movements and jerk-like transients after the open bout's last activity, waiting
+    /// to see whether more activity follows (then they were part of it: steps, not sleep).
     inside: Vec<Named>,
 }
 
@@ -190,7 +208,7 @@ impl BoutMerger {
                 extend(b, &e);
             }
             (Some(b), _) if absorbable(&e) => extend(b, &e),
-            (Some(_), Kind::Lm | Kind::Plm) => {
+            (Some(_), Kind::Lm | Kind::Plm | Kind::HypnicJerk) => {
                 if self.inside.len() == WAITING_CAPACITY {
                     let first = self.inside.remove(0);
                     out(BoutOut::Event(first));
@@ -270,7 +288,7 @@ mod tests {
     }
 
     fn run_train(events: &[Named], end: f64) -> Vec<Kind> {
-        let mut f = TrainFilter::new(4, 1.0 / 0.3);
+        let mut f = TrainFilter::new(4, 1.0 / 0.3, 0.12);
         let mut out = Vec::new();
         for e in events {
             f.push(*e, &mut |n| out.push(n));
@@ -307,13 +325,31 @@ mod tests {
     }
 
     #[test]
+    fn strong_rhythmic_transients_are_steps() {
+        let t: Vec<Named> = (0..6)
+            .map(|i| {
+                let mut n = ev(
+                    f64::from(i) * 1.2,
+                    f64::from(i) * 1.2 + 0.1,
+                    Kind::HypnicJerk,
+                );
+                n.event.peak_g = 0.8;
+                n
+            })
+            .collect();
+        assert_eq!(run_train(&t, 100.0), [Kind::Activity; 6]);
+        // two jerks at one onset are no train
+        assert_eq!(run_train(&t[..2], 100.0), [Kind::HypnicJerk; 2]);
+    }
+
+    #[test]
     fn other_kinds_pass_straight_through() {
-        let mut f = TrainFilter::new(4, 3.3);
+        let mut f = TrainFilter::new(4, 3.3, 0.12);
         let mut out = Vec::new();
         f.push(ev(0.0, 1.0, Kind::Lm), &mut |n| out.push(n));
-        f.push(ev(1.0, 1.2, Kind::HypnicJerk), &mut |n| out.push(n));
+        f.push(ev(1.0, 1.2, Kind::PostureChange), &mut |n| out.push(n));
         assert_eq!(out.len(), 1);
-        assert_eq!(out[0].event.kind, Kind::HypnicJerk);
+        assert_eq!(out[0].event.kind, Kind::PostureChange);
         assert_eq!(f.pending_onset_s(), Some(0.0));
     }
 
@@ -353,7 +389,7 @@ mod tests {
     }
 
     #[test]
-    fn leg_movements_after_a_bout_stay_and_jerks_are_never_absorbed() {
+    fn leg_movements_and_jerks_after_a_bout_stay() {
         let events = [
             ev(120.0, 160.0, Kind::Activity),
             ev(165.0, 168.0, Kind::Lm),
@@ -361,7 +397,7 @@ mod tests {
         ];
         let (out, _) = run_bouts(&events, 1000.0);
         let kinds: Vec<Kind> = out.iter().map(|e| e.kind).collect();
-        assert_eq!(kinds, [Kind::HypnicJerk, Kind::Activity, Kind::Lm]);
+        assert_eq!(kinds, [Kind::Activity, Kind::Lm, Kind::HypnicJerk]);
     }
 
     #[test]
@@ -369,6 +405,7 @@ mod tests {
         let events = [
             ev(120.0, 160.0, Kind::Activity),
             ev(165.0, 168.0, Kind::Lm),
+            ev(172.0, 172.2, Kind::HypnicJerk),
             ev(180.0, 200.0, Kind::Activity),
             ev(300.0, 303.0, Kind::Lm),
         ];

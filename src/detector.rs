@@ -123,6 +123,7 @@ impl Scorer {
             trains: TrainFilter::new(
                 config.classify.train_min_movements,
                 config.classify.train_max_interval_s,
+                config.classify.activity_min_g,
             ),
             bouts: BoutMerger::new(config.classify.activity_bout_gap_s),
             scratch_named: Vec::with_capacity(16),

@@ -38,10 +38,13 @@ use serde::{Deserialize, Serialize};
 
 use crate::{Event, Kind};
 
+mod baseline;
 mod night;
 mod report;
 mod simulated;
+mod table;
 
+pub use baseline::{merge_legs, Baseline, DEFAULT_SHARED, SHARED_ENV};
 pub use night::{
     read_json, score_night, DetectedSleep, EvalConfig, NightErrors, NightScore, TruthConfig,
     TruthFlags, TruthInfo, TruthNight,
@@ -51,6 +54,11 @@ pub use report::{
     Report,
 };
 pub use simulated::{run_simulated, truth_night, SimulatedRun};
+pub use table::{
+    plm_count_error_pct, run_bench, AccuracyTable, BenchOptions, Bound, DetectorScores, Group,
+    GroupRow, GroupScore, Metric, NightInfo, PlmCountError, Stat, Target, TargetResult, TargetRow,
+    BASELINE_CLASSES, BASELINE_PY, HARD_FROM, SLEEPTWITCH,
+};
 
 /// A class that detections are scored in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]

@@ -73,6 +73,11 @@ pub(crate) struct Args {
     #[arg(long, value_name = "BYTES", hide = true)]
     pub(crate) block_size: Option<usize>,
 
+    /// Only read the recordings and report what they hold: no detection, no outputs; with
+    /// --timing, how long reading took. For measuring the readers.
+    #[arg(long)]
+    pub(crate) read_only: bool,
+
     /// Also print how long each night took.
     #[arg(long)]
     pub(crate) timing: bool,

@@ -145,6 +145,9 @@ fn run(args: &Args) -> Result<bool, Usage> {
     if nights.is_empty() {
         return Err(Usage("no recordings found in the inputs given".into()));
     }
+    if args.read_only {
+        return Ok(read_only(args, &nights));
+    }
     let single = nights.len() == 1;
     if !single && (args.events.is_some() || args.summary.is_some() || args.plot.is_some()) {
         return Err(Usage(format!(
@@ -280,6 +283,45 @@ fn report(args: &Args, done: &[Done]) -> Result<bool, Usage> {
         }
     }
     Ok(ok)
+}
+
+/// Reads every recording and prints what it holds; `false` if any failed.
+fn read_only(args: &Args, nights: &[NightInputs]) -> bool {
+    let threads = args.threads.unwrap_or(2).clamp(1, 2);
+    let options = OpenOptions {
+        units: args.units.map(Into::into),
+        csv_threads: Some(threads),
+        csv_block_size_bytes: args.block_size,
+    };
+    let mut ok = true;
+    let mut first = true;
+    for input in nights.iter().flat_map(|n| &n.inputs) {
+        let start = Instant::now();
+        let read = || -> Result<sleeptwitch::RecordingInfo, Error> {
+            let mut source = sleeptwitch::io::open(&input.path, &options)?;
+            let mut chunk = vec![sleeptwitch::Sample::default(); 4096];
+            while source.read_samples(&mut chunk)? > 0 {}
+            Ok(source.info().clone())
+        };
+        match read() {
+            Ok(info) => {
+                let seconds = start.elapsed().as_secs_f64();
+                let bytes = std::fs::metadata(&input.path).map_or(0, |m| m.len());
+                if !first {
+                    println!();
+                }
+                first = false;
+                let path = input.path.display().to_string();
+                let secs = args.timing.then_some(seconds);
+                print!("{}", table::read_only(&path, &info, secs, bytes));
+            }
+            Err(e) => {
+                ok = false;
+                eprintln!("error: {e}");
+            }
+        }
+    }
+    ok
 }
 
 /// A bar of nights done, drawn only on a terminal, for more than one night.

@@ -112,21 +112,29 @@ pub(crate) fn draw(path: &Path, night: &Night<'_>) -> Res<()> {
     let (lanes, bottom) = rest.split_vertically(230);
     let (legend, hist) = bottom.split_horizontally(760);
 
+    // Seconds on short recordings, minutes otherwise.
+    let fine = span_h < 0.5;
     let x_fmt = move |x: &f64| -> String {
-        if absolute {
-            let s = (t0 + x * 3600.0).rem_euclid(86_400.0);
-            // Whole minutes of the day, 0..1440.
-            #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-            let m = (s / 60.0).round() as u32 % 1440;
-            format!("{:02}:{:02}", m / 60, m % 60)
+        let secs = if absolute {
+            (t0 + x * 3600.0).rem_euclid(86_400.0)
         } else {
-            format!("{x:.1} h")
+            x * 3600.0
+        };
+        // Whole seconds of a recording: far below 2^53.
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        let s = secs.max(0.0).round() as u64;
+        match (absolute, fine) {
+            (true, true) => format!("{:02}:{:02}:{:02}", s / 3600 % 24, s / 60 % 60, s % 60),
+            (true, false) => format!("{:02}:{:02}", s / 3600 % 24, s / 60 % 60),
+            (false, true) => format!("{}:{:02}", s / 60, s % 60),
+            (false, false) => format!("{}:{:02}", s / 3600, s / 60 % 60),
         }
     };
-    let x_desc = if absolute {
-        "time of day (device clock, as UTC)"
-    } else {
-        "hours from start"
+    let x_desc = match (absolute, fine) {
+        (true, true) => "time of day, h:min:s (device clock, as UTC)",
+        (true, false) => "time of day, h:min (device clock, as UTC)",
+        (false, true) => "time from start, min:s",
+        (false, false) => "time from start, h:min",
     };
 
     // Movement signal.
@@ -297,7 +305,7 @@ fn draw_title(
     .map_err(err)?;
     let idx = |v: Option<f64>| v.map_or("–".into(), |v| format!("{v:.1}/h"));
     let line = format!(
-        "time in bed {:.1} h   total sleep {:.1} h   PLMS index {}   PLMW index {}   PLMs {}   LMs {}   hypnic jerks {}   posture changes {}   rule {}",
+        "time in bed {:.1} h   total sleep {:.1} h   PLMS index {}   PLMW index {}   PLMs {} of {} leg movements   hypnic jerks {}   posture changes {}   rule {}",
         m.time_in_bed_s / 3600.0,
         m.total_sleep_time_s / 3600.0,
         idx(m.plms_index_per_h),
@@ -427,6 +435,17 @@ fn draw_histogram(area: &DrawingArea<SVGBackend<'_>, Shift>, r: &NightReport) ->
         .draw_series(bars.map(|(x, c)| {
             Rectangle::new([(x + 0.1, 0.0), (x + w - 0.1, f64::from(c))], HIST.filled())
         }))
+        .map_err(err)?;
+    // The overflow bar's label, above it (the axis labels fall on round seconds).
+    chart
+        .draw_series(std::iter::once(Text::new(
+            format!(">90 s: {}", h.n_overflow),
+            (
+                overflow_at - 3.5 * w,
+                f64::from(h.n_overflow.max(1)) + f64::from(top) * 0.08,
+            ),
+            ("sans-serif", 11).into_font().color(&TEXT),
+        )))
         .map_err(err)?;
     Ok(())
 }

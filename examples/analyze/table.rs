@@ -1,7 +1,7 @@
 //! The human summary of a night: one short table, a row a line (`  name   value`).
 
 use sleeptwitch::analysis::{InputReport, NightReport};
-use sleeptwitch::io::{iso8601_utc, TimeBase, UnitsFrom};
+use sleeptwitch::io::{iso8601_utc, RecordingInfo, TimeBase, UnitsFrom};
 use sleeptwitch::Kind;
 
 /// Gaps listed one by one; past this only their count is given.
@@ -15,7 +15,8 @@ pub(crate) fn night(header: &str, r: &NightReport, seconds: Option<f64>, bytes: 
         if several {
             s.push_str(&format!("  {}: {}\n", input.site, input.path));
         }
-        recording(&mut s, input);
+        recording(&mut s, &input.recording, &input.warnings);
+        calibration(&mut s, input);
     }
     detection(&mut s, r);
     if let Some(t) = seconds {
@@ -40,8 +41,27 @@ fn when(t: f64, base: TimeBase) -> String {
     }
 }
 
-fn recording(s: &mut String, input: &InputReport) {
-    let info = &input.recording;
+/// The table of a recording that was only read: what it holds and how long reading took.
+pub(crate) fn read_only(
+    path: &str,
+    info: &RecordingInfo,
+    seconds: Option<f64>,
+    bytes: u64,
+) -> String {
+    let mut s = format!("{path}\n");
+    let warnings: Vec<String> = info.warnings.iter().map(ToString::to_string).collect();
+    recording(&mut s, info, &warnings);
+    if let Some(t) = seconds {
+        push_row(
+            &mut s,
+            "read",
+            format!("{t:.3} s, {:.0} MB/s", bytes as f64 / 1e6 / t),
+        );
+    }
+    s
+}
+
+fn recording(s: &mut String, info: &RecordingInfo, warnings: &[String]) {
     let mut row = |name: &str, value: String| push_row(s, name, value);
     row("samples", thousands(info.n_samples));
     row("duration", duration(info.duration_s()));
@@ -101,12 +121,19 @@ fn recording(s: &mut String, input: &InputReport) {
         "mean |a|",
         format!("{:.4} g (before calibration)", info.mean_norm_g),
     );
+    for w in warnings {
+        row("warning", w.clone());
+    }
+}
+
+fn calibration(s: &mut String, input: &InputReport) {
     let c = &input.calibration;
     let status = serde_json::to_value(c.status)
         .ok()
         .and_then(|v| v.as_str().map(str::to_string))
         .unwrap_or_default();
-    row(
+    push_row(
+        s,
         "calibration",
         format!(
             "{status} ({} still windows, |a| − 1 RMS {:.1} → {:.1} mg)",
@@ -115,9 +142,6 @@ fn recording(s: &mut String, input: &InputReport) {
             c.residual_after_g * 1e3
         ),
     );
-    for w in &input.warnings {
-        row("warning", w.clone());
-    }
 }
 
 fn detection(s: &mut String, r: &NightReport) {

@@ -245,6 +245,11 @@ pub struct CohortRow {
     pub rule: Option<String>,
 }
 
+/// `v` rounded to the nearest `1 / scale`.
+fn round(v: f64, scale: f64) -> f64 {
+    (v * scale).round() / scale
+}
+
 fn joined(inputs: &[Input]) -> String {
     inputs
         .iter()
@@ -258,8 +263,11 @@ impl CohortRow {
     pub fn ok(name: &str, inputs: &[Input], r: &NightReport) -> Self {
         let m = &r.metrics;
         let first = r.inputs.first();
-        let h = |s: f64| s / 3600.0;
-        let min = |s: f64| s / 60.0;
+        // Rounded for people reading a spreadsheet: hours to 0.36 s, minutes and indices
+        // to 0.001.
+        let h = |s: f64| round(s / 3600.0, 1e4);
+        let min = |s: f64| round(s / 60.0, 1e3);
+        let per_h = |v: Option<f64>| v.map(|v| round(v, 1e3));
         CohortRow {
             name: name.into(),
             status: "ok".into(),
@@ -268,9 +276,14 @@ impl CohortRow {
             start_s: first.and_then(|i| i.recording.start_s),
             start_utc: first.and_then(|i| i.start_utc.clone()),
             duration_h: first.map(|i| h(i.duration_s)),
-            rate_hz: first.map(|i| i.recording.rate.rate_hz),
+            rate_hz: first.map(|i| round(i.recording.rate.rate_hz, 1e3)),
             n_gaps: Some(r.inputs.iter().map(|i| i.recording.gaps.len() as u64).sum()),
-            gap_time_s: Some(r.inputs.iter().map(|i| i.recording.gap_time_s()).sum()),
+            gap_time_s: Some(
+                r.inputs
+                    .iter()
+                    .map(|i| i.recording.gap_time_s())
+                    .fold(0.0, |a, b| a + b),
+            ),
             n_warnings: Some(r.inputs.iter().map(|i| i.warnings.len() as u64).sum()),
             calibration: first.map(|i| i.calibration.status),
             sleep_onset_s: m.sleep_onset_s,
@@ -281,13 +294,13 @@ impl CohortRow {
             waso_min: Some(min(m.waso_s)),
             n_lm: Some(m.n_lm),
             n_plms: Some(m.n_plms),
-            plms_index_per_h: m.plms_index_per_h,
-            plmw_index_per_h: m.plmw_index_per_h,
-            periodicity_index: m.periodicity_index_ferri2006,
+            plms_index_per_h: per_h(m.plms_index_per_h),
+            plmw_index_per_h: per_h(m.plmw_index_per_h),
+            periodicity_index: per_h(m.periodicity_index_ferri2006),
             imi_median_s: m.imi_median_s,
             n_hypnic_jerks: Some(m.n_hypnic_jerks),
             n_posture_changes: Some(m.n_posture_changes),
-            posture_changes_per_h_spt: m.posture_changes_per_h_spt,
+            posture_changes_per_h_spt: per_h(m.posture_changes_per_h_spt),
             n_activity: Some(m.n_activity),
             n_events: Some(r.n_events.total),
             rule: Some(m.rule.as_str().into()),

@@ -122,8 +122,9 @@ mod tests {
     use crate::Sample;
     use std::io::Write;
 
-    fn dir() -> std::path::PathBuf {
-        let d = std::env::temp_dir().join(format!("sleeptwitch-open-{}", std::process::id()));
+    fn dir(test: &str) -> std::path::PathBuf {
+        let d =
+            std::env::temp_dir().join(format!("sleeptwitch-open-{test}-{}", std::process::id()));
         std::fs::create_dir_all(&d).unwrap();
         d
     }
@@ -142,7 +143,7 @@ mod tests {
 
     #[test]
     fn plain_and_gzipped_csv_give_the_same_samples() {
-        let d = dir();
+        let d = dir("gz");
         let mut text = String::from("t,x,y,z\n");
         for i in 0..500 {
             text.push_str(&format!("{},0,0.{:03},1\n", f64::from(i) / 50.0, i % 7));
@@ -165,11 +166,12 @@ mod tests {
         assert_eq!(b.info().time_base, TimeBase::Relative);
         // 50 Hz by construction: every interval is 0.02 s.
         assert!((a.info().rate.median_interval_s - 0.02).abs() < 1e-12);
+        std::fs::remove_dir_all(&d).unwrap();
     }
 
     #[test]
     fn units_are_passed_on_and_errors_name_the_file() {
-        let d = dir();
+        let d = dir("units");
         let p = d.join("ms2.txt");
         let mut text = String::from("t,x,y,z\n");
         for i in 0..100 {
@@ -188,6 +190,7 @@ mod tests {
         let e = open(&missing, &OpenOptions::default()).err().unwrap();
         assert!(matches!(e.kind(), ErrorKind::Io(_)));
         assert!(e.to_string().starts_with(&missing.display().to_string()));
+        std::fs::remove_dir_all(&d).unwrap();
     }
 
     #[test]

@@ -6,6 +6,7 @@ mod block;
 mod header;
 mod number;
 mod parse;
+mod start;
 mod time;
 
 pub use time::iso8601_utc;
@@ -18,25 +19,10 @@ use std::sync::Arc;
 
 use crate::{Error, ErrorKind, Position, Sample};
 
-use super::{
-    median_interval_s, AccelUnit, Format, RecordingInfo, SampleCheck, Source, TimeBase, UnitsFrom,
-    Warning, MAX_ABS_G,
-};
+use super::{AccelUnit, RecordingInfo, SampleCheck, Source, Warning};
 use block::{Input, Job, Pool};
-use header::{read_first_line, Layout};
-use parse::{parse_block, FirstTime, Parsed, Stop};
-
-/// Timestamps looked at to find the median interval: the crate's window plus one.
-const HEAD_SAMPLES: usize = 4097;
-
-/// The first seconds of a recording whose median |a| decides the unit, in seconds.
-const UNITS_WINDOW_S: f64 = 10.0;
-
-/// Median |a| below this is g, above it m/s²: the geometric mean of 1 and 9.80665.
-const UNITS_BOUNDARY: f64 = 3.131_557;
-
-/// Times from this on (2000-01-01 00:00:00 UTC) are taken as Unix seconds, in seconds.
-const UNIX_FROM_S: f64 = 946_684_800.0;
+use header::Layout;
+use parse::{parse_block, Parsed, Stop};
 
 /// Default block size, in bytes.
 const DEFAULT_BLOCK_BYTES: usize = 1 << 20;
@@ -46,9 +32,6 @@ const MAX_THREADS: usize = 64;
 
 /// Largest block size, in bytes.
 const MAX_BLOCK_BYTES: usize = 1 << 30;
-
-/// The UTF-8 byte order mark.
-const BOM: &[u8] = b"\xEF\xBB\xBF";
 
 /// Builds a [`CsvReader`] with settings other than the defaults.
 ///
@@ -158,7 +141,7 @@ impl CsvReaderBuilder {
     /// [`ErrorKind::BadHeader`], [`ErrorKind::NoSamples`], [`ErrorKind::RateTooLow`], a bad
     /// row among the first when no rate can be estimated before it, or [`ErrorKind::Io`].
     pub fn from_reader<R: Read>(&self, input: R) -> Result<CsvReader<R>, Error> {
-        open(self, input)
+        start::open(self, input)
     }
 }
 
@@ -540,273 +523,6 @@ fn value_error(s: &Sample, limit: f64, units: AccelUnit) -> ErrorKind {
         }
     }
     ErrorKind::Other("range check failed on a sample within range".into())
-}
-
-/// Reads the header and the first rows, decides units and rate, and builds the reader.
-fn open<R: Read>(b: &CsvReaderBuilder, inner: R) -> Result<CsvReader<R>, Error> {
-    let file = b.file_name.clone();
-    let file_ref = file.as_deref();
-    let plain = |kind: ErrorKind, line: Option<u64>| {
-        let e = match line {
-            Some(l) => Error::at(kind, Position::line(l)),
-            None => Error::new(kind),
-        };
-        match file_ref {
-            Some(f) => e.in_file(f),
-            None => e,
-        }
-    };
-    let mut input = Input::new(inner, b.block_size_bytes);
-    let mut raw = Vec::new();
-    let mut first_block = true;
-    let mut line_no = 1u64;
-    // Find the first line that is not blank.
-    let mut off;
-    loop {
-        let more = input.next_block(&mut raw).map_err(|k| plain(k, None))?;
-        if !more {
-            return Err(plain(ErrorKind::Empty, None));
-        }
-        off = 0;
-        if first_block && raw.starts_with(BOM) {
-            off = BOM.len();
-        }
-        first_block = false;
-        while let Some(rest) = raw.get(off..) {
-            let end = rest.iter().position(|&c| c == b'\n');
-            let line = end.map_or(rest, |e| rest.get(..e).unwrap_or(rest));
-            if rest.is_empty() || !line.trim_ascii().is_empty() {
-                break;
-            }
-            match end {
-                Some(e) => {
-                    off += e + 1;
-                    line_no += 1;
-                }
-                None => off = raw.len(),
-            }
-        }
-        if off < raw.len() {
-            break;
-        }
-    }
-    let rest = raw.get(off..).unwrap_or_default();
-    let header_end = rest.iter().position(|&c| c == b'\n');
-    let first_line = header_end.map_or(rest, |e| rest.get(..e).unwrap_or(rest));
-    let layout = read_first_line(first_line).map_err(|k| plain(k, Some(line_no)))?;
-    let header_line = line_no;
-    let data_line = if layout.has_header {
-        off += header_end.map_or(rest.len(), |e| e + 1);
-        line_no + 1
-    } else {
-        line_no
-    };
-
-    // Parse blocks on this thread until the head holds enough samples.
-    let mut queue: VecDeque<Parsed> = VecDeque::new();
-    let mut first = Parsed::default();
-    parse_block(raw.get(off..).unwrap_or_default(), &layout, &mut first);
-    let mut n_head = first.samples.len();
-    let mut stopped = first.stop.is_some();
-    queue.push_back(first);
-    let mut input_done = false;
-    while n_head < HEAD_SAMPLES && !stopped && !input_done {
-        match input.next_block(&mut raw) {
-            Ok(true) => {
-                let mut p = Parsed::default();
-                parse_block(&raw, &layout, &mut p);
-                n_head += p.samples.len();
-                stopped = p.stop.is_some();
-                queue.push_back(p);
-            }
-            Ok(false) => input_done = true,
-            Err(kind) => {
-                // Reported in order, after the samples before it.
-                input_done = true;
-                queue.push_back(Parsed {
-                    stop: Some(Stop::Error { line: 0, kind }),
-                    ..Parsed::default()
-                });
-            }
-        }
-    }
-
-    let head: Vec<Sample> = queue
-        .iter()
-        .flat_map(|p| p.samples.iter())
-        .take(HEAD_SAMPLES)
-        .copied()
-        .collect();
-    let mut info = RecordingInfo {
-        format: Format::Csv,
-        ..RecordingInfo::default()
-    };
-    info.warnings.extend(layout.notes.iter().map(|n| {
-        let mut p = Position::line(header_line);
-        p.file = file.clone();
-        Warning::at(p, n.clone())
-    }));
-
-    // Units.
-    let (units, units_from) = decide_units(b.units, layout.header_unit, &head, &mut info);
-    info.units = units;
-    info.units_from = units_from;
-    let to_g = units.to_g();
-    let limit = MAX_ABS_G / to_g;
-
-    // The first line and error of the head, for errors found before the reader exists.
-    // The first bad row among the head's blocks, for errors found before the reader exists.
-    let first_error = |queue: &mut VecDeque<Parsed>| -> Option<Error> {
-        let mut base = data_line;
-        for p in queue.iter_mut() {
-            if let Some(Stop::Error { line, kind }) = p.stop.take() {
-                return Some(at(kind, Some(base + line), file_ref, &layout, units));
-            }
-            base += p.n_lines;
-        }
-        None
-    };
-    let head_line = |queue: &VecDeque<Parsed>, idx: usize| -> u64 {
-        let mut base = data_line;
-        let mut idx = idx;
-        for p in queue {
-            if idx < p.samples.len() {
-                return base + p.line_of(idx);
-            }
-            idx -= p.samples.len();
-            base += p.n_lines;
-        }
-        base
-    };
-
-    let median = median_interval_s(&head.iter().map(|s| s.t_s).collect::<Vec<_>>());
-    let Some(median) = median else {
-        if head.is_empty() {
-            if let Some(e) = first_error(&mut queue) {
-                return Err(e);
-            }
-            return Err(plain(ErrorKind::NoSamples, Some(header_line)));
-        }
-        // No positive interval: find the first sample the checks refuse.
-        if head.len() >= 2 {
-            if let Ok(mut probe) = SampleCheck::new(0.01, None) {
-                for (i, s) in head.iter().enumerate() {
-                    let [x, y, z] = s.acc_g;
-                    let result = if x.abs() <= limit && y.abs() <= limit && z.abs() <= limit {
-                        probe
-                            .check(&Sample::new(s.t_s, [x * to_g, y * to_g, z * to_g]))
-                            .map(|_| ())
-                    } else {
-                        Err(value_error(s, limit, units))
-                    };
-                    if let Err(kind) = result {
-                        return Err(at(
-                            kind,
-                            Some(head_line(&queue, i)),
-                            file_ref,
-                            &layout,
-                            units,
-                        ));
-                    }
-                }
-            }
-        }
-        if let Some(e) = first_error(&mut queue) {
-            return Err(e);
-        }
-        return Err(plain(
-            ErrorKind::Other("only one sample: a sample rate needs at least two timestamps".into()),
-            Some(head_line(&queue, 0)),
-        ));
-    };
-    let check = SampleCheck::new(median, None).map_err(|k| plain(k, None))?;
-
-    // Time base.
-    let first_time = queue.iter().find_map(|p| p.first_time);
-    info.time_base = match first_time {
-        Some(FirstTime::Iso(has_offset)) => {
-            if !has_offset {
-                info.warnings.push(Warning::new(
-                    "date-times without a UTC offset are taken as UTC",
-                ));
-            }
-            TimeBase::Iso8601
-        }
-        _ if head.first().is_some_and(|s| s.t_s >= UNIX_FROM_S) => TimeBase::Unix,
-        _ => TimeBase::Relative,
-    };
-    check.fill(&mut info);
-
-    let mut reader = CsvReader {
-        input,
-        input_done,
-        layout: Arc::new(layout),
-        threads: b.threads,
-        pool: None,
-        pool_tried: false,
-        queue: queue.into_iter().map(Slot::Ready).collect(),
-        cur: Parsed::default(),
-        cur_pos: 0,
-        cur_line: data_line,
-        free_raw: vec![raw],
-        free_parsed: Vec::new(),
-        check,
-        limit,
-        to_g,
-        info,
-        file,
-        deferred: None,
-        done: false,
-    };
-    // Start parsing what follows the head while the caller gets going.
-    reader.refill();
-    Ok(reader)
-}
-
-/// Decides the unit: the caller's, the header's, or the median |a| of the first 10 s.
-fn decide_units(
-    caller: Option<AccelUnit>,
-    header: Option<AccelUnit>,
-    head: &[Sample],
-    info: &mut RecordingInfo,
-) -> (AccelUnit, UnitsFrom) {
-    if let Some(u) = caller {
-        if let Some(h) = header.filter(|h| *h != u) {
-            info.warnings.push(Warning::new(format!(
-                "the header names {h} but {u} was asked for: reading {u}"
-            )));
-        }
-        return (u, UnitsFrom::Caller);
-    }
-    if let Some(h) = header {
-        return (h, UnitsFrom::Header);
-    }
-    let t0 = head.first().map_or(0.0, |s| s.t_s);
-    let mut norms: Vec<f64> = head
-        .iter()
-        .take_while(|s| s.t_s - t0 <= UNITS_WINDOW_S)
-        .map(Sample::norm_g)
-        .filter(|n| n.is_finite())
-        .collect();
-    if norms.is_empty() {
-        return (AccelUnit::G, UnitsFrom::Magnitude);
-    }
-    let mid = norms.len() / 2;
-    let (_, median, _) = norms.select_nth_unstable_by(mid, f64::total_cmp);
-    let median = *median;
-    let unit = if median < UNITS_BOUNDARY {
-        AccelUnit::G
-    } else {
-        AccelUnit::MPerS2
-    };
-    let in_g = median * unit.to_g();
-    if !(0.5..=2.0).contains(&in_g) {
-        info.warnings.push(Warning::new(format!(
-            "median |a| over the first {UNITS_WINDOW_S} s is {median:.3}, far from 1 g or \
-             9.81 m/s²: units guessed as {unit}; name them in the header or set them if wrong"
-        )));
-    }
-    (unit, UnitsFrom::Magnitude)
 }
 
 #[cfg(test)]
