@@ -5,8 +5,9 @@
 
 Each round runs both, in alternating order, as whole processes doing the same work: read the
 night, detect, write the events CSV and the summary JSON. The Python process also reports
-the time inside `analyze()` + `write()` alone (no interpreter start, no imports). Prints the
-median and best of each and the ratio of medians, then checks both wrote the same events.
+the time inside `analyze()` + `write()` alone (no interpreter start, no imports), and each
+round times a bare interpreter (`python -c pass`). Prints the median and best of each and
+the ratio of medians, then checks both wrote the same events and summary.
 """
 
 from __future__ import annotations
@@ -58,8 +59,11 @@ def main() -> int:
             "--quiet",
         ]
         py_cmd = [args.python, "-c", PY_SCRIPT, args.night, str(out_py)]
-        rust, python, inner, imports = [], [], [], []
+        rust, python, inner, imports, bare = [], [], [], [], []
         for i in range(args.runs):
+            t0 = time.perf_counter()
+            subprocess.run([args.python, "-c", "pass"], check=True)
+            bare.append(time.perf_counter() - t0)
             order = ("rust", "python") if i % 2 == 0 else ("python", "rust")
             for which in order:
                 t0 = time.perf_counter()
@@ -79,6 +83,7 @@ def main() -> int:
         print(f"{args.night}: {args.runs} rounds, alternating order")
         show("rust example (process)", rust)
         show("python analyze + write (process)", python)
+        show("  of which the bare interpreter", bare)
         show("  of which import sleeptwitch", imports)
         show("  of which analyze() + write()", inner)
         print(f"ratio python / rust, whole process:  {statistics.median(python) / statistics.median(rust):.3f}")

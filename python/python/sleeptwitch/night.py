@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Mapping
 
 from . import _sleeptwitch as _native
 
-# numpy is imported where arrays are made, and typing only by type checkers (hence no
-# `from typing import TYPE_CHECKING`): a script that analyses files and writes their
-# outputs pays for neither, together a tenth of a second or more on a loaded machine, half
-# of an 8 h night's analysis.
+# numpy and json are imported where they are used (in this package's other modules too),
+# and typing only by type checkers (hence no `from typing import TYPE_CHECKING`): a script
+# that analyses files and writes their outputs pays for none of them, together a tenth of a
+# second or more on a loaded machine, half of an 8 h night's analysis.
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # pragma: no cover
     from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple, Union
@@ -143,6 +142,7 @@ class Night:
         ``latency_s`` and the ``config`` used. Times are in seconds on the input's clock.
         """
         if self._summary is None:
+            import json
             self._summary = json.loads(self._native.summary_json)
         return self._summary
 
@@ -179,6 +179,7 @@ class Night:
 
 def default_config() -> Dict[str, Any]:
     """The detector's default config as a dict, every field named (seconds, Hz, g, degrees)."""
+    import json
     result: Dict[str, Any] = json.loads(_native.default_config_json())
     return result
 
@@ -188,6 +189,7 @@ def _config_arg(config: ConfigLike) -> Optional[Tuple[str, str]]:
     if config is None:
         return None
     if isinstance(config, Mapping):
+        import json
         return ("json", json.dumps(config))
     if isinstance(config, (str, os.PathLike)):
         return ("path", os.fspath(config))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 TYPE_CHECKING = False  # typing stays unimported at run time (see night.py)
 
@@ -26,6 +25,7 @@ def _sim_json(seed: int, hours: float, rate_hz: float, layout: str, difficulty: 
         "severity": severity,
     }
     fields.update(extra)
+    import json
     return json.dumps(fields)
 
 

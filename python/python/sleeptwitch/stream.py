@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 TYPE_CHECKING = False  # typing stays unimported at run time (see night.py)
 
 from . import _sleeptwitch as _native
@@ -83,6 +82,7 @@ class Detector:
         ``latency_s``. The detector is then reset, ready for a new night.
         """
         columns, summary = self._native.finish()
+        import json
         result: Dict[str, Any] = json.loads(summary)
         return Events._from_columns(columns), result
 
