@@ -1,0 +1,107 @@
+//! The streaming detector, chunk by chunk from Python.
+
+use numpy::{PyReadonlyArray1, PyReadonlyArray2};
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+use pyo3::types::PyDict;
+use sleeptwitch::{Event, Site};
+
+use crate::arrays::{event_columns, Columns};
+use crate::config::ConfigArg;
+use crate::error::{config_to_py, to_py};
+
+/// The streaming core: push chunks of samples, get back the events each chunk made final.
+///
+/// Any split of a night into chunks (one sample, empty, or all at once) gives the same
+/// events, compared exactly. The GIL is released while samples are processed.
+#[pyclass(name = "_Detector", module = "sleeptwitch._sleeptwitch")]
+pub(crate) struct PyDetector {
+    inner: sleeptwitch::Detector,
+    n_sites: usize,
+}
+
+#[pymethods]
+impl PyDetector {
+    /// `sites`: `(site name, sample rate in Hz)` per sensor; `config`: `("json", text)`,
+    /// `("path", file)` or `None` for the defaults.
+    #[new]
+    #[pyo3(signature = (sites, config=None))]
+    fn new(py: Python<'_>, sites: Vec<(String, f64)>, config: Option<ConfigArg>) -> PyResult<Self> {
+        let config = ConfigArg::resolve(config, py)?;
+        let sites = sites
+            .into_iter()
+            .map(|(s, r)| Ok((s.parse::<Site>().map_err(PyValueError::new_err)?, r)))
+            .collect::<PyResult<Vec<(Site, f64)>>>()?;
+        let inner =
+            sleeptwitch::Detector::with_sites(&config, &sites).map_err(|e| config_to_py(py, &e))?;
+        Ok(PyDetector {
+            inner,
+            n_sites: sites.len(),
+        })
+    }
+
+    /// Pushes samples of sensor `site_idx`; returns the events that became final as columns.
+    #[pyo3(signature = (t_s, acc_g, site_idx=0))]
+    fn push<'py>(
+        &mut self,
+        py: Python<'py>,
+        t_s: PyReadonlyArray1<'py, f64>,
+        acc_g: PyReadonlyArray2<'py, f64>,
+        site_idx: usize,
+    ) -> PyResult<Bound<'py, PyDict>> {
+        if site_idx >= self.n_sites {
+            return Err(PyValueError::new_err(format!(
+                "site_idx {site_idx}: the detector has {} sensor(s)",
+                self.n_sites
+            )));
+        }
+        let cols = Columns::new(&t_s, &acc_g)?;
+        let inner = &mut self.inner;
+        let (events, result) = py.detach(|| {
+            let mut events: Vec<Event> = Vec::new();
+            let r = cols.for_each_chunk(|chunk| inner.push_site(site_idx, chunk, &mut events));
+            (events, r)
+        });
+        let columns = event_columns(py, &events)?;
+        if let Err(e) = result {
+            // The samples before the bad one were processed: the events they made final
+            // travel with the exception, as its `events` attribute.
+            let err = to_py(py, &e);
+            err.value(py).setattr("events", &columns)?;
+            return Err(err);
+        }
+        Ok(columns)
+    }
+
+    /// Ends the night: returns the pending events as columns and the summary as JSON text,
+    /// and resets the detector for a new night.
+    fn finish<'py>(&mut self, py: Python<'py>) -> PyResult<(Bound<'py, PyDict>, String)> {
+        let inner = &mut self.inner;
+        let (events, result) = py.detach(|| {
+            let mut events: Vec<Event> = Vec::new();
+            let r = inner.finish(&mut events);
+            (events, r)
+        });
+        let summary = result.map_err(|e| to_py(py, &e))?;
+        let json = serde_json::to_string(&summary)
+            .map_err(|e| PyValueError::new_err(format!("summary to JSON: {e}")))?;
+        Ok((event_columns(py, &events)?, json))
+    }
+
+    /// Forgets the night: the next sample starts a new one.
+    fn reset(&mut self) {
+        self.inner.reset();
+    }
+
+    /// Upper bound on the time from an event's offset to its delivery, in seconds.
+    #[getter]
+    fn latency_s(&self) -> f64 {
+        self.inner.latency_s()
+    }
+
+    /// The sites, in the order `site_idx` numbers them.
+    #[getter]
+    fn sites(&self) -> Vec<&'static str> {
+        self.inner.sites().map(Site::as_str).collect()
+    }
+}
