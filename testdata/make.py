@@ -4,6 +4,7 @@
     python3 testdata/make.py small              # synthetic and bad files (no dependencies)
     python3 testdata/make.py excerpts SHARED    # cuts of real recordings and of a generated
                                                 # night; SHARED holds data/ and bench/
+    python3 testdata/make.py simulated          # a simulated night with its truth (needs cargo)
 
 Every file comes out byte for byte the same on every run (the night needs numpy and
 pandas for gen_night.py; it was made with numpy 2.4.6 and pandas 3.1.1).
@@ -44,6 +45,15 @@ def write(name, text, mode="w"):
     else:
         with open(path, "w", newline="") as f:
             f.write(text)
+
+
+def write_gz(name, data):
+    """Writes bytes gzip-compressed; mtime 0 and no file name in the header, so the same
+    bytes come out on every run."""
+    import gzip
+    with open(os.path.join(HERE, name), "wb") as out:
+        with gzip.GzipFile(filename="", mode="wb", fileobj=out, compresslevel=9, mtime=0) as z:
+            z.write(data)
 
 
 def lines(header, rows, sep=",", end="\n"):
@@ -204,12 +214,31 @@ def excerpts(shared):
         subprocess.run([sys.executable, os.path.join(shared, "bench", "gen_night.py"), night,
                         "--hours", "8", "--rate", "100", "--seed", "1", "--truth", truth],
                        check=True)
-        for src, dst in [(night, "night_ankle_100hz_10min.csv"),
+        for src, dst in [(night, "night_ankle_100hz_10min.csv.gz"),
                          (truth, "night_ankle_100hz_10min_truth.csv")]:
             with open(src) as f:
                 header = f.readline()
                 keep = [l for l in f if 2280 <= float(l.split(",", 1)[0]) < 2880]
-            write(dst, header + "".join(keep))
+            if dst.endswith(".gz"):
+                write_gz(dst, (header + "".join(keep)).encode())
+            else:
+                write(dst, header + "".join(keep))
+
+
+def simulated():
+    """90 minutes of a simulated ankle night at 50 Hz (moderate PLMs, sleep onset with
+    hypnic jerks, awakenings), gzip-compressed, with its truth: the night the README's
+    first command analyses."""
+    with tempfile.TemporaryDirectory() as tmp:
+        subprocess.run(["cargo", "run", "--quiet", "--release", "--example", "simulate", "--",
+                        "--seed", "3", "--hours", "1.5", "--rate", "50", "--site", "ankle",
+                        "--severity", "moderate", tmp], check=True, cwd=os.path.dirname(HERE))
+        name = "sim_ankle_50hz_90min"
+        with open(os.path.join(tmp, "night.csv"), "rb") as f:
+            write_gz(name + ".csv.gz", f.read())
+        for ext in ["truth.csv", "truth.json"]:
+            with open(os.path.join(tmp, "night." + ext)) as f:
+                write(name + "." + ext, f.read())
 
 
 if __name__ == "__main__":
@@ -217,5 +246,7 @@ if __name__ == "__main__":
         small()
     elif len(sys.argv) == 3 and sys.argv[1] == "excerpts":
         excerpts(sys.argv[2])
+    elif len(sys.argv) == 2 and sys.argv[1] == "simulated":
+        simulated()
     else:
         sys.exit(__doc__)

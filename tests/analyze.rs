@@ -53,6 +53,21 @@ fn temp(name: &str) -> PathBuf {
     d
 }
 
+/// A testdata file's text, inflated if it is gzip-compressed (`.gz`).
+fn plain_text(path: &Path) -> String {
+    use std::io::Read;
+    let file = std::fs::File::open(path).unwrap();
+    let mut text = String::new();
+    if path.extension().is_some_and(|e| e == "gz") {
+        flate2::read::GzDecoder::new(file)
+            .read_to_string(&mut text)
+            .unwrap();
+    } else {
+        BufReader::new(file).read_to_string(&mut text).unwrap();
+    }
+    text
+}
+
 fn run(name: &str, args: &[&str]) -> Output {
     Command::new(example(name)).args(args).output().unwrap()
 }
@@ -148,7 +163,7 @@ fn check_svg_marks(svg_path: &Path, events: &[BTreeMap<String, String>]) {
 #[test]
 fn one_night_writes_events_summary_and_picture() {
     let dir = temp("one");
-    let input = testdata("night_ankle_100hz_10min.csv");
+    let input = testdata("night_ankle_100hz_10min.csv.gz");
     let (ev, sum, svg) = (
         dir.join("ev.csv"),
         dir.join("s.json"),
@@ -223,8 +238,8 @@ fn a_folder_with_a_corrupt_file_reports_it_and_writes_the_others() {
     let data = dir.join("data");
     std::fs::create_dir_all(data.join("sub")).unwrap();
     std::fs::copy(
-        testdata("night_ankle_100hz_10min.csv"),
-        data.join("night.csv"),
+        testdata("night_ankle_100hz_10min.csv.gz"),
+        data.join("night.csv.gz"),
     )
     .unwrap();
     std::fs::copy(
@@ -364,15 +379,18 @@ fn a_bilateral_pair_and_a_wrist_are_one_night() {
 fn stream_prints_what_analyze_writes() {
     let dir = temp("stream");
     for name in [
-        "night_ankle_100hz_10min.csv",
+        "night_ankle_100hz_10min.csv.gz",
         "ax3_right_wrist_100hz_1min.csv",
         "actigraph_30hz_idle_gaps_10min.csv",
     ] {
         let ev = dir.join(format!("{name}.events.csv"));
         let o = run("analyze", &[s(&testdata(name)), "--events", s(&ev)]);
         assert!(o.status.success(), "{}", text(&o.stderr));
+        // `stream` reads plain CSV text on its standard input.
+        let plain = dir.join(format!("{name}.plain.csv"));
+        std::fs::write(&plain, plain_text(&testdata(name))).unwrap();
         let o = Command::new(example("stream"))
-            .stdin(std::fs::File::open(testdata(name)).unwrap())
+            .stdin(std::fs::File::open(&plain).unwrap())
             .output()
             .unwrap();
         assert!(o.status.success(), "{name}: {}", text(&o.stderr));
@@ -387,7 +405,7 @@ fn stream_prints_what_analyze_writes() {
 
 #[test]
 fn stream_prints_events_before_its_input_ends() {
-    let input = std::fs::read_to_string(testdata("night_ankle_100hz_10min.csv")).unwrap();
+    let input = plain_text(&testdata("night_ankle_100hz_10min.csv.gz"));
     let lines: Vec<&str> = input.lines().collect();
     let mut child = Command::new(example("stream"))
         .stdin(Stdio::piped())
@@ -443,7 +461,7 @@ fn config_files_and_options_reach_the_detector() {
     let cfg = dir.join("aasm.toml");
     std::fs::write(&cfg, "[series]\nrule = \"aasm2012\"\nimi_min_s = 5.0\n").unwrap();
     let sum = dir.join("s.json");
-    let input = testdata("night_ankle_100hz_10min.csv");
+    let input = testdata("night_ankle_100hz_10min.csv.gz");
     let o = run(
         "analyze",
         &[
@@ -503,4 +521,39 @@ fn per_night_outputs_need_one_night() {
     );
     assert_eq!(o.status.code(), Some(2));
     assert!(text(&o.stderr).contains("--out-dir"), "{}", text(&o.stderr));
+}
+
+/// The README's first command: the compressed simulated night in testdata, scored against
+/// the truth that came with it.
+#[test]
+fn the_readme_night_is_found_and_named() {
+    use sleeptwitch::eval::{score_class, MatchConfig, ScoredClass};
+    let dir = temp("readme");
+    let (ev, sum) = (dir.join("ev.csv"), dir.join("s.json"));
+    let input = testdata("sim_ankle_50hz_90min.csv.gz");
+    let o = run(
+        "analyze",
+        &[s(&input), "--events", s(&ev), "--summary", s(&sum)],
+    );
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let events = sleeptwitch::io::read_events(&ev).unwrap();
+    let truth = sleeptwitch::io::read_events(&testdata("sim_ankle_50hz_90min.truth.csv")).unwrap();
+    let cfg = MatchConfig::default();
+    for (class, floor) in [
+        (ScoredClass::Plm, 0.9),
+        (ScoredClass::LegMovement, 0.9),
+        (ScoredClass::HypnicJerk, 0.8),
+    ] {
+        let score = score_class(&truth, &events, class, &cfg);
+        assert!(score.f1 >= floor, "{class:?}: {score:?}");
+    }
+    // Sleep starts at the first true onset (the one its hypnic jerks mark), within 2 min.
+    let truth_json = json(&testdata("sim_ankle_50hz_90min.truth.json"));
+    let true_onset = truth_json["sleep_onsets_s"][0].as_f64().unwrap();
+    let onset = json(&sum)["sleep_onset_s"].as_f64().unwrap();
+    assert!(
+        (onset - true_onset).abs() <= 120.0,
+        "{onset} vs {true_onset}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -13,7 +13,7 @@ def test_analysing_files_and_writing_outputs_never_imports_numpy(tmp_path):
     # script that only turns files into outputs does not pay it.
     script = (
         "import sys, sleeptwitch\n"
-        f"sleeptwitch.analyze({str(TESTDATA / 'night_ankle_100hz_10min.csv')!r}).write({str(tmp_path)!r})\n"
+        f"sleeptwitch.analyze({str(TESTDATA / 'night_ankle_100hz_10min.csv.gz')!r}).write({str(tmp_path)!r})\n"
         "assert 'numpy' not in sys.modules, 'numpy was imported'\n"
         "sleeptwitch.analyze_arrays([0.0, 0.02, 0.04], [[0, 0, 1]] * 3)\n"
         "assert 'numpy' in sys.modules\n"

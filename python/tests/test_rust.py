@@ -19,7 +19,11 @@ from conftest import TESTDATA
 
 
 def _recordings():
-    files = sorted(p for p in TESTDATA.glob("*.csv") if not p.name.endswith("_truth.csv"))
+    files = sorted(
+        p
+        for p in [*TESTDATA.glob("*.csv"), *TESTDATA.glob("*.csv.gz")]
+        if not p.name.endswith(("_truth.csv", ".truth.csv"))
+    )
     files += sorted((TESTDATA / "devices").iterdir())
     files += sorted((TESTDATA / "bad").iterdir())
     return files
@@ -31,7 +35,7 @@ RECORDINGS = _recordings()
 def test_the_list_covers_testdata():
     # Every recording kind is there: real and synthetic CSVs, device files, bad files.
     names = {p.name for p in RECORDINGS}
-    assert "night_ankle_100hz_10min.csv" in names
+    assert "night_ankle_100hz_10min.csv.gz" in names
     assert "ax3_right_wrist_100hz_3min.cwa" in names
     assert "nan.csv" in names
     assert len(RECORDINGS) >= 35
