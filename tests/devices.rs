@@ -782,3 +782,51 @@ fn gt3x_truncated_log_keeps_the_records_before() {
         w.message
     );
 }
+
+/// A synthetic CWA decoded from memory, for profilers (`perf record`, `valgrind
+/// --tool=callgrind`): `SLEEPTWITCH_HOURS` hours at 100 Hz (default 24),
+/// `SLEEPTWITCH_PACKED=0` for unpacked blocks, `SLEEPTWITCH_THREADS` (default 1) and
+/// `SLEEPTWITCH_REPEAT` decodes (default 1) of the same bytes, in chunks of
+/// `SLEEPTWITCH_CHUNK` samples (default 64 Ki). Prints the time of each.
+#[test]
+#[ignore = "a profiling target, run by hand"]
+fn cwa_decode_from_memory_for_profiling() {
+    use common::cwa_writer::{write_cwa, CwaSpec};
+    let var = |name: &str, default: usize| -> usize {
+        std::env::var(name)
+            .ok()
+            .and_then(|t| t.parse().ok())
+            .unwrap_or(default)
+    };
+    let packed = var("SLEEPTWITCH_PACKED", 1) != 0;
+    let per_block = if packed { 120 } else { 80 };
+    let spec = CwaSpec {
+        rate_code: 0x4a,
+        packed,
+        start_s: 1_700_000_000.25,
+        true_rate_hz: 99.7,
+        n_blocks: var("SLEEPTWITCH_HOURS", 24) * 3600 * 100 / per_block,
+    };
+    let file = write_cwa(&spec);
+    let threads = var("SLEEPTWITCH_THREADS", 1);
+    let mut buf = vec![Sample::default(); var("SLEEPTWITCH_CHUNK", 64 * 1024)];
+    for _ in 0..var("SLEEPTWITCH_REPEAT", 1) {
+        let start = std::time::Instant::now();
+        let cpu0 = cpu_time_s().unwrap_or(0.0);
+        let mut r = CwaReader::new(Cursor::new(&file[..])).unwrap();
+        r.set_threads(threads);
+        let mut n = 0;
+        while let k @ 1.. = r.read_samples(&mut buf).unwrap() {
+            n += k;
+        }
+        let secs = start.elapsed().as_secs_f64();
+        let cpu = cpu_time_s().unwrap_or(0.0) - cpu0;
+        assert_eq!(n, spec.n_blocks * per_block);
+        println!(
+            "{n} samples, {:.1} MB: {secs:.4} s ({cpu:.2} s of CPU), {:.3} GB/s, {:.1} Msamples/s",
+            file.len() as f64 / 1e6,
+            file.len() as f64 / secs / 1e9,
+            n as f64 / secs / 1e6
+        );
+    }
+}

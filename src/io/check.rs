@@ -34,6 +34,47 @@ pub(crate) fn median_interval_s(times_s: &[f64]) -> Option<f64> {
     Some(*m)
 }
 
+/// Lanes of the running sums: sample `n` of the recording (from 0) adds to lane `n % LANES`,
+/// whichever way the samples were split into calls. Two independent sums let the slice
+/// check add two samples at a time (one SSE2 register), where one sum would make every
+/// addition wait for the one before; the lanes are added up only when the statistics are
+/// read, always in the same order, so the result does not depend on the calls either.
+const LANES: usize = 2;
+
+/// Samples validated in one go by [`SampleCheck::check_slice`] before their sums are kept.
+const GROUP: usize = 64;
+
+/// Running sums, one per lane (see [`LANES`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+struct Sums {
+    /// Vector lengths, in g.
+    norm: [f64; LANES],
+    /// Non-gap intervals minus the median interval (shifted for precision), in seconds.
+    d: [f64; LANES],
+    /// Squares of those, in s².
+    d2: [f64; LANES],
+}
+
+impl Sums {
+    /// The lanes added up in a fixed order.
+    fn total(lanes: &[f64; LANES]) -> f64 {
+        lanes.iter().sum()
+    }
+
+    /// Lane-wise sum with `other`.
+    fn add(&mut self, other: &Sums) {
+        for (a, b) in [
+            (&mut self.norm, &other.norm),
+            (&mut self.d, &other.d),
+            (&mut self.d2, &other.d2),
+        ] {
+            for (x, y) in a.iter_mut().zip(b) {
+                *x += y;
+            }
+        }
+    }
+}
+
 /// Validates samples one by one and keeps the recording's running statistics.
 ///
 /// Checks, in order: every axis finite and within ±[`MAX_ABS_G`]; time finite and strictly
@@ -45,15 +86,14 @@ pub(crate) struct SampleCheck {
     gap_min_s: f64,
     nominal_hz: Option<f64>,
     n: u64,
+    /// `n % LANES`: the lane of the next sample.
+    lane: usize,
     first_t_s: f64,
     last_t_s: f64,
-    /// Non-gap intervals: count, and sums of (dt - median) and its square (shifted for
-    /// precision), and the longest.
+    /// Non-gap intervals: count and longest; their sums are in `sums`.
     n_dt: u64,
-    sum_d: f64,
-    sum_d2: f64,
     max_dt: f64,
-    sum_norm: f64,
+    sums: Sums,
     gaps: Vec<Gap>,
 }
 
@@ -81,13 +121,12 @@ impl SampleCheck {
             gap_min_s: gap_threshold_s(median_interval_s),
             nominal_hz,
             n: 0,
+            lane: 0,
             first_t_s: f64::NAN,
             last_t_s: f64::NEG_INFINITY,
             n_dt: 0,
-            sum_d: 0.0,
-            sum_d2: 0.0,
             max_dt: 0.0,
-            sum_norm: 0.0,
+            sums: Sums::default(),
             gaps: Vec::new(),
         }
     }
@@ -107,7 +146,10 @@ impl SampleCheck {
         if !t.is_finite() || t <= self.last_t_s {
             return Err(bad_time(t, self.last_t_s));
         }
-        self.sum_norm += (x * x + y * y + z * z).sqrt();
+        let lane = self.lane;
+        if let Some(v) = self.sums.norm.get_mut(lane) {
+            *v += (x * x + y * y + z * z).sqrt();
+        }
         let mut gap = None;
         if self.n == 0 {
             self.first_t_s = t;
@@ -123,8 +165,12 @@ impl SampleCheck {
             } else {
                 let d = dt - self.median_interval_s;
                 self.n_dt += 1;
-                self.sum_d += d;
-                self.sum_d2 += d * d;
+                if let (Some(s1), Some(s2)) =
+                    (self.sums.d.get_mut(lane), self.sums.d2.get_mut(lane))
+                {
+                    *s1 += d;
+                    *s2 += d * d;
+                }
                 if dt > self.max_dt {
                     self.max_dt = dt;
                 }
@@ -132,94 +178,111 @@ impl SampleCheck {
         }
         self.last_t_s = t;
         self.n += 1;
+        self.lane = (lane + 1) % LANES;
         Ok(gap)
     }
 
     /// Checks samples in order exactly as [`check`](Self::check) on each would (the same
-    /// sums in the same order, so the same statistics to the last bit), faster: the
-    /// per-sample call stores its running sums to memory every time, which held a device
-    /// decoder to a few hundred MB/s. Groups of 64 samples are first validated and their
-    /// vector lengths taken in a loop without carried state (which the compiler can
-    /// vectorise), then summed in order.
+    /// sums in the same lanes, so the same statistics to the last bit), faster: groups of
+    /// [`GROUP`] samples are validated and summed two at a time in a loop the compiler
+    /// vectorises, and kept only if every sample passed and no interval was a gap; a group
+    /// that fails goes through [`check`](Self::check) one sample at a time, which names the
+    /// bad sample or records the gap. Samples before the first of lane 0, and the last few,
+    /// go one at a time too.
     ///
     /// # Errors
     /// The index in `samples` of the first bad sample and its error; the samples before it
     /// are counted, it and those after are not.
     pub(crate) fn check_slice(&mut self, samples: &[Sample]) -> Result<(), (usize, ErrorKind)> {
-        const GROUP: usize = 64;
-        let mut norms = [0.0f64; GROUP];
-        let median = self.median_interval_s;
-        let gap_min = self.gap_min_s;
-        let mut done = 0;
-        for group in samples.chunks(GROUP) {
-            let mut ok = group.first().is_some_and(|s| s.t_s > self.last_t_s);
-            for (s, norm) in group.iter().zip(norms.iter_mut()) {
-                let [x, y, z] = s.acc_g;
-                ok &= (x.abs() <= MAX_ABS_G)
-                    & (y.abs() <= MAX_ABS_G)
-                    & (z.abs() <= MAX_ABS_G)
-                    & (s.t_s.abs() < f64::INFINITY);
-                *norm = (x * x + y * y + z * z).sqrt();
+        // One at a time up to lane 0 (and past the first sample, which has no interval).
+        let mut head = (LANES - self.lane) % LANES;
+        if self.n == 0 && head == 0 {
+            head = LANES;
+        }
+        let head = head.min(samples.len());
+        let (first, rest) = samples.split_at(head);
+        self.check_each(first, 0)?;
+        let mut done = head;
+        for group in rest.chunks(GROUP) {
+            let whole = group.len() - group.len() % LANES;
+            let (body, tail) = group.split_at(whole);
+            if !self.check_group(body) {
+                self.check_each(body, done)?;
             }
-            for w in group.windows(2) {
-                ok &= w[1].t_s > w[0].t_s;
-            }
-            if !ok {
-                return self
-                    .check_slice_scalar(group)
-                    .map_err(|(i, kind)| (done + i, kind));
-            }
-            let mut last = self.last_t_s;
-            let mut n = self.n;
-            let mut sum_norm = self.sum_norm;
-            let mut n_dt = self.n_dt;
-            let mut sum_d = self.sum_d;
-            let mut sum_d2 = self.sum_d2;
-            let mut max_dt = self.max_dt;
-            for (s, norm) in group.iter().zip(&norms) {
-                let t = s.t_s;
-                sum_norm += norm;
-                if n == 0 {
-                    self.first_t_s = t;
-                } else {
-                    let dt = t - last;
-                    if dt > gap_min {
-                        self.gaps.push(Gap {
-                            start_s: last,
-                            duration_s: dt,
-                        });
-                    } else {
-                        let d = dt - median;
-                        n_dt += 1;
-                        sum_d += d;
-                        sum_d2 += d * d;
-                        if dt > max_dt {
-                            max_dt = dt;
-                        }
-                    }
-                }
-                last = t;
-                n += 1;
-            }
-            self.last_t_s = last;
-            self.n = n;
-            self.sum_norm = sum_norm;
-            self.n_dt = n_dt;
-            self.sum_d = sum_d;
-            self.sum_d2 = sum_d2;
-            self.max_dt = max_dt;
+            self.check_each(tail, done + whole)?;
             done += group.len();
         }
         Ok(())
     }
 
-    /// [`check_slice`](Self::check_slice) one sample at a time through [`check`](Self::check):
-    /// used on a group that holds a bad sample, to count the good ones before it and name it.
-    fn check_slice_scalar(&mut self, samples: &[Sample]) -> Result<(), (usize, ErrorKind)> {
+    /// [`check`](Self::check) on each sample; errors carry the index plus `offset`.
+    fn check_each(&mut self, samples: &[Sample], offset: usize) -> Result<(), (usize, ErrorKind)> {
         for (i, s) in samples.iter().enumerate() {
-            self.check(s).map_err(|kind| (i, kind))?;
+            self.check(s).map_err(|kind| (offset + i, kind))?;
         }
         Ok(())
+    }
+
+    /// Checks and counts `body` (a whole number of lanes, starting at lane 0, after at least
+    /// one sample) if every sample passes and no interval is a gap; otherwise changes nothing
+    /// and returns `false`.
+    ///
+    /// The loop has no branch and no test per sample; what it keeps per lane tells whether
+    /// every sample passed, at the end:
+    /// - range: the largest |a|² at most [`MAX_ABS_G`]², which implies every axis within
+    ///   ±[`MAX_ABS_G`]; a sample beyond it on |a| alone (rare: a strong hit on several axes)
+    ///   sends the group to the exact per-sample check, which accepts it;
+    /// - time: the smallest interval above 0 (strictly increasing) and the largest at most
+    ///   the gap threshold (no gap); an infinite time gives an infinite interval;
+    /// - NaN, which comparisons let pass, makes a running sum NaN: the sums must stay finite.
+    #[inline]
+    fn check_group(&mut self, body: &[Sample]) -> bool {
+        debug_assert!(self.lane == 0 && self.n > 0 && body.len() % LANES == 0);
+        const MAX_SQ_G2: f64 = MAX_ABS_G * MAX_ABS_G;
+        let (median, gap_min) = (self.median_interval_s, self.gap_min_s);
+        let mut sums = self.sums;
+        let mut max_sq = [0.0; LANES];
+        let mut min_dt = [f64::INFINITY; LANES];
+        let mut max_dt = [self.max_dt; LANES];
+        let mut prev = self.last_t_s;
+        for pair in body.chunks_exact(LANES) {
+            let &[a, b] = pair else {
+                return false;
+            };
+            let t = [a.t_s, b.t_s];
+            let before = [prev, a.t_s];
+            let acc = [a.acc_g, b.acc_g];
+            for k in 0..LANES {
+                let [x, y, z] = acc[k];
+                let sq = x * x + y * y + z * z;
+                let dt = t[k] - before[k];
+                let dm = dt - median;
+                sums.norm[k] += sq.sqrt();
+                sums.d[k] += dm;
+                sums.d2[k] += dm * dm;
+                max_sq[k] = if sq > max_sq[k] { sq } else { max_sq[k] };
+                min_dt[k] = if dt < min_dt[k] { dt } else { min_dt[k] };
+                max_dt[k] = if dt > max_dt[k] { dt } else { max_dt[k] };
+            }
+            prev = b.t_s;
+        }
+        let ok = (0..LANES).all(|k| {
+            (max_sq[k] <= MAX_SQ_G2)
+                & (min_dt[k] > 0.0)
+                & (max_dt[k] <= gap_min)
+                & sums.norm[k].is_finite()
+                & sums.d[k].is_finite()
+        });
+        if !ok {
+            return false;
+        }
+        self.sums = sums;
+        self.max_dt = max_dt.into_iter().fold(self.max_dt, f64::max);
+        self.last_t_s = prev;
+        let n = body.len() as u64;
+        self.n += n;
+        self.n_dt += n;
+        true
     }
 
     /// A checker with this one's rules and no samples yet, for checking a later stretch of
@@ -233,8 +296,8 @@ impl SampleCheck {
     /// Joins the statistics of `later`, a [`fork`](Self::fork) that checked the samples
     /// right after this one's, checking the interval between the two stretches.
     ///
-    /// The sums are added, not re-accumulated sample by sample, so the mean magnitude and
-    /// jitter can differ from a sequential check in the last bits.
+    /// The sums are added lane by lane, not re-accumulated sample by sample, so the mean
+    /// magnitude and jitter can differ from a sequential check in the last bits.
     ///
     /// # Errors
     /// When `later`'s first sample does not come after this one's last; nothing is joined.
@@ -256,8 +319,10 @@ impl SampleCheck {
             } else {
                 let d = dt - self.median_interval_s;
                 self.n_dt += 1;
-                self.sum_d += d;
-                self.sum_d2 += d * d;
+                if let (Some(s1), Some(s2)) = (self.sums.d.first_mut(), self.sums.d2.first_mut()) {
+                    *s1 += d;
+                    *s2 += d * d;
+                }
                 if dt > self.max_dt {
                     self.max_dt = dt;
                 }
@@ -266,14 +331,13 @@ impl SampleCheck {
             self.first_t_s = later.first_t_s;
         }
         self.n += later.n;
+        self.lane = (self.lane + later.lane) % LANES;
         self.last_t_s = later.last_t_s;
         self.n_dt += later.n_dt;
-        self.sum_d += later.sum_d;
-        self.sum_d2 += later.sum_d2;
+        self.sums.add(&later.sums);
         if later.max_dt > self.max_dt {
             self.max_dt = later.max_dt;
         }
-        self.sum_norm += later.sum_norm;
         self.gaps.extend(later.gaps);
         Ok(())
     }
@@ -284,12 +348,12 @@ impl SampleCheck {
         if self.n > 0 {
             info.start_s = Some(self.first_t_s);
             info.end_s = Some(self.last_t_s);
-            info.mean_norm_g = self.sum_norm / self.n as f64;
+            info.mean_norm_g = Sums::total(&self.sums.norm) / self.n as f64;
         }
         let (mean_dt, jitter) = if self.n_dt > 0 {
             let n = self.n_dt as f64;
-            let mean_d = self.sum_d / n;
-            let var = (self.sum_d2 / n - mean_d * mean_d).max(0.0);
+            let mean_d = Sums::total(&self.sums.d) / n;
+            let var = (Sums::total(&self.sums.d2) / n - mean_d * mean_d).max(0.0);
             (self.median_interval_s + mean_d, var.sqrt())
         } else {
             (self.median_interval_s, 0.0)
@@ -450,6 +514,101 @@ mod tests {
         let (i, e) = c.check_slice(&bad).unwrap_err();
         assert_eq!(i, 6);
         assert!(matches!(e, ErrorKind::NotFinite { .. }));
+    }
+
+    /// What checking `samples` gives: the first error (index and kind) or none, and the
+    /// statistics of the samples counted.
+    fn outcome(
+        samples: &[Sample],
+        mut run: impl FnMut(&mut SampleCheck, &[Sample]) -> Result<(), (usize, ErrorKind)>,
+    ) -> (Option<(usize, String)>, RecordingInfo) {
+        let mut c = SampleCheck::new(0.01, None).unwrap();
+        let err = run(&mut c, samples)
+            .err()
+            .map(|(i, k)| (i, format!("{k:?}")));
+        let mut info = RecordingInfo::default();
+        c.fill(&mut info);
+        (err, info)
+    }
+
+    #[test]
+    fn check_slice_equals_check_per_sample_on_awkward_samples() {
+        // 300 samples with uneven intervals and values; one is replaced by each case below,
+        // at positions covering both lanes, group edges and the first samples.
+        let base: Vec<Sample> = (0..300)
+            .map(|i| {
+                let t = i as f64 * 0.01 + 0.002 * ((i * 7 % 5) as f64 - 2.0) / 5.0;
+                let a = [
+                    0.3 * (i % 11) as f64 - 1.5,
+                    -0.7,
+                    0.05 * (i % 3) as f64 + 0.9,
+                ];
+                Sample::new(t, a)
+            })
+            .collect();
+        let value_cases: [[f64; 3]; 9] = [
+            [f64::NAN, 0.0, 1.0],
+            [0.0, f64::INFINITY, 1.0],
+            [0.0, 0.0, f64::NEG_INFINITY],
+            [64.0, -64.0, 64.0],          // on the limit: accepted
+            [0.0, 64.000_000_000_1, 0.0], // just past it
+            [50.0, 50.0, -50.0],          // |a| > 64 g, every axis within: accepted
+            [1e200, 0.0, 0.0],            // |a|² overflows
+            [-64.5, 0.0, 0.0],
+            [0.0, 0.0, f64::MIN_POSITIVE], // tiny: accepted
+        ];
+        // times relative to the previous sample's
+        let time_cases: [fn(f64) -> f64; 8] = [
+            |_| f64::NAN,
+            |_| f64::INFINITY,
+            |_| f64::NEG_INFINITY,
+            |p| p,         // repeats
+            |p| p - 0.005, // goes back
+            |p| p + 1.5,   // a gap (and every later interval shifted by it)
+            |p| p + 1.0,   // exactly the gap threshold: not a gap
+            |p| p + 1e-9,  // tiny interval
+        ];
+        let mut cases: Vec<Vec<Sample>> = vec![base.clone()];
+        for at in [
+            0, 1, 2, 3, 4, 5, 62, 63, 64, 65, 66, 67, 68, 127, 128, 129, 298, 299,
+        ] {
+            for v in value_cases {
+                let mut s = base.clone();
+                s[at].acc_g = v;
+                cases.push(s);
+            }
+            for f in time_cases {
+                let mut s = base.clone();
+                let prev = if at == 0 { -1.0 } else { s[at - 1].t_s };
+                let shift = f(prev) - s[at].t_s;
+                if shift.is_finite() && shift > 0.0 {
+                    // keep the later samples in order after a forward jump
+                    for x in &mut s[at..] {
+                        x.t_s += shift;
+                    }
+                } else {
+                    s[at].t_s = f(prev);
+                }
+                cases.push(s);
+            }
+        }
+        for (k, samples) in cases.iter().enumerate() {
+            let want = outcome(samples, |c, s| {
+                for (i, x) in s.iter().enumerate() {
+                    c.check(x).map_err(|e| (i, e))?;
+                }
+                Ok(())
+            });
+            for chunk in [1, 2, 3, 5, 64, 65, 130, 300] {
+                let got = outcome(samples, |c, s| {
+                    for (j, part) in s.chunks(chunk).enumerate() {
+                        c.check_slice(part).map_err(|(i, e)| (j * chunk + i, e))?;
+                    }
+                    Ok(())
+                });
+                assert_eq!(got, want, "case {k}, chunk {chunk}");
+            }
+        }
     }
 
     #[test]

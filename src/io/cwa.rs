@@ -986,21 +986,12 @@ fn decode_run(data: &[u8], enc: Encoding, seg: &Seg, out: &mut [Sample]) {
     let mut i = (seg.from as i64 - seg.base) as f64;
     match enc {
         Encoding::Packed => {
-            const SCALE: f64 = 1.0 / 256.0;
             let words = data.get(4 * seg.from..).unwrap_or(&[]);
             for (o, w) in out.iter_mut().zip(words.chunks_exact(4)) {
                 let v = u32::from_le_bytes(w.try_into().unwrap_or_default());
-                let e = v >> 30;
-                let x = (((v << 22) as i32) >> 22) << e;
-                let y = (((v << 12) as i32) >> 22) << e;
-                let z = (((v << 2) as i32) >> 22) << e;
                 *o = Sample {
                     t_s: t_base_s + i * dt_s,
-                    acc_g: [
-                        f64::from(x) * SCALE,
-                        f64::from(y) * SCALE,
-                        f64::from(z) * SCALE,
-                    ],
+                    acc_g: packed_g(v),
                 };
                 i += 1.0;
             }
@@ -1026,6 +1017,20 @@ fn decode_run(data: &[u8], enc: Encoding, seg: &Seg, out: &mut [Sample]) {
             }
         }
     }
+}
+
+/// The three values of a packed sample word, in g: 10-bit signed counts times 2^e / 256,
+/// `e` the top two bits. The factor 2^(e - 8) is made from its exponent bits rather than by
+/// shifting the counts, which the compiler can do for two axes at once; the product is
+/// exact either way (a 10-bit integer times a power of two), so the values are the same.
+#[inline(always)]
+fn packed_g(v: u32) -> [f64; 3] {
+    // Biased exponent of 2^(e - 8): 1023 - 8 + e, in the top bits of an f64.
+    let scale = f64::from_bits(u64::from(1015 + (v >> 30)) << 52);
+    let x = f64::from(((v << 22) as i32) >> 22);
+    let y = f64::from(((v << 12) as i32) >> 22);
+    let z = f64::from(((v << 2) as i32) >> 22);
+    [x * scale, y * scale, z * scale]
 }
 
 #[cfg(test)]
@@ -1071,6 +1076,24 @@ mod tests {
             s[0].acc_g,
             [-4.0 / 256.0, 511.0 * 4.0 / 256.0, -512.0 * 4.0 / 256.0]
         );
+    }
+
+    #[test]
+    fn packed_scale_from_exponent_bits_equals_shifting_the_counts() {
+        // The format's own rule: sign-extend each 10-bit field, shift left by the exponent,
+        // divide by 256.
+        let by_shift = |v: u32| -> [f64; 3] {
+            let e = v >> 30;
+            [22, 12, 2].map(|s| f64::from((((v << s) as i32) >> 22) << e) / 256.0)
+        };
+        for e in 0..4u32 {
+            for a in 0..1024u32 {
+                let b = (a * 7 + 3) % 1024;
+                let c = 1023 - a;
+                let v = (e << 30) | (c << 20) | (b << 10) | a;
+                assert_eq!(packed_g(v), by_shift(v), "word {v:#010x}");
+            }
+        }
     }
 
     #[test]

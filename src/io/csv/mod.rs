@@ -24,6 +24,9 @@ use block::{Input, Job, Pool};
 use header::Layout;
 use parse::{parse_block, Parsed, Stop};
 
+/// Samples range-tested and converted at a time before looking for the one out of range.
+const CONVERT: usize = 64;
+
 /// Default block size, in bytes.
 const DEFAULT_BLOCK_BYTES: usize = 1 << 20;
 
@@ -343,30 +346,50 @@ impl<R: Read> CsvReader<R> {
 
     /// Checks, converts and copies samples of the current block into `out`; returns how
     /// many, and the error at the sample after them if there is one.
+    ///
+    /// Two passes, each without a branch per sample: the range test in the input's unit
+    /// (so that a message quotes the value as written) with the conversion to g, then the
+    /// crate's checks on the converted samples ([`SampleCheck::check_slice`]). Up to the
+    /// first failure this is what checking each sample in turn would do, so the first bad
+    /// sample is the one named.
     #[inline]
     fn hand_out(&mut self, out: &mut [Sample]) -> (usize, Option<Error>) {
         let start = self.cur_pos;
         let avail = self.cur.samples.get(start..).unwrap_or_default();
+        let n_avail = avail.len().min(out.len());
+        let avail = avail.get(..n_avail).unwrap_or_default();
+        let out = out.get_mut(..n_avail).unwrap_or_default();
         let (limit, to_g) = (self.limit, self.to_g);
-        let mut n = 0;
-        let mut failure = None;
-        for (o, s) in out.iter_mut().zip(avail) {
-            let [x, y, z] = s.acc_g;
-            if !(x.abs() <= limit && y.abs() <= limit && z.abs() <= limit) {
-                failure = Some(value_error(s, limit, self.info.units));
+        // Samples before `in_range` are within the limit in the input's unit.
+        let mut in_range = n_avail;
+        for (k, (o, s)) in out
+            .chunks_mut(CONVERT)
+            .zip(avail.chunks(CONVERT))
+            .enumerate()
+        {
+            let mut ok = true;
+            for (o, s) in o.iter_mut().zip(s) {
+                let [x, y, z] = s.acc_g;
+                ok &= (x.abs() <= limit) & (y.abs() <= limit) & (z.abs() <= limit);
+                *o = Sample::new(s.t_s, [x * to_g, y * to_g, z * to_g]);
+            }
+            if !ok {
+                let at = s.iter().position(|s| !in_limit(s, limit)).unwrap_or(0);
+                in_range = k * CONVERT + at;
                 break;
             }
-            let g = Sample::new(s.t_s, [x * to_g, y * to_g, z * to_g]);
-            if let Err(kind) = self.check.check(&g) {
-                failure = Some(kind);
-                break;
-            }
-            *o = g;
-            n += 1;
         }
+        let converted = out.get(..in_range).unwrap_or_default();
+        let failure = match self.check.check_slice(converted) {
+            Err((i, kind)) => Some((i, kind)),
+            Ok(()) => avail
+                .get(in_range)
+                .map(|s| (in_range, value_error(s, limit, self.info.units))),
+        };
+        let n = failure.as_ref().map_or(n_avail, |(i, _)| *i);
         self.cur_pos += n;
-        let e = failure.map(|kind| {
-            let line = self.cur_line + self.cur.line_of(start + n);
+        let e = failure.map(|(i, kind)| {
+            let line = self.cur_line + self.cur.line_of(start + i);
             self.error_at(kind, Some(line))
         });
         (n, e)
@@ -500,6 +523,11 @@ fn warning_at(file: Option<&Path>, line: u64, message: String) -> Warning {
     let mut p = Position::line(line);
     p.file = file.map(Path::to_path_buf);
     Warning::at(p, message)
+}
+
+/// Whether every axis of `s` is within ±`limit` (false for NaN).
+fn in_limit(s: &Sample, limit: f64) -> bool {
+    s.acc_g.iter().all(|v| v.abs() <= limit)
 }
 
 /// What is wrong with a sample that failed the range test, in the input's unit.
