@@ -62,6 +62,8 @@ bench options:
   --threads N        nights run in parallel (default: one per core)
   --only TEXT        only the nights whose name contains TEXT
   --seed-shift N     add N to every night's seed (fresh nights of the same configs)
+  --config FILE      the detector's config (TOML or JSON, naming only what changes),
+                     for the bench and for --dir without --events; default: the defaults
 ";
 
 #[derive(Default)]
@@ -81,6 +83,7 @@ struct Args {
     threads: usize,
     only: Option<String>,
     seed_shift: u64,
+    detector_config: Option<PathBuf>,
 }
 
 fn parse(raw: &[String]) -> Result<Args, String> {
@@ -103,6 +106,7 @@ fn parse(raw: &[String]) -> Result<Args, String> {
             "--shared" => a.shared = Some(value(arg)?.into()),
             "--markdown" => a.markdown_path = Some(value(arg)?.into()),
             "--only" => a.only = Some(value(arg)?),
+            "--config" => a.detector_config = Some(value(arg)?.into()),
             "--threads" => {
                 let v = value(arg)?;
                 a.threads = v
@@ -158,9 +162,9 @@ fn parse(raw: &[String]) -> Result<Args, String> {
 /// This is where the crate's streaming detector plugs in: each sensor file becomes a
 /// `Source`, and `Detector::run` pushes them in step (any other `Detect` implementation
 /// plugs in through `sleeptwitch::eval::run_detector`). The site of `night.<site>.csv` is
-/// read from its name; a lone `night.csv` is an ankle. The files are read with a small
-/// `t,x,y,z` reader below, whole into memory.
-fn run_crate_detector(night: &NightDir) -> Result<Detection, Error> {
+/// read from its name; a lone `night.csv` is an ankle. The files are streamed through the
+/// crate's `CsvReader`.
+fn run_crate_detector(night: &NightDir, config: &Config) -> Result<Detection, Error> {
     let mut sites = Vec::new();
     let mut readers = Vec::new();
     for path in &night.sensor_files {
@@ -175,7 +179,7 @@ fn run_crate_detector(night: &NightDir) -> Result<Detection, Error> {
             night.name
         ))));
     }
-    let mut detector = Detector::with_sites(&Config::default(), &sites)?;
+    let mut detector = Detector::with_sites(config, &sites)?;
     let mut refs: Vec<&mut CsvReader<std::fs::File>> = readers.iter_mut().collect();
     let mut events: Vec<Event> = Vec::new();
     let summary = detector.run(&mut refs, 4096, &mut events)?;
@@ -291,7 +295,7 @@ fn run_benchmark(a: &Args, which: &str) -> Result<(), Error> {
     let table = run_bench(
         &label,
         &nights,
-        &Config::default(),
+        &detector_config(a)?,
         &opts,
         &|det, night, s| {
             eprintln!("{det:>12} {night:<40} {s:6.1} s");
@@ -316,15 +320,24 @@ fn run_benchmark(a: &Args, which: &str) -> Result<(), Error> {
     Ok(())
 }
 
+/// The detector's config: `--config FILE` (TOML or JSON, naming only what changes), else
+/// the defaults.
+fn detector_config(a: &Args) -> Result<Config, Error> {
+    a.detector_config
+        .as_deref()
+        .map_or_else(|| Ok(Config::default()), Config::from_file)
+}
+
 fn run(a: &Args) -> Result<(), Error> {
     if let Some(which) = &a.bench {
         return run_benchmark(a, which);
     }
     let cfg = config(a.rule);
     if let Some(dir) = &a.dir {
+        let detector = detector_config(a)?;
         let report = evaluate_dir(dir, &cfg, &mut |night| match &a.events_name {
             Some(name) => saved_events(night, name),
-            None => run_crate_detector(night),
+            None => run_crate_detector(night, &detector),
         })?;
         if a.json {
             emit(&format!("{}\n", json(&report)?))?;

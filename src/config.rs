@@ -111,6 +111,12 @@ pub struct SegmentConfig {
     /// Longer than the 10 s a candidate leg movement may last, so a held dorsiflexion is
     /// not mistaken for a new posture.
     pub settle_s: f64,
+    /// Time after a gap during which no movement may start, in seconds: the gravity
+    /// estimate restarts from the first sample and rings while it settles. At its end the
+    /// resting orientation takes the one found after the gap, unless the two differ by at
+    /// least `classify.posture_min_deg` (then the posture changed in the gap, and the
+    /// movement that follows reports it).
+    pub after_gap_s: f64,
 }
 
 impl Default for SegmentConfig {
@@ -123,6 +129,7 @@ impl Default for SegmentConfig {
             merge_gap_s: 0.5,
             post_window_s: 1.0,
             settle_s: 12.0,
+            after_gap_s: 1.0,
         }
     }
 }
@@ -322,6 +329,7 @@ impl Config {
         positive("segment.merge_gap_s", g.merge_gap_s)?;
         positive("segment.post_window_s", g.post_window_s)?;
         positive("segment.settle_s", g.settle_s)?;
+        positive("segment.after_gap_s", g.after_gap_s)?;
         let c = &self.calibration;
         positive("calibration.window_s", c.window_s)?;
         positive("calibration.still_sd_g", c.still_sd_g)?;

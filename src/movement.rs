@@ -70,6 +70,8 @@ struct Plan {
     floor_capacity: usize,
     floor_warmup: usize,
     max_freeze_blocks: u32,
+    /// Blocks after a gap in which no movement starts (see `SegmentConfig::after_gap_s`).
+    after_gap_blocks: u32,
     seg: SegmentPlan,
     latency_s: f64,
 }
@@ -92,6 +94,8 @@ struct State {
     frozen_blocks: u32,
     /// Thresholds over the current floors; recomputed when a floor changes.
     thresholds: Option<(Thresholds, Thresholds)>,
+    /// Blocks left in the settling time after a gap.
+    after_gap_blocks: u32,
     seg: Segmenter,
     calib: Calibrator,
     summary: SiteSummary,
@@ -114,6 +118,7 @@ impl State {
             step_blocks: 0,
             frozen_blocks: 0,
             thresholds: None,
+            after_gap_blocks: 0,
             seg: Segmenter::default(),
             calib: Calibrator::new(&plan.config.calibration, plan.block_s),
             summary: SiteSummary {
@@ -169,6 +174,7 @@ impl MovementCore {
             floor_capacity,
             floor_warmup: steps(2.0, floor_step_s) as usize,
             max_freeze_blocks: steps(config.floor.max_freeze_s, block_s),
+            after_gap_blocks: steps(config.segment.after_gap_s, block_s),
             seg,
             latency_s,
         };
@@ -260,7 +266,12 @@ impl MovementCore {
         let a = to_f32(s);
         if !st.gravity.is_primed() {
             st.gravity.prime(a);
-            st.rest = axes(a);
+            // The stream's first sample gives the resting orientation a start; after a gap
+            // the rest is kept, and settled when the gravity estimate has (see
+            // `settle_after_gap`).
+            if st.n_samples == 0 {
+                st.rest = axes(a);
+            }
         }
         st.gravity.run_one(self.plan.lp, a, s.t_s, &mut st.block);
         st.last_t_s = s.t_s;
@@ -346,6 +357,7 @@ impl MovementCore {
         let st = &mut self.state;
         st.gravity.unprime();
         st.calib.break_window();
+        st.after_gap_blocks = self.plan.after_gap_blocks;
         st.seg.set_floor_time(t);
         st.summary.n_gaps += 1;
         st.summary.gap_time_s += gap.duration_s;
@@ -407,6 +419,10 @@ impl MovementCore {
 
         let g_fast = axes(st.block.g_fast);
         let movement = match st.thresholds {
+            Some(_) if st.after_gap_blocks > 0 => {
+                settle_after_gap(plan, st, g_fast);
+                None
+            }
             Some((th_h, th_r)) => {
                 let off_r2 = th_r.off_g * th_r.off_g;
                 let quiet = e_h2 < th_h.off_g * th_h.off_g && e_r2 < off_r2;
@@ -451,6 +467,20 @@ impl MovementCore {
     fn emit(&mut self, m: &Movement, sink: &mut impl CoreSink) {
         self.state.summary.n_movements += 1;
         sink.movement(*m);
+    }
+}
+
+/// One block of the settling time after a gap: no movement starts; at its end the resting
+/// orientation takes the one found after the gap, unless the posture changed in the gap
+/// (by at least `classify.posture_min_deg`), which the segmenter then reports as a movement.
+#[cold]
+#[inline(never)]
+fn settle_after_gap(plan: &Plan, st: &mut State, g_fast: [f64; 3]) {
+    st.after_gap_blocks -= 1;
+    if st.after_gap_blocks == 0
+        && crate::segment::angle_deg(st.rest, g_fast) < plan.config.classify.posture_min_deg
+    {
+        st.rest = g_fast;
     }
 }
 
@@ -611,6 +641,55 @@ mod tests {
 
     fn core(rate: f64) -> MovementCore {
         MovementCore::new(&Config::default(), rate).unwrap()
+    }
+
+    /// `secs` of a sensor held at `deg` of tilt from t0 on, with ±2 mg of noise.
+    fn held(t0: f64, secs: f64, rate: f64, deg: f64) -> Vec<Sample> {
+        let mut x: u64 = 0x9E37_79B9 ^ deg.to_bits() ^ t0.to_bits();
+        let mut noise = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            ((x >> 11) as f64 / (1u64 << 53) as f64 - 0.5) * 0.004
+        };
+        let th = deg.to_radians();
+        (0..(secs * rate).round() as usize)
+            .map(|i| {
+                let t = t0 + i as f64 / rate;
+                Sample::new(t, [noise(), th.sin() + noise(), th.cos() + noise()])
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_sensor_that_moved_a_little_during_a_gap_starts_no_movement() {
+        // The gravity estimate restarts after a gap and the sensor sits 2° away from where
+        // it rested (drift, or the strap settling while the logger was idle): neither is
+        // a movement.
+        for rate in [25.0, 100.0] {
+            let mut s = held(0.0, 300.0, rate, 0.0);
+            s.extend(held(400.0, 300.0, rate, 2.0));
+            let ms = run(&mut core(rate), &s, 1000);
+            assert!(ms.is_empty(), "{rate} Hz: {ms:?}");
+        }
+    }
+
+    #[test]
+    fn a_posture_changed_during_a_gap_is_reported_after_it() {
+        for rate in [25.0, 100.0] {
+            let mut s = held(0.0, 300.0, rate, 0.0);
+            s.extend(held(400.0, 300.0, rate, 60.0));
+            let ms = run(&mut core(rate), &s, 1000);
+            assert_eq!(ms.len(), 1, "{rate} Hz: {ms:?}");
+            let m = ms[0];
+            assert!((m.angle_deg - 60.0).abs() < 1.0, "{rate} Hz: {m:?}");
+            assert_eq!(
+                m.ending,
+                crate::segment::Ending::Settled,
+                "{rate} Hz: {m:?}"
+            );
+            assert!((400.0..402.0).contains(&m.onset_s), "{rate} Hz: {m:?}");
+        }
     }
 
     #[test]
