@@ -13,7 +13,9 @@
 //! - [`BoutMerger`]: activity pieces less than `gap` apart are one bout (getting up, walking,
 //!   fidgeting), and posture changes and `other` movements within `gap` of a bout belong to
 //!   it, before or after; so do leg movements and brief jerks between two of its pieces
-//!   (steps and stumbles, not movements of sleep). A bout is delivered once nothing can
+//!   (steps and stumbles, not movements of sleep). Three or more posture changes in a row,
+//!   each within `gap` of the one before, are restlessness (a sleeper turns about 1.6 times
+//!   an hour, domain.md §2.4) and make a bout too. A bout is delivered once nothing can
 //!   extend it.
 
 use crate::{Event, Kind};
@@ -148,6 +150,9 @@ pub(crate) enum BoutOut {
 /// Posture changes and other movements wait for a following bout at most this many.
 const WAITING_CAPACITY: usize = 64;
 
+/// Posture changes in a row, within the bout gap of each other, that make a bout of activity.
+const RESTLESS_TURNS: usize = 3;
+
 fn absorbable(e: &Event) -> bool {
     matches!(e.kind, Kind::PostureChange | Kind::Other)
 }
@@ -235,6 +240,7 @@ impl BoutMerger {
                     out(BoutOut::Event(first));
                 }
                 self.waiting.push(n);
+                self.restless(out);
             }
             (None, _) => out(BoutOut::Event(n)),
         }
@@ -258,6 +264,46 @@ impl BoutMerger {
                 out(BoutOut::Event(w));
             }
         }
+    }
+
+    /// Posture changes in a row, each within the gap of the one before, are restlessness,
+    /// not the turns of a sleeper (about 1.6 an hour): once `RESTLESS_TURNS` of them chain
+    /// up, the chain (with the other movements in it) is a bout of activity.
+    fn restless(&mut self, out: &mut impl FnMut(BoutOut)) {
+        // The chain: the waiting events that end within the gap of the next one's onset,
+        // back from the newest.
+        let mut start = self.waiting.len();
+        // The newest starts the chain.
+        let mut next_onset = self.waiting.last().map_or(0.0, |w| w.event.offset_s);
+        let mut turns = 0;
+        for w in self.waiting.iter().rev() {
+            if next_onset - w.event.offset_s > self.gap_s {
+                break;
+            }
+            start -= 1;
+            next_onset = w.event.onset_s;
+            turns += usize::from(w.event.kind == Kind::PostureChange);
+        }
+        if turns < RESTLESS_TURNS {
+            return;
+        }
+        let mut waiting = self.waiting.drain(..);
+        for w in waiting.by_ref().take(start) {
+            out(BoutOut::Event(w));
+        }
+        let Some(first) = waiting.next() else {
+            return;
+        };
+        let mut b = first.event;
+        b.kind = Kind::Activity;
+        for w in waiting {
+            extend(&mut b, &w.event);
+        }
+        out(BoutOut::Activity {
+            onset_s: b.onset_s,
+            offset_s: b.offset_s,
+        });
+        self.bout = Some(b);
     }
 
     fn close(&mut self, out: &mut impl FnMut(BoutOut)) {
@@ -418,6 +464,35 @@ mod tests {
             got,
             [(Kind::Activity, 120.0, 200.0), (Kind::Lm, 300.0, 303.0)]
         );
+    }
+
+    #[test]
+    fn three_posture_changes_in_a_row_are_restlessness() {
+        // Turns 20 s apart, an `other` between them: one bout of activity from the third.
+        let events = [
+            ev(100.0, 103.0, Kind::PostureChange),
+            ev(120.0, 124.0, Kind::PostureChange),
+            ev(130.0, 130.1, Kind::Other),
+            ev(140.0, 146.0, Kind::PostureChange),
+            ev(160.0, 163.0, Kind::PostureChange),
+        ];
+        let (out, wake) = run_bouts(&events, 1000.0);
+        assert_eq!(wake, 1);
+        assert_eq!(out.len(), 1, "{out:?}");
+        assert_eq!(
+            (out[0].kind, out[0].onset_s, out[0].offset_s),
+            (Kind::Activity, 100.0, 163.0)
+        );
+        // Two turns in a row, and a third more than the gap after the second, stay turns.
+        let events = [
+            ev(100.0, 103.0, Kind::PostureChange),
+            ev(120.0, 124.0, Kind::PostureChange),
+            ev(160.0, 163.0, Kind::PostureChange),
+        ];
+        let (out, wake) = run_bouts(&events, 1000.0);
+        assert_eq!(wake, 0);
+        assert!(out.iter().all(|e| e.kind == Kind::PostureChange), "{out:?}");
+        assert_eq!(out.len(), 3);
     }
 
     #[test]
