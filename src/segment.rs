@@ -50,6 +50,11 @@ pub(crate) struct SegmentPlan {
     pub(crate) rotation_delay_s: f64,
 }
 
+/// A movement's tail, where its envelopes are above the offset threshold but below this
+/// fraction of their peak, keeps it open but does not extend its offset: it is mostly the
+/// gravity filter settling after the limb has come back.
+const TAIL_FRACTION: f64 = 0.1;
+
 /// Blocks below the offset threshold that separate two bursts of one movement.
 const MIN_DIP_BLOCKS: u32 = 2;
 
@@ -118,6 +123,9 @@ struct Open {
     pending_sum_m: f64,
     pending_n_m: u32,
     last_above_s: f64,
+    /// End of the last block still strong: above the offset threshold and above
+    /// `TAIL_FRACTION` of the movement's peak so far on the same channel.
+    last_strong_s: f64,
     quiet_since_s: Option<f64>,
     anchor: [f64; 3],
     last_motion_s: f64,
@@ -263,6 +271,11 @@ impl Segmenter {
                     o.pending_n_m = 0;
                     o.quiet_since_s = None;
                     o.last_above_s = o.last_above_s.max(end_here);
+                    let strong = (h_off && b.e_h_g >= TAIL_FRACTION * o.m.peak_h_g)
+                        || (r_off && b.e_r_g >= TAIL_FRACTION * o.m.peak_r_g);
+                    if strong {
+                        o.last_strong_s = o.last_strong_s.max(end_here);
+                    }
                     o.sum_m += m_here;
                     o.n_m += 1;
                     o.m.active_s += o.block_s;
@@ -361,6 +374,7 @@ impl Segmenter {
                     sum_m: m_here,
                     n_m: 1,
                     last_above_s: end_here.max(start),
+                    last_strong_s: end_here.max(start),
                     anchor: b.g_fast,
                     last_motion_s: b.t_end_s,
                     block_s: (b.t_end_s - b.t_start_s).max(0.0),
@@ -402,7 +416,7 @@ impl Segmenter {
 fn finish_open(o: &Open) -> Movement {
     let mut m = o.m;
     m.peak_tilt_deg = chord_to_deg(m.peak_r_g, norm(m.rest_before));
-    m.offset_s = o.last_above_s.max(m.onset_s);
+    m.offset_s = o.last_strong_s.max(m.onset_s);
     m.mean_g = if o.n_m > 0 {
         o.sum_m / f64::from(o.n_m)
     } else {
@@ -491,6 +505,32 @@ mod tests {
         assert!((m.peak_g - 0.02).abs() < 1e-12);
         assert!((m.peak_score - 2.0).abs() < 1e-12);
         assert_eq!(m.ending, Ending::Quiet);
+    }
+
+    #[test]
+    fn a_faint_tail_keeps_a_movement_open_but_does_not_extend_its_offset() {
+        // A strong burst (0.2 g, blocks 20-29), then a tail above the offset threshold but
+        // under a tenth of the peak (blocks 30-37): the filters settling. The movement stays
+        // one movement through the tail, and ends where the strong part ended.
+        let mut lv = vec![0.2; 10];
+        lv.extend(vec![0.015; 8]);
+        let ms = run(&blocks(&pulse(20, &lv, 60)));
+        assert_eq!(ms.len(), 1, "{ms:?}");
+        assert!(
+            (ms[0].offset_s - 1.49).abs() < 1e-9,
+            "offset {}",
+            ms[0].offset_s
+        );
+        // A tail at a tenth of the peak or more is part of the movement.
+        let mut lv = vec![0.2; 10];
+        lv.extend(vec![0.025; 8]);
+        let ms = run(&blocks(&pulse(20, &lv, 60)));
+        assert_eq!(ms.len(), 1, "{ms:?}");
+        assert!(
+            (ms[0].offset_s - 1.89).abs() < 1e-9,
+            "offset {}",
+            ms[0].offset_s
+        );
     }
 
     #[test]
