@@ -607,15 +607,20 @@ mod tests {
             .collect()
     }
 
-    /// A quiet night with small seeded noise, and one tilt of `deg` lasting `dur` s at `at` s.
-    fn night(rate: f64, secs: f64, at: f64, dur: f64, deg: f64) -> Vec<Sample> {
-        let mut x: u64 = 12345;
-        let mut noise = move || {
+    /// Seeded uniform noise of ±2 mg (xorshift).
+    fn noise(seed: u64) -> impl FnMut() -> f64 {
+        let mut x = seed;
+        move || {
             x ^= x << 13;
             x ^= x >> 7;
             x ^= x << 17;
             ((x >> 11) as f64 / (1u64 << 53) as f64 - 0.5) * 0.004
-        };
+        }
+    }
+
+    /// A quiet night with small seeded noise, and one tilt of `deg` lasting `dur` s at `at` s.
+    fn night(rate: f64, secs: f64, at: f64, dur: f64, deg: f64) -> Vec<Sample> {
+        let mut noise = noise(12345);
         let n = (secs * rate).round() as usize;
         (0..n)
             .map(|i| {
@@ -645,13 +650,7 @@ mod tests {
 
     /// `secs` of a sensor held at `deg` of tilt from t0 on, with ±2 mg of noise.
     fn held(t0: f64, secs: f64, rate: f64, deg: f64) -> Vec<Sample> {
-        let mut x: u64 = 0x9E37_79B9 ^ deg.to_bits() ^ t0.to_bits();
-        let mut noise = move || {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            ((x >> 11) as f64 / (1u64 << 53) as f64 - 0.5) * 0.004
-        };
+        let mut noise = noise(0x9E37_79B9 ^ deg.to_bits() ^ t0.to_bits());
         let th = deg.to_radians();
         (0..(secs * rate).round() as usize)
             .map(|i| {
