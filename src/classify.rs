@@ -15,7 +15,8 @@
 //! 3. **Other** for rhythmic trains (hypnagogic foot tremor, ALMA, high-frequency leg
 //!    movements, §2.6: many bursts at 0.3–4 Hz) and for brief movements that are not jerks
 //!    (fragmentary myoclonus and twitches, shorter than the 0.5 s an LM needs). A train as
-//!    strong as walking or fidgeting (`activity_min_g`) is activity instead.
+//!    strong as walking or fidgeting (`activity_min_g`), or longer than any tremor or ALMA
+//!    train (`train_max_s`), is activity instead.
 //! 4. **Activity** for sustained movement: longer than `activity_min_s` (wake movement is
 //!    tens of seconds and longer, §2.5; a candidate LM ends by 10 s), or a wrist moving
 //!    for seconds together with the legs (a whole-body movement, not a leg movement).
@@ -70,6 +71,10 @@ pub struct ClassifyConfig {
     /// a tremor train, in g. Hypnagogic foot tremor and ALMA stay near 0.1 g and below
     /// (domain.md §2.6); steps and fidgeting reach several tenths.
     pub activity_min_g: f64,
+    /// A rhythmic train longer than this is activity (fidgeting), however faint, in
+    /// seconds: hypnagogic foot tremor lasts 10–15 s and ALMA up to about 20 s
+    /// (domain.md §2.6).
+    pub train_max_s: f64,
     /// Leg movements in a row, each starting within `train_max_interval_s` of the last, that
     /// make a high-frequency train (HFLM: four or more at 0.3–4 Hz, domain.md §2.6): they
     /// are `other`, not leg movements.
@@ -102,6 +107,7 @@ impl Default for ClassifyConfig {
             activity_min_asleep_s: 20.0,
             train_min_bursts: 5,
             activity_min_g: 0.12,
+            train_max_s: 25.0,
             train_min_movements: 4,
             train_max_interval_s: 1.0 / 0.3,
             activity_bout_gap_s: 30.0,
@@ -130,6 +136,7 @@ impl ClassifyConfig {
             ("classify.activity_min_asleep_s", self.activity_min_asleep_s),
             ("classify.merge_gap_s", self.merge_gap_s),
             ("classify.activity_min_g", self.activity_min_g),
+            ("classify.train_max_s", self.train_max_s),
             ("classify.train_max_interval_s", self.train_max_interval_s),
             ("classify.activity_bout_gap_s", self.activity_bout_gap_s),
             ("classify.wrist_activity_min_s", self.wrist_activity_min_s),
@@ -326,7 +333,12 @@ impl Group {
             let strong = self
                 .strongest()
                 .is_some_and(|p| p.m.peak_h_g >= cfg.activity_min_g);
-            return if strong { Kind::Activity } else { Kind::Other };
+            let long = longest > cfg.train_max_s;
+            return if strong || long {
+                Kind::Activity
+            } else {
+                Kind::Other
+            };
         }
         let activity_min_s = if asleep {
             cfg.activity_min_asleep_s
@@ -462,6 +474,11 @@ mod tests {
         t.peak_h_g = 0.08;
         assert_eq!(kind(&Group::new(Site::Ankle, t), 1, true), Kind::Other);
         t.peak_h_g = 0.6;
+        assert_eq!(kind(&Group::new(Site::Ankle, t), 1, true), Kind::Activity);
+        // faint, but longer than any tremor or ALMA train: fidgeting
+        let mut t = mv(0.0, 40.0);
+        t.n_bursts = 30;
+        t.peak_h_g = 0.05;
         assert_eq!(kind(&Group::new(Site::Ankle, t), 1, true), Kind::Activity);
         // alternating legs: many one-burst parts chained into one group
         let mut g = Group::new(Site::LeftAnkle, mv(0.0, 0.6));
