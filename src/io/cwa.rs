@@ -590,15 +590,7 @@ fn packed_time_s(v: u32) -> Option<i64> {
 }
 
 fn parse_header<R: Read>(head: &[u8], input: &mut R) -> Result<Header, Error> {
-    let bad = |reason: String, byte: u64| {
-        Error::at(
-            ErrorKind::Format {
-                format: FORMAT,
-                reason,
-            },
-            Position::byte(byte),
-        )
-    };
+    let bad = |reason: String, byte: u64| device::format_error(FORMAT, reason, byte);
     if head.get(..2) != Some(b"MD") {
         let found: Vec<u8> = head.iter().take(2).copied().collect();
         return Err(bad(

@@ -190,6 +190,17 @@ pub(crate) fn block_position(path: Option<&Path>, block: u64, byte: u64) -> Posi
     p
 }
 
+/// A malformed file of `format` at byte `byte`.
+pub(crate) fn format_error(format: &'static str, reason: impl Into<String>, byte: u64) -> Error {
+    Error::at(
+        ErrorKind::Format {
+            format,
+            reason: reason.into(),
+        },
+        Position::byte(byte),
+    )
+}
+
 /// The samples of one decoded block (page, record, packet), handed out over as many calls
 /// as the caller's buffer needs, each through the sample checks.
 #[derive(Clone, Debug, Default)]
@@ -238,6 +249,71 @@ impl Staged {
         self.pos += k;
         Ok(k)
     }
+}
+
+/// What a staged device reader lends [`read_staged`]: its stage, checks, recording info,
+/// file path and end flags.
+pub(crate) struct StagedParts<'a> {
+    pub(crate) staged: &'a mut Staged,
+    pub(crate) check: &'a mut SampleCheck,
+    pub(crate) info: &'a mut RecordingInfo,
+    pub(crate) path: Option<&'a Path>,
+    /// The input is exhausted (whatever is staged may still be handed out).
+    pub(crate) eof: &'a mut bool,
+    /// A sample failed the checks: every later call returns 0.
+    pub(crate) done: &'a mut bool,
+}
+
+/// A device reader that decodes one block (page, record, packet) at a time into a
+/// [`Staged`] and hands it out through [`read_staged`].
+pub(crate) trait StagedReader {
+    /// The reader's parts the shared loop works on.
+    fn parts(&mut self) -> StagedParts<'_>;
+
+    /// Stages the next block's samples (possibly none); `false` once the input is exhausted,
+    /// after whatever ends the recording (warnings about what was skipped or missing).
+    fn refill(&mut self) -> Result<bool, Error>;
+}
+
+/// `Source::read_samples` of a staged device reader: hands out staged samples, refilling
+/// the stage as it drains, until `out` is full or the input ends.
+///
+/// # Errors
+/// A refill's error; the first sample failing the checks (the reader is then done); or
+/// [`ErrorKind::NoSamples`] when the input ended without a sample.
+pub(crate) fn read_staged(r: &mut impl StagedReader, out: &mut [Sample]) -> Result<usize, Error> {
+    if *r.parts().done || out.is_empty() {
+        return Ok(0);
+    }
+    let mut written = 0;
+    while written < out.len() {
+        let p = r.parts();
+        if p.staged.is_drained() {
+            if *p.eof {
+                break;
+            }
+            if !r.refill()? {
+                *r.parts().eof = true;
+            }
+            continue;
+        }
+        match p
+            .staged
+            .hand_out(&mut out[written..], p.check, p.info, p.path)
+        {
+            Ok(k) => written += k,
+            Err(e) => {
+                *p.done = true;
+                return Err(e);
+            }
+        }
+    }
+    let p = r.parts();
+    if let Err(e) = end_call(p.check, p.info, *p.eof, p.path) {
+        *p.done = true;
+        return Err(e);
+    }
+    Ok(written)
 }
 
 /// Ends a `read_samples` call of a device reader: statistics into `info`, and

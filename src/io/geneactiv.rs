@@ -27,7 +27,8 @@ use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 
 use crate::io::device::{
-    block_position, civil_to_unix_s, end_call, open_unbuffered, SkipLog, Staged,
+    self, block_position, civil_to_unix_s, open_unbuffered, read_staged, SkipLog, Staged,
+    StagedParts, StagedReader,
 };
 use crate::io::{
     AccelUnit, DeviceInfo, Format, RecordingInfo, SampleCheck, Source, TimeBase, UnitsFrom, Warning,
@@ -174,15 +175,7 @@ impl<R: Read> GeneactivReader<R> {
         let mut input = BufReader::with_capacity(64 * 1024, input);
         let mut line = Vec::with_capacity(MAX_LINE);
         let mut byte = 0u64;
-        let bad = |reason: String, byte: u64| {
-            Error::at(
-                ErrorKind::Format {
-                    format: FORMAT,
-                    reason,
-                },
-                Position::byte(byte),
-            )
-        };
+        let bad = |reason: String, byte: u64| device::format_error(FORMAT, reason, byte);
         let mut gains = [None; 3];
         let mut offsets = [None; 3];
         let mut rate = None;
@@ -517,40 +510,30 @@ enum PageEnd {
     Cut,
 }
 
+impl<R: Read> StagedReader for GeneactivReader<R> {
+    fn parts(&mut self) -> StagedParts<'_> {
+        StagedParts {
+            staged: &mut self.staged,
+            check: &mut self.check,
+            info: &mut self.info,
+            path: self.path.as_deref(),
+            eof: &mut self.eof,
+            done: &mut self.done,
+        }
+    }
+
+    fn refill(&mut self) -> Result<bool, Error> {
+        let more = self.next_page()?;
+        if !more {
+            self.finish();
+        }
+        Ok(more)
+    }
+}
+
 impl<R: Read> Source for GeneactivReader<R> {
     fn read_samples(&mut self, out: &mut [Sample]) -> Result<usize, Error> {
-        if self.done || out.is_empty() {
-            return Ok(0);
-        }
-        let mut written = 0;
-        while written < out.len() {
-            if self.staged.is_drained() {
-                if self.eof {
-                    break;
-                }
-                if !self.next_page()? {
-                    self.eof = true;
-                    self.finish();
-                }
-                continue;
-            }
-            let path = self.path.as_deref();
-            match self
-                .staged
-                .hand_out(&mut out[written..], &mut self.check, &mut self.info, path)
-            {
-                Ok(k) => written += k,
-                Err(e) => {
-                    self.done = true;
-                    return Err(e);
-                }
-            }
-        }
-        if let Err(e) = end_call(&self.check, &mut self.info, self.eof, self.path.as_deref()) {
-            self.done = true;
-            return Err(e);
-        }
-        Ok(written)
+        read_staged(self, out)
     }
 
     fn info(&self) -> &RecordingInfo {

@@ -35,7 +35,8 @@ use std::path::{Path, PathBuf};
 use flate2::read::DeflateDecoder;
 
 use crate::io::device::{
-    block_position, end_call, le16, le32, open_unbuffered, read_up_to, stream_len, SkipLog, Staged,
+    self, block_position, le16, le32, open_unbuffered, read_staged, read_up_to, stream_len,
+    SkipLog, Staged, StagedParts, StagedReader,
 };
 use crate::io::{
     AccelUnit, DeviceInfo, Format, RecordingInfo, SampleCheck, Source, TimeBase, UnitsFrom, Warning,
@@ -99,13 +100,7 @@ impl Gt3xReader<File> {
 }
 
 fn bad(reason: impl Into<String>, byte: u64) -> Error {
-    Error::at(
-        ErrorKind::Format {
-            format: FORMAT,
-            reason: reason.into(),
-        },
-        Position::byte(byte),
-    )
+    device::format_error(FORMAT, reason, byte)
 }
 
 /// Where a zip member's data are.
@@ -516,44 +511,34 @@ impl<R: Read> Gt3xReader<R> {
     }
 }
 
+impl<R: Read> StagedReader for Gt3xReader<R> {
+    fn parts(&mut self) -> StagedParts<'_> {
+        StagedParts {
+            staged: &mut self.staged,
+            check: &mut self.check,
+            info: &mut self.info,
+            path: self.path.as_deref(),
+            eof: &mut self.eof,
+            done: &mut self.done,
+        }
+    }
+
+    fn refill(&mut self) -> Result<bool, Error> {
+        match self.next_record()? {
+            Next::Record(kind @ (ACTIVITY | ACTIVITY2), stamp) => self.decode(kind, stamp),
+            Next::Record(..) => {}
+            Next::End => {
+                self.skips.finish(&mut self.info.warnings, "bad records");
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+}
+
 impl<R: Read> Source for Gt3xReader<R> {
     fn read_samples(&mut self, out: &mut [Sample]) -> Result<usize, Error> {
-        if self.done || out.is_empty() {
-            return Ok(0);
-        }
-        let mut written = 0;
-        while written < out.len() {
-            if self.staged.is_drained() {
-                if self.eof {
-                    break;
-                }
-                match self.next_record()? {
-                    Next::Record(kind @ (ACTIVITY | ACTIVITY2), stamp) => self.decode(kind, stamp),
-                    Next::Record(..) => {}
-                    Next::End => {
-                        self.eof = true;
-                        self.skips.finish(&mut self.info.warnings, "bad records");
-                    }
-                }
-                continue;
-            }
-            let path = self.path.as_deref();
-            match self
-                .staged
-                .hand_out(&mut out[written..], &mut self.check, &mut self.info, path)
-            {
-                Ok(k) => written += k,
-                Err(e) => {
-                    self.done = true;
-                    return Err(e);
-                }
-            }
-        }
-        if let Err(e) = end_call(&self.check, &mut self.info, self.eof, self.path.as_deref()) {
-            self.done = true;
-            return Err(e);
-        }
-        Ok(written)
+        read_staged(self, out)
     }
 
     fn info(&self) -> &RecordingInfo {

@@ -25,7 +25,8 @@ use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 
 use crate::io::device::{
-    block_position, end_call, le32, open_unbuffered, read_up_to, SkipLog, Staged,
+    self, block_position, le32, open_unbuffered, read_staged, read_up_to, SkipLog, Staged,
+    StagedParts, StagedReader,
 };
 use crate::io::{
     AccelUnit, DeviceInfo, Format, RecordingInfo, SampleCheck, Source, TimeBase, UnitsFrom, Warning,
@@ -78,13 +79,7 @@ impl MatrixReader<File> {
 }
 
 fn bad(reason: impl Into<String>, byte: u64) -> Error {
-    Error::at(
-        ErrorKind::Format {
-            format: FORMAT,
-            reason: reason.into(),
-        },
-        Position::byte(byte),
-    )
+    device::format_error(FORMAT, reason, byte)
 }
 
 /// The fields of a packet header.
@@ -392,40 +387,30 @@ impl<R: Read> MatrixReader<R> {
     }
 }
 
+impl<R: Read> StagedReader for MatrixReader<R> {
+    fn parts(&mut self) -> StagedParts<'_> {
+        StagedParts {
+            staged: &mut self.staged,
+            check: &mut self.check,
+            info: &mut self.info,
+            path: self.path.as_deref(),
+            eof: &mut self.eof,
+            done: &mut self.done,
+        }
+    }
+
+    fn refill(&mut self) -> Result<bool, Error> {
+        let more = self.next_packet()?;
+        if !more {
+            self.finish();
+        }
+        Ok(more)
+    }
+}
+
 impl<R: Read> Source for MatrixReader<R> {
     fn read_samples(&mut self, out: &mut [Sample]) -> Result<usize, Error> {
-        if self.done || out.is_empty() {
-            return Ok(0);
-        }
-        let mut written = 0;
-        while written < out.len() {
-            if self.staged.is_drained() {
-                if self.eof {
-                    break;
-                }
-                if !self.next_packet()? {
-                    self.eof = true;
-                    self.finish();
-                }
-                continue;
-            }
-            let path = self.path.as_deref();
-            match self
-                .staged
-                .hand_out(&mut out[written..], &mut self.check, &mut self.info, path)
-            {
-                Ok(k) => written += k,
-                Err(e) => {
-                    self.done = true;
-                    return Err(e);
-                }
-            }
-        }
-        if let Err(e) = end_call(&self.check, &mut self.info, self.eof, self.path.as_deref()) {
-            self.done = true;
-            return Err(e);
-        }
-        Ok(written)
+        read_staged(self, out)
     }
 
     fn info(&self) -> &RecordingInfo {
