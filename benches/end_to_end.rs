@@ -4,19 +4,13 @@
 // Bench scaffolding: unwrap on inputs built here.
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use sleeptwitch::sim::{Night, SimConfig};
 use sleeptwitch::stages::Core;
-use sleeptwitch::{Config, Detector, Event, Sample, Site};
+use sleeptwitch::{Config, Detector, Event};
 use std::hint::black_box;
 
-/// An hour at 100 Hz of an ankle night (seed 7, mild PLM), in memory.
-fn night() -> Vec<Sample> {
-    let sim = SimConfig {
-        duration_h: 1.0,
-        ..SimConfig::new(7)
-    };
-    Night::new(&sim).unwrap().samples(Site::Ankle)
-}
+#[path = "common/night.rs"]
+mod common;
+use common::night;
 
 fn end_to_end(c: &mut Criterion) {
     let samples = night();

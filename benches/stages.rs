@@ -7,19 +7,12 @@
 // Bench scaffolding: unwrap on inputs built here.
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use sleeptwitch::sim::{Night, SimConfig};
 use sleeptwitch::stages::{Core, Stages};
-use sleeptwitch::{Sample, Site};
 use std::hint::black_box;
 
-/// An hour at 100 Hz of an ankle night (seed 7, mild PLM), in memory.
-fn night() -> Vec<Sample> {
-    let sim = SimConfig {
-        duration_h: 1.0,
-        ..SimConfig::new(7)
-    };
-    Night::new(&sim).unwrap().samples(Site::Ankle)
-}
+#[path = "common/night.rs"]
+mod common;
+use common::night;
 
 fn stages(c: &mut Criterion) {
     let samples = night();

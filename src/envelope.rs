@@ -180,6 +180,17 @@ impl Thresholds {
             off_g: (floor_g * off_factor).max(floor_g + off_margin_g),
         }
     }
+
+    /// Thresholds over a floor with the segmenter's factors and margins.
+    pub(crate) fn for_segment(floor_g: f64, sc: &crate::config::SegmentConfig) -> Self {
+        Self::over(
+            floor_g,
+            sc.on_factor,
+            sc.off_factor,
+            sc.min_on_margin_g,
+            sc.min_off_margin_g,
+        )
+    }
 }
 
 #[cfg(test)]

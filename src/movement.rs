@@ -554,16 +554,10 @@ fn thresholds(plan: &Plan, h: &NoiseFloor, r: &NoiseFloor) -> Option<(Thresholds
         return None;
     }
     let sc = &plan.config.segment;
-    let th = |f: f64| {
-        Thresholds::over(
-            f,
-            sc.on_factor,
-            sc.off_factor,
-            sc.min_on_margin_g,
-            sc.min_off_margin_g,
-        )
-    };
-    Some((th(h.value()?), th(r.value()?)))
+    Some((
+        Thresholds::for_segment(h.value()?, sc),
+        Thresholds::for_segment(r.value()?, sc),
+    ))
 }
 
 #[cfg(test)]
