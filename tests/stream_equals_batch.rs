@@ -277,6 +277,20 @@ fn reset_then_replay_equals_a_fresh_detector() {
     }
 }
 
+/// The night with every sample of every sensor passed through `f`.
+fn mapped(n: &Recorded, f: impl Fn(&Sample) -> Sample) -> Recorded {
+    Recorded {
+        name: n.name,
+        rate_hz: n.rate_hz,
+        sites: n.sites.clone(),
+        samples: n
+            .samples
+            .iter()
+            .map(|s| s.iter().map(&f).collect())
+            .collect(),
+    }
+}
+
 #[test]
 fn shifting_every_timestamp_shifts_every_event_by_the_same() {
     // 1.7e9 s is about now on the Unix clock. Times there are resolved to 2.4e-7 s, so the
@@ -286,20 +300,7 @@ fn shifting_every_timestamp_shifts_every_event_by_the_same() {
     const TOL_S: f64 = 1e-6;
     for n in &nights()[..2] {
         let (want, _) = whole(n);
-        let shifted = Recorded {
-            name: n.name,
-            rate_hz: n.rate_hz,
-            sites: n.sites.clone(),
-            samples: n
-                .samples
-                .iter()
-                .map(|s| {
-                    s.iter()
-                        .map(|x| Sample::new(x.t_s + SHIFT_S, x.acc_g))
-                        .collect()
-                })
-                .collect(),
-        };
+        let shifted = mapped(n, |x| Sample::new(x.t_s + SHIFT_S, x.acc_g));
         let (got, _) = whole(&shifted);
         assert_eq!(got.events.len(), want.events.len(), "{}", n.name);
         for (g, w) in got.events.iter().zip(&want.events) {
@@ -327,23 +328,10 @@ fn a_night_through_m_per_s2_and_back_gives_the_same_events() {
     const REL: f64 = 1e-6;
     for n in &nights()[..2] {
         let (want, _) = whole(n);
-        let back = Recorded {
-            name: n.name,
-            rate_hz: n.rate_hz,
-            sites: n.sites.clone(),
-            samples: n
-                .samples
-                .iter()
-                .map(|s| {
-                    s.iter()
-                        .map(|x| {
-                            let m = x.acc_g.map(|v| v * STANDARD_GRAVITY_MPS2);
-                            Sample::new(x.t_s, m.map(|v| v * (1.0 / STANDARD_GRAVITY_MPS2)))
-                        })
-                        .collect()
-                })
-                .collect(),
-        };
+        let back = mapped(n, |x| {
+            let m = x.acc_g.map(|v| v * STANDARD_GRAVITY_MPS2);
+            Sample::new(x.t_s, m.map(|v| v * (1.0 / STANDARD_GRAVITY_MPS2)))
+        });
         let (got, _) = whole(&back);
         assert_eq!(got.events.len(), want.events.len(), "{}", n.name);
         for (g, w) in got.events.iter().zip(&want.events) {
