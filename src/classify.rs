@@ -16,7 +16,9 @@
 //!    movements, §2.6: many bursts at 0.3–4 Hz) and for brief movements that are not jerks
 //!    (fragmentary myoclonus and twitches, shorter than the 0.5 s an LM needs). A train as
 //!    strong as walking or fidgeting (`activity_min_g`), or longer than any tremor or ALMA
-//!    train (`train_max_s`), is activity instead.
+//!    train (`train_max_s`), is activity instead. One movement a leg, with no neighbour
+//!    and shorter than a whole train (`train_min_s`), is no train however many bursts it
+//!    has: a small leg movement under noise chatters on the offset threshold.
 //! 4. **Activity** for sustained movement: longer than `activity_min_s` (wake movement is
 //!    tens of seconds and longer, §2.5; a candidate LM ends by 10 s), or a wrist moving
 //!    for seconds together with the legs (a whole-body movement, not a leg movement).
@@ -75,6 +77,12 @@ pub struct ClassifyConfig {
     /// seconds: hypnagogic foot tremor lasts 10–15 s and ALMA up to about 20 s
     /// (domain.md §2.6).
     pub train_max_s: f64,
+    /// Shortest whole train, in seconds: hypnagogic foot tremor runs in series of 10–15 s
+    /// (domain.md §2.6), and the detector finds a faint one in pieces a second or so
+    /// apart. A bursty movement shorter than this with no neighbour within
+    /// `jerk_isolation_s` is therefore not a train but one leg movement whose small signal
+    /// chatters on the offset threshold (a 1–2° movement under 10 mg of noise).
+    pub train_min_s: f64,
     /// Leg movements in a row, each starting within `train_max_interval_s` of the last, that
     /// make a high-frequency train (HFLM: four or more at 0.3–4 Hz, domain.md §2.6): they
     /// are `other`, not leg movements.
@@ -108,6 +116,7 @@ impl Default for ClassifyConfig {
             train_min_bursts: 5,
             activity_min_g: 0.12,
             train_max_s: 25.0,
+            train_min_s: 10.0,
             train_min_movements: 4,
             train_max_interval_s: 1.0 / 0.3,
             activity_bout_gap_s: 30.0,
@@ -137,6 +146,7 @@ impl ClassifyConfig {
             ("classify.merge_gap_s", self.merge_gap_s),
             ("classify.activity_min_g", self.activity_min_g),
             ("classify.train_max_s", self.train_max_s),
+            ("classify.train_min_s", self.train_min_s),
             ("classify.train_max_interval_s", self.train_max_interval_s),
             ("classify.activity_bout_gap_s", self.activity_bout_gap_s),
             ("classify.wrist_activity_min_s", self.wrist_activity_min_s),
@@ -324,10 +334,14 @@ impl Group {
             .filter(|p| p.site.is_leg())
             .map(|p| p.m.n_bursts)
             .sum();
-        let train = parts
+        let bursty = parts
             .iter()
             .any(|p| p.site.is_leg() && p.m.n_bursts >= cfg.train_min_bursts)
             || leg_bursts >= cfg.train_min_bursts;
+        // One movement per leg, alone and shorter than a whole train: its bursts are one
+        // small movement's chatter. (Alternating legs chain many parts into one group.)
+        let chatter = isolated && longest < cfg.train_min_s && self.one_movement_per_leg();
+        let train = bursty && !chatter;
         if train {
             // Walking and shaking are rhythmic too, but far stronger than any tremor train.
             let strong = self
@@ -373,6 +387,12 @@ impl Group {
             return Kind::Activity;
         }
         Kind::Other
+    }
+
+    /// True when no leg has more than one movement in the group.
+    fn one_movement_per_leg(&self) -> bool {
+        let legs = self.sites.iter().filter(|s| s.is_leg()).count();
+        self.n_leg_parts as usize == legs && self.n_extra == 0
     }
 
     /// Number of leg movements merged into this group (the WASM component count).
@@ -491,6 +511,28 @@ mod tests {
             g.add(side, mv(f64::from(i) * 0.7, f64::from(i) * 0.7 + 0.6));
         }
         assert_eq!(kind(&g, 2, true), Kind::Other);
+    }
+
+    #[test]
+    fn an_isolated_bursty_movement_shorter_than_a_train_is_a_leg_movement() {
+        let mut m = mv(0.0, 4.0);
+        m.n_bursts = 6;
+        m.peak_h_g = 0.08;
+        let g = Group::new(Site::Ankle, m);
+        assert_eq!(kind(&g, 1, true), Kind::Lm);
+        // with neighbours it may be a piece of a train
+        assert_eq!(kind(&g, 1, false), Kind::Other);
+        // as long as a whole tremor train
+        let mut long = m;
+        long.offset_s = 10.0;
+        assert_eq!(kind(&Group::new(Site::Ankle, long), 1, true), Kind::Other);
+        let mut shorter = m;
+        shorter.offset_s = 9.9;
+        assert_eq!(kind(&Group::new(Site::Ankle, shorter), 1, true), Kind::Lm);
+        // both legs at once, each chattering: one bilateral leg movement
+        let mut both = Group::new(Site::LeftAnkle, m);
+        both.add(Site::RightAnkle, m);
+        assert_eq!(kind(&both, 2, true), Kind::Lm);
     }
 
     #[test]
