@@ -46,7 +46,8 @@ pub(crate) struct SegmentPlan {
     pub(crate) merge_gap_s: f64,
     pub(crate) post_window_s: f64,
     pub(crate) settle_s: f64,
-    /// Lag of the rotation channel behind the motion, subtracted from its crossing times.
+    /// Lag of the rotation channel behind the motion (the gravity filter's group delay),
+    /// subtracted from its onset crossings and from the end crossings of both channels.
     pub(crate) rotation_delay_s: f64,
 }
 
@@ -247,11 +248,10 @@ impl Segmenter {
             b.t_start_s - plan.rotation_delay_s
         }
         .max(self.floor_time_s);
-        let end_here = if h_off {
-            b.t_end_s
-        } else {
-            (b.t_end_s - plan.rotation_delay_s).max(b.t_start_s)
-        };
+        // Ends lag on both channels: the linear one is the input minus the gravity estimate,
+        // and rings while that estimate settles after the limb has stopped. A block that is
+        // still up ends the movement no later than its first sample.
+        let end_here = (b.t_end_s - plan.rotation_delay_s).max(b.t_start_s);
         let m_here = (b.e_h_g * b.e_h_g + b.e_r_g * b.e_r_g).sqrt();
         let score = (b.e_h_g / b.th_h.on_g).max(b.e_r_g / b.th_r.on_g);
         let mut out = StepOutcome::default();
@@ -505,6 +505,39 @@ mod tests {
         assert!((m.peak_g - 0.02).abs() < 1e-12);
         assert!((m.peak_score - 2.0).abs() < 1e-12);
         assert_eq!(m.ending, Ending::Quiet);
+    }
+
+    #[test]
+    fn ends_are_moved_back_by_the_filter_lag_but_not_before_their_block() {
+        // The same pulse seen through filters lagging 0.02 s, then 0.3 s: the end moves back
+        // by the lag, at most to the first sample of the last block above the offset
+        // threshold (block 31, 1.55-1.59 s); the onset, on the linear channel, does not move.
+        let mut lv = vec![0.006; 2];
+        lv.extend(vec![0.02; 8]);
+        lv.extend(vec![0.006; 2]);
+        let bs = blocks(&pulse(20, &lv, 60));
+        for (lag, offset) in [(0.02, 1.57), (0.3, 1.55)] {
+            let plan = SegmentPlan {
+                rotation_delay_s: lag,
+                ..PLAN
+            };
+            let mut s = Segmenter::default();
+            let ms: Vec<Movement> = bs
+                .iter()
+                .filter_map(|b| s.step(&plan, b).movement)
+                .collect();
+            assert_eq!(ms.len(), 1);
+            assert!(
+                (ms[0].onset_s - 1.0).abs() < 1e-9,
+                "onset {}",
+                ms[0].onset_s
+            );
+            assert!(
+                (ms[0].offset_s - offset).abs() < 1e-9,
+                "offset {}",
+                ms[0].offset_s
+            );
+        }
     }
 
     #[test]
