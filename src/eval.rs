@@ -25,6 +25,15 @@
 //! without any scores precision 0. The counts (`tp`, `fp`, `fn`, `n_truth`, `n_detected`)
 //! travel with every score, so a 1.0 over zero events is never mistaken for evidence.
 //!
+//! # Boundaries
+//!
+//! Every matched pair also measures the detection's timing: the signed onset and offset
+//! errors (detected − truth) go into a [`BoundaryErrors`] — the pairs whose two boundaries
+//! both lie within [`MatchConfig::widen_s`] of the truth's, and histograms of each error in
+//! 0.05 s bins over ±0.75 s (one overflow bin each side). It is small, fixed in size, and
+//! adds up over nights like the counts; medians and percentiles come from the histograms, to
+//! within a bin.
+//!
 //! # Pooling
 //!
 //! Pooled scores add the nights' counts and recompute precision, recall and F1 from the sums
@@ -169,6 +178,120 @@ pub struct ClassScore {
     pub n_truth: u32,
     /// Detections of the class (`tp + fp`).
     pub n_detected: u32,
+    /// Timing of the matched detections.
+    #[serde(default)]
+    pub boundaries: BoundaryErrors,
+}
+
+/// Width of a boundary-error bin, in seconds.
+const BOUNDARY_BIN_S: f64 = 0.05;
+/// Bins of [`BOUNDARY_BIN_S`] covering ±0.75 s, plus one overflow bin each side.
+const BOUNDARY_BINS: usize = 32;
+/// Errors from −this to +this fall in the inner bins, in seconds.
+const BOUNDARY_SPAN_S: f64 = BOUNDARY_BIN_S * (BOUNDARY_BINS - 2) as f64 / 2.0;
+
+/// Onset and offset errors of matched detections (detected − truth), summable over nights.
+///
+/// Bin 0 holds errors below −0.75 s, bin 31 errors of +0.75 s and more, and bin `k` in
+/// between errors in [−0.75 + 0.05 (k − 1), −0.75 + 0.05 k) s.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BoundaryErrors {
+    /// Matched pairs measured.
+    pub n: u32,
+    /// Pairs whose onset and offset errors are both at most the matching tolerance
+    /// ([`MatchConfig::widen_s`]) in size.
+    pub both_within: u32,
+    /// Histogram of the onset errors.
+    pub onset_hist: [u32; BOUNDARY_BINS],
+    /// Histogram of the offset errors.
+    pub offset_hist: [u32; BOUNDARY_BINS],
+}
+
+fn boundary_bin(err_s: f64) -> usize {
+    if err_s.is_nan() || err_s < -BOUNDARY_SPAN_S {
+        0
+    } else if err_s >= BOUNDARY_SPAN_S {
+        BOUNDARY_BINS - 1
+    } else {
+        // In [0, 30) by the tests above; the bound keeps rounding at the top inside.
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        let k = ((err_s + BOUNDARY_SPAN_S) / BOUNDARY_BIN_S) as usize;
+        1 + k.min(BOUNDARY_BINS - 3)
+    }
+}
+
+/// The `q` quantile of a boundary histogram, interpolated within its bin; the overflow
+/// bins read as their inner edge (±0.75 s). `None` when the histogram is empty.
+fn hist_quantile(hist: &[u32; BOUNDARY_BINS], q: f64) -> Option<f64> {
+    let n: u64 = hist.iter().map(|&c| u64::from(c)).sum();
+    if n == 0 {
+        return None;
+    }
+    let target = q.clamp(0.0, 1.0) * n as f64;
+    let mut below = 0.0;
+    for (k, &c) in hist.iter().enumerate() {
+        let c = f64::from(c);
+        if c > 0.0 && below + c >= target {
+            return Some(match k {
+                0 => -BOUNDARY_SPAN_S,
+                k if k == BOUNDARY_BINS - 1 => BOUNDARY_SPAN_S,
+                k => {
+                    let lo = -BOUNDARY_SPAN_S + BOUNDARY_BIN_S * (k - 1) as f64;
+                    lo + BOUNDARY_BIN_S * ((target - below) / c)
+                }
+            });
+        }
+        below += c;
+    }
+    Some(BOUNDARY_SPAN_S)
+}
+
+impl BoundaryErrors {
+    /// Adds one matched pair's errors, in seconds; `tolerance_s` decides `both_within`.
+    pub fn add(&mut self, onset_err_s: f64, offset_err_s: f64, tolerance_s: f64) {
+        self.n = self.n.saturating_add(1);
+        if onset_err_s.abs() <= tolerance_s && offset_err_s.abs() <= tolerance_s {
+            self.both_within = self.both_within.saturating_add(1);
+        }
+        for (hist, err) in [
+            (&mut self.onset_hist, onset_err_s),
+            (&mut self.offset_hist, offset_err_s),
+        ] {
+            if let Some(c) = hist.get_mut(boundary_bin(err)) {
+                *c = c.saturating_add(1);
+            }
+        }
+    }
+
+    /// Both sets of pairs together.
+    #[must_use]
+    pub fn merged(&self, other: &BoundaryErrors) -> BoundaryErrors {
+        let mut m = *self;
+        m.n = m.n.saturating_add(other.n);
+        m.both_within = m.both_within.saturating_add(other.both_within);
+        for (a, b) in m.onset_hist.iter_mut().zip(other.onset_hist) {
+            *a = a.saturating_add(b);
+        }
+        for (a, b) in m.offset_hist.iter_mut().zip(other.offset_hist) {
+            *a = a.saturating_add(b);
+        }
+        m
+    }
+
+    /// Share of the pairs with both boundaries within the tolerance; `None` without pairs.
+    pub fn share_within(&self) -> Option<f64> {
+        (self.n > 0).then(|| f64::from(self.both_within) / f64::from(self.n))
+    }
+
+    /// The `q` quantile of the onset errors, in seconds, to within a bin (0.05 s).
+    pub fn onset_quantile_s(&self, q: f64) -> Option<f64> {
+        hist_quantile(&self.onset_hist, q)
+    }
+
+    /// The `q` quantile of the offset errors, in seconds, to within a bin (0.05 s).
+    pub fn offset_quantile_s(&self, q: f64) -> Option<f64> {
+        hist_quantile(&self.offset_hist, q)
+    }
 }
 
 impl ClassScore {
@@ -198,17 +321,21 @@ impl ClassScore {
             fn_,
             n_truth: tp.saturating_add(fn_),
             n_detected: tp.saturating_add(fp),
+            boundaries: BoundaryErrors::default(),
         }
     }
 
     /// The score of both sets of counts added (micro-average).
     #[must_use]
     pub fn pooled_with(&self, other: &ClassScore) -> ClassScore {
-        ClassScore::from_counts(
-            self.tp.saturating_add(other.tp),
-            self.fp.saturating_add(other.fp),
-            self.fn_.saturating_add(other.fn_),
-        )
+        ClassScore {
+            boundaries: self.boundaries.merged(&other.boundaries),
+            ..ClassScore::from_counts(
+                self.tp.saturating_add(other.tp),
+                self.fp.saturating_add(other.fp),
+                self.fn_.saturating_add(other.fn_),
+            )
+        }
     }
 }
 
@@ -294,9 +421,20 @@ pub fn score_class(
 ) -> ClassScore {
     let n_t = truth.iter().filter(|e| class.includes(e.kind)).count();
     let n_d = detected.iter().filter(|e| class.includes(e.kind)).count();
-    let tp = match_class(truth, detected, class, cfg).len();
+    let pairs = match_class(truth, detected, class, cfg);
+    let mut boundaries = BoundaryErrors::default();
+    for (t, d) in pairs
+        .iter()
+        .filter_map(|&(t, d)| truth.get(t).zip(detected.get(d)))
+    {
+        boundaries.add(d.onset_s - t.onset_s, d.offset_s - t.offset_s, cfg.widen_s);
+    }
+    let tp = pairs.len();
     let c = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
-    ClassScore::from_counts(c(tp), c(n_d - tp), c(n_t - tp))
+    ClassScore {
+        boundaries,
+        ..ClassScore::from_counts(c(tp), c(n_d - tp), c(n_t - tp))
+    }
 }
 
 /// Scores every class in `classes`, keyed by class name.

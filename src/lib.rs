@@ -39,7 +39,7 @@ pub use classify::ClassifyConfig;
 pub use config::Config;
 pub use detector::{Detector, SiteReport, Summary};
 pub use error::{ConfigError, Error, ErrorKind, Position};
-pub use eval::{ClassScore, MatchConfig, Report, ScoredClass};
+pub use eval::{BoundaryErrors, ClassScore, MatchConfig, Report, ScoredClass};
 pub use event::{Collect, Detect, Event, Gap, Kind, Sink, Site, Sites, SleepBout, WholeRecording};
 pub use io::{MemorySource, RecordingInfo, Source};
 pub use metrics::{night_metrics, ImiHistogram, NightAccumulator, NightMetrics};

@@ -95,11 +95,11 @@ fn a_directory_of_nights_as_a_table() {
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.starts_with("2 night(s), pooled"), "{text}");
     let plm = text.lines().find(|l| l.starts_with("plm ")).unwrap();
-    // precision, recall, f1, tp, fp, fn
+    // precision, recall, f1, tp, fp, fn, and the share with both boundaries within 0.5 s
     let cols: Vec<&str> = plm.split_whitespace().collect();
     assert_eq!(
         cols[1..],
-        ["1.000", "1.000", "1.000", "8", "0", "0"],
+        ["1.000", "1.000", "1.000", "8", "0", "0", "100.0"],
         "{plm}"
     );
     std::fs::remove_dir_all(&dir).unwrap();

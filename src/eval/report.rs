@@ -109,21 +109,24 @@ fn write_class_table(
 ) -> fmt::Result {
     writeln!(
         f,
-        "{:<16} {:>9} {:>9} {:>9} {:>7} {:>7} {:>7}",
-        "class", "precision", "recall", "f1", "tp", "fp", "fn"
+        "{:<16} {:>9} {:>9} {:>9} {:>7} {:>7} {:>7} {:>10}",
+        "class", "precision", "recall", "f1", "tp", "fp", "fn", "within %"
     )?;
     for c in ScoredClass::ALL {
         if let Some(s) = classes.get(c.as_str()) {
+            // Matched events with both boundaries within the matching tolerance.
+            let within = s.boundaries.share_within().map(|x| 100.0 * x);
             writeln!(
                 f,
-                "{:<16} {:>9.3} {:>9.3} {:>9.3} {:>7} {:>7} {:>7}",
+                "{:<16} {:>9.3} {:>9.3} {:>9.3} {:>7} {:>7} {:>7} {:>10}",
                 c.as_str(),
                 s.precision,
                 s.recall,
                 s.f1,
                 s.tp,
                 s.fp,
-                s.fn_
+                s.fn_,
+                opt(within, 1)
             )?;
         }
     }

@@ -294,3 +294,52 @@ fn night_errors_are_zero_for_a_perfect_detector_and_signed_otherwise() {
     assert_eq!(n.sleep_onset_error_s, Some(30.0));
     assert_eq!(n.sleep_from, "truth");
 }
+
+#[test]
+fn boundary_errors_fall_in_bins_of_a_twentieth_of_a_second_with_overflow_at_the_ends() {
+    assert_eq!(boundary_bin(-2.0), 0);
+    assert_eq!(boundary_bin(f64::NAN), 0);
+    assert_eq!(boundary_bin(-0.75), 1);
+    assert_eq!(boundary_bin(-0.7001), 1);
+    assert_eq!(boundary_bin(-0.7), 2);
+    assert_eq!(boundary_bin(0.0), 16);
+    assert_eq!(boundary_bin(0.7499), 30);
+    assert_eq!(boundary_bin(0.75), 31);
+    assert_eq!(boundary_bin(f64::INFINITY), 31);
+}
+
+#[test]
+fn matched_pairs_give_boundary_errors_that_pool_over_nights() {
+    let truth = [ev(100.0, 102.0, Kind::Lm), ev(200.0, 203.0, Kind::Lm)];
+    // onset +0.1, offset +0.3: both within 0.5 s; onset +0.2, offset +1.0: offset too late
+    let det = [ev(100.1, 102.3, Kind::Lm), ev(200.2, 204.0, Kind::Lm)];
+    let b = all(&truth, &det)["lm"].boundaries;
+    assert_eq!((b.n, b.both_within), (2, 1));
+    assert_eq!(b.share_within(), Some(0.5));
+    assert_eq!(b.offset_hist[boundary_bin(1.0)], 1);
+    assert_eq!(b.offset_hist.iter().sum::<u32>(), 2);
+    // Unmatched events measure nothing.
+    let b = all(&truth, &[ev(500.0, 501.0, Kind::Lm)])["lm"].boundaries;
+    assert_eq!((b.n, b.share_within()), (0, None));
+    assert_eq!(b.onset_quantile_s(0.5), None);
+    // Pooling adds pairs, as it adds counts.
+    let night = all(&truth, &det)["lm"];
+    let two = night.pooled_with(&night);
+    assert_eq!((two.boundaries.n, two.boundaries.both_within), (4, 2));
+    assert_eq!(two.boundaries.offset_hist[boundary_bin(1.0)], 2);
+}
+
+#[test]
+fn boundary_quantiles_interpolate_within_a_bin() {
+    let mut b = BoundaryErrors::default();
+    for onset in [0.02, 0.12, 0.12, 0.3] {
+        b.add(onset, -2.0, 0.5);
+    }
+    // Half of four is reached inside [0.10, 0.15), which holds two: halfway into it.
+    let median = b.onset_quantile_s(0.5).unwrap();
+    assert!((median - 0.125).abs() < 1e-12, "{median}");
+    assert!((b.onset_quantile_s(1.0).unwrap() - 0.35).abs() < 1e-12);
+    // Errors beyond the histogram read as its edge.
+    assert_eq!(b.offset_quantile_s(0.5), Some(-0.75));
+    assert_eq!(b.both_within, 0);
+}
