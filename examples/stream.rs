@@ -8,10 +8,12 @@
 //!
 //! The input is read as a pipe delivers it: the first 4,097 rows decide the unit and the
 //! sample rate (about 41 s of a live 100 Hz stream), then rows go to the detector a tenth
-//! of a second of samples at a time. Standard output is flushed after each
+//! of a second of samples at a time. With `--rate` (and `--units`, or a unit named in the
+//! header) the detector starts with the first row. Standard output is flushed after each
 //! event. For the same file the events are those of `analyze --events`, byte for byte: both
-//! build the detector from the reader's first 4,097 timestamps, and the detector gives the
-//! same events however its input is cut into chunks.
+//! build the detector from the reader's first 4,097 timestamps (or the rate given, when it
+//! is the file's), and the detector gives the same events however its input is cut into
+//! chunks.
 //!
 //! Exit status: 0 at the end of the input, 1 on bad input (the events before it have been
 //! printed; the error names the line), 2 on bad usage.
@@ -36,6 +38,11 @@ struct Args {
     /// Unit of the acceleration columns (g or ms2); overrides the header and the magnitude test.
     #[arg(long, value_name = "UNIT", value_parser = ["g", "ms2"])]
     units: Option<String>,
+
+    /// Sample rate of the stream in Hz, when known: no estimate from the first 4,097 rows,
+    /// so with the unit known too the first row goes straight to the detector.
+    #[arg(long, value_name = "HZ")]
+    rate: Option<f64>,
 
     /// Detector config file (TOML or JSON).
     #[arg(long, value_name = "FILE")]
@@ -100,6 +107,7 @@ fn run(args: &Args) -> Result<(), Error> {
                 AccelUnit::MPerS2
             }
         }))
+        .rate_hz(args.rate)
         .threads(1)
         .file_name("<stdin>");
     let mut reader = builder.from_reader(std::io::stdin().lock())?;

@@ -400,6 +400,38 @@ fn stream_prints_what_analyze_writes() {
             "{name}"
         );
     }
+    // Told the rate and unit, `stream` starts at the first row and finds the same events.
+    // The rate is exactly 100 Hz rather than the reciprocal of the median of differences of
+    // decimal times (100 Hz to 1e-10), so the peak jerk (a difference times the rate) may
+    // move in its last digits; every other field is the same text.
+    let name = "night_ankle_100hz_10min.csv.gz";
+    let o = Command::new(example("stream"))
+        .args(["--rate", "100", "--units", "g"])
+        .stdin(std::fs::File::open(dir.join(format!("{name}.plain.csv"))).unwrap())
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let ev = std::fs::read_to_string(dir.join(format!("{name}.events.csv"))).unwrap();
+    let got = text(&o.stdout);
+    assert_eq!(got.lines().count(), ev.lines().count());
+    let jerk = ev
+        .lines()
+        .next()
+        .unwrap()
+        .split(',')
+        .position(|c| c == "peak_jerk_g_per_s")
+        .unwrap();
+    for (a, b) in got.lines().zip(ev.lines()).skip(1) {
+        let (a, b): (Vec<&str>, Vec<&str>) = (a.split(',').collect(), b.split(',').collect());
+        for (i, (x, y)) in a.iter().zip(&b).enumerate() {
+            if i == jerk {
+                let (x, y): (f64, f64) = (x.parse().unwrap(), y.parse().unwrap());
+                assert!((x - y).abs() <= 1e-9 * y.abs(), "{a:?} {b:?}");
+            } else {
+                assert_eq!(x, y, "{a:?} {b:?}");
+            }
+        }
+    }
     std::fs::remove_dir_all(&dir).unwrap();
 }
 

@@ -55,6 +55,7 @@ const MAX_BLOCK_BYTES: usize = 1 << 30;
 #[derive(Clone, Debug)]
 pub struct CsvReaderBuilder {
     units: Option<AccelUnit>,
+    rate_hz: Option<f64>,
     file_name: Option<PathBuf>,
     threads: usize,
     block_size_bytes: usize,
@@ -72,6 +73,7 @@ impl CsvReaderBuilder {
     pub fn new() -> Self {
         CsvReaderBuilder {
             units: None,
+            rate_hz: None,
             file_name: None,
             threads: std::thread::available_parallelism().map_or(1, |n| n.get().min(2)),
             block_size_bytes: DEFAULT_BLOCK_BYTES,
@@ -83,6 +85,19 @@ impl CsvReaderBuilder {
     /// Default `None`: a unit named in the header, else the median |a| of the first 10 s.
     pub fn units(&mut self, units: Option<AccelUnit>) -> &mut Self {
         self.units = units;
+        self
+    }
+
+    /// The sample rate, in Hz, when it is known (a live stream from a device set to it):
+    /// the reader then takes its interval instead of estimating it from the first 4,097
+    /// timestamps, and checks gaps and jitter against it. With the unit known too (set with
+    /// [`units`](Self::units), or named in the header) a reader starts after the header and
+    /// the first row; without, after the first 10 s of rows, which decide the unit.
+    ///
+    /// Default `None`: the median interval of the first 4,097 timestamps. A rate below the
+    /// crate's minimum (or not a number) makes opening fail with [`ErrorKind::RateTooLow`].
+    pub fn rate_hz(&mut self, rate_hz: Option<f64>) -> &mut Self {
+        self.rate_hz = rate_hz;
         self
     }
 
@@ -137,7 +152,8 @@ impl CsvReaderBuilder {
     /// and decide the unit, so [`CsvReader::info`] knows them from the start.
     ///
     /// That is the first 4,097 samples (all of them in a shorter file): instant for a file,
-    /// about 41 s of a live 100 Hz stream.
+    /// about 41 s of a live 100 Hz stream — or, with the rate given
+    /// ([`rate_hz`](Self::rate_hz)), one row, or 10 s of rows when the unit is not known.
     ///
     /// # Errors
     /// [`ErrorKind::Empty`], [`ErrorKind::NotText`], [`ErrorKind::MissingColumn`],
@@ -601,6 +617,122 @@ mod tests {
             // sample 5000 is on line 5002 (header is line 1)
             assert_eq!(e.line(), Some(5002), "{e}");
             assert!(matches!(e.kind(), ErrorKind::NotANumber { .. }));
+        }
+    }
+
+    /// A reader over `text` that counts the bytes taken from it.
+    struct Counted<'a> {
+        text: &'a [u8],
+        taken: std::rc::Rc<std::cell::Cell<usize>>,
+    }
+
+    impl std::io::Read for Counted<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            let at = self.taken.get();
+            let rest = self.text.get(at..).unwrap_or_default();
+            let n = rest.len().min(buf.len());
+            buf[..n].copy_from_slice(&rest[..n]);
+            self.taken.set(at + n);
+            Ok(n)
+        }
+    }
+
+    /// Opens `text` with blocks of 256 bytes on one thread; returns the reader and the data
+    /// rows taken whole from the input by the time it is open.
+    fn open_counted<'a>(
+        text: &'a str,
+        builder: &mut CsvReaderBuilder,
+    ) -> Result<(CsvReader<Counted<'a>>, usize), Error> {
+        let taken = std::rc::Rc::new(std::cell::Cell::new(0));
+        let input = Counted {
+            text: text.as_bytes(),
+            taken: taken.clone(),
+        };
+        let r = builder
+            .block_size_bytes(256)
+            .threads(1)
+            .from_reader(input)?;
+        let bytes = text.as_bytes().get(..taken.get()).unwrap_or_default();
+        let rows = bytes.iter().filter(|&&c| c == b'\n').count();
+        Ok((r, rows.saturating_sub(1)))
+    }
+
+    #[test]
+    fn a_known_rate_starts_the_reader_without_the_4097_row_head() {
+        let text = ramp(6000);
+        // Estimated: the first 4,097 rows are read before the reader exists.
+        let (_, rows) = open_counted(&text, &mut CsvReaderBuilder::new()).unwrap();
+        assert!(rows >= 4097, "{rows}");
+        // Rate and unit given: a block or two.
+        let mut b = CsvReaderBuilder::new();
+        b.rate_hz(Some(100.0)).units(Some(AccelUnit::G));
+        let (_, rows) = open_counted(&text, &mut b).unwrap();
+        assert!(rows < 50, "{rows}");
+        // Rate given, unit to decide: the first 10 s of rows (1,001 at 100 Hz).
+        let mut b = CsvReaderBuilder::new();
+        b.rate_hz(Some(100.0));
+        let (r, rows) = open_counted(&text, &mut b).unwrap();
+        assert!((1001..1100).contains(&rows), "{rows}");
+        assert_eq!(r.info().units, AccelUnit::G);
+        // The unit named in the header is as good as one given.
+        let named = text.replacen("t,x,y,z", "t,x_g,y_g,z_g", 1);
+        let mut b = CsvReaderBuilder::new();
+        b.rate_hz(Some(100.0));
+        let (_, rows) = open_counted(&named, &mut b).unwrap();
+        assert!(rows < 50, "{rows}");
+    }
+
+    #[test]
+    fn a_known_rate_reads_the_same_samples_and_checks_against_it() {
+        let text = ramp(6000);
+        let whole = read_all(text.as_bytes(), 1 << 20, 1).unwrap();
+        let mut r = CsvReaderBuilder::new()
+            .rate_hz(Some(100.0))
+            .units(Some(AccelUnit::G))
+            .block_size_bytes(256)
+            .threads(2)
+            .from_reader(text.as_bytes())
+            .unwrap();
+        let mut got = Vec::new();
+        let mut buf = vec![Sample::default(); 77];
+        loop {
+            let n = r.read_samples(&mut buf).unwrap();
+            if n == 0 {
+                break;
+            }
+            got.extend_from_slice(&buf[..n]);
+        }
+        assert_eq!(got, whole);
+        let rate = r.info().rate;
+        assert_eq!(rate.median_interval_s, 0.01);
+        assert_eq!(rate.nominal_hz, Some(100.0));
+        assert!((rate.rate_hz - 100.0).abs() < 1e-6, "{rate:?}");
+        // Gaps are found against the given interval: 1.5 s missing after 30 s.
+        let mut gappy = String::from("t,x,y,z\n");
+        for i in 0..6000 {
+            let t = f64::from(i) / 100.0 + if i >= 3000 { 1.5 } else { 0.0 };
+            gappy.push_str(&format!("{t:.2},0.1,-0.2,0.98\n"));
+        }
+        let mut r = CsvReaderBuilder::new()
+            .rate_hz(Some(100.0))
+            .units(Some(AccelUnit::G))
+            .from_reader(gappy.as_bytes())
+            .unwrap();
+        while r.read_samples(&mut buf).unwrap() > 0 {}
+        assert_eq!(r.info().gaps.len(), 1, "{:?}", r.info().gaps);
+    }
+
+    #[test]
+    fn a_known_rate_that_is_no_rate_is_an_error() {
+        let text = ramp(100);
+        for bad in [0.0, -5.0, f64::NAN, 0.001] {
+            let e = CsvReaderBuilder::new()
+                .rate_hz(Some(bad))
+                .units(Some(AccelUnit::G))
+                .from_reader(text.as_bytes())
+                .err()
+                .unwrap_or_else(|| panic!("rate {bad} accepted"));
+            assert!(matches!(e.kind(), ErrorKind::RateTooLow { .. }), "{e}");
         }
     }
 

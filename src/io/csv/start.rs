@@ -90,7 +90,13 @@ pub(super) fn open<R: Read>(b: &CsvReaderBuilder, inner: R) -> Result<CsvReader<
         line_no
     };
 
-    // Parse blocks on this thread until the head holds enough samples.
+    // Parse blocks on this thread until the head holds enough samples: enough timestamps
+    // for the rate, and enough seconds for the unit, unless the caller or header gives them.
+    let head_len = match b.rate_hz {
+        None => HEAD_SAMPLES,
+        Some(_) if b.units.is_some() || layout.header_unit.is_some() => 1,
+        Some(rate) => units_head_len(rate),
+    };
     let mut queue: VecDeque<Parsed> = VecDeque::new();
     let mut first = Parsed::default();
     parse_block(raw.get(off..).unwrap_or_default(), &layout, &mut first);
@@ -98,7 +104,7 @@ pub(super) fn open<R: Read>(b: &CsvReaderBuilder, inner: R) -> Result<CsvReader<
     let mut stopped = first.stop.is_some();
     queue.push_back(first);
     let mut input_done = false;
-    while n_head < HEAD_SAMPLES && !stopped && !input_done {
+    while n_head < head_len && !stopped && !input_done {
         match input.next_block(&mut raw) {
             Ok(true) => {
                 let mut p = Parsed::default();
@@ -122,7 +128,7 @@ pub(super) fn open<R: Read>(b: &CsvReaderBuilder, inner: R) -> Result<CsvReader<
     let head: Vec<Sample> = queue
         .iter()
         .flat_map(|p| p.samples.iter())
-        .take(HEAD_SAMPLES)
+        .take(head_len)
         .copied()
         .collect();
     let mut info = RecordingInfo {
@@ -166,7 +172,10 @@ pub(super) fn open<R: Read>(b: &CsvReaderBuilder, inner: R) -> Result<CsvReader<
         base
     };
 
-    let median = median_interval_s(&head.iter().map(|s| s.t_s).collect::<Vec<_>>());
+    let median = match b.rate_hz {
+        Some(rate) if !head.is_empty() => Some(1.0 / rate),
+        _ => median_interval_s(&head.iter().map(|s| s.t_s).collect::<Vec<_>>()),
+    };
     let Some(median) = median else {
         if head.is_empty() {
             if let Some(e) = first_error(&mut queue) {
@@ -206,7 +215,7 @@ pub(super) fn open<R: Read>(b: &CsvReaderBuilder, inner: R) -> Result<CsvReader<
             Some(head_line(&queue, 0)),
         ));
     };
-    let check = SampleCheck::new(median, None).map_err(|k| plain(k, None))?;
+    let check = SampleCheck::new(median, b.rate_hz).map_err(|k| plain(k, None))?;
 
     // Time base.
     let first_time = queue.iter().find_map(|p| p.first_time);
@@ -248,6 +257,19 @@ pub(super) fn open<R: Read>(b: &CsvReaderBuilder, inner: R) -> Result<CsvReader<
     // Start parsing what follows the head while the caller gets going.
     reader.refill();
     Ok(reader)
+}
+
+/// Rows that cover the unit's window at a known rate, and one more.
+fn units_head_len(rate_hz: f64) -> usize {
+    // A rate that is not a positive number fails when the reader is built; a huge one
+    // still reads no more than the head without a rate.
+    let rows = (UNITS_WINDOW_S * rate_hz)
+        .ceil()
+        .clamp(0.0, HEAD_SAMPLES as f64);
+    // In 0..=4097 just above (NaN casts to 0).
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    let rows = rows as usize;
+    (rows + 1).min(HEAD_SAMPLES)
 }
 
 /// Decides the unit: the caller's, the header's, or the median |a| of the first 10 s.
