@@ -128,8 +128,17 @@ pub(crate) struct Calibrator {
     correction: Correction,
     /// The correction in use before the last change.
     previous: Correction,
-    /// The squares of the correction's gains, kept with it.
-    gain2: [f64; 3],
+    /// The squares of the correction's gains, kept with it, in the lanes of the signal path
+    /// (`[t, x, y, z]`, lane 0 zero).
+    gain2: [f32; 4],
+}
+
+/// Squared gains in the signal path's lanes `[t, x, y, z]` (lane 0 zero), in f32: they scale
+/// the f32 block sums (see `BlockSums::envelopes`).
+#[allow(clippy::cast_possible_truncation)] // a plausible gain is within ±20 % of 1
+fn gain2_lanes(gain: [f64; 3]) -> [f32; 4] {
+    let [x, y, z] = gain.map(|k| (k * k) as f32);
+    [0.0, x, y, z]
 }
 
 fn len3(v: [f64; 3]) -> f64 {
@@ -231,7 +240,7 @@ impl Calibrator {
             },
             correction: Correction::default(),
             previous: Correction::default(),
-            gain2: [1.0; 3],
+            gain2: [0.0, 1.0, 1.0, 1.0],
         }
     }
 
@@ -245,9 +254,10 @@ impl Calibrator {
         self.previous
     }
 
-    /// The squares of the correction's gains (what scales squared envelopes).
+    /// The squares of the correction's gains (what scales squared envelopes), in the lanes
+    /// of the signal path (`[t, x, y, z]`, lane 0 zero).
     #[inline(always)]
-    pub(crate) fn gain2(&self) -> [f64; 3] {
+    pub(crate) fn gain2(&self) -> [f32; 4] {
         self.gain2
     }
 
@@ -264,21 +274,21 @@ impl Calibrator {
         self.s2 = [0.0; 3];
     }
 
-    /// Takes one block; returns true when the correction changed.
-    /// `n` samples with mean `mean_g` (per axis, uncalibrated g) and summed squared
-    /// deviations `sum_h2` (per axis, g²) around the gravity estimate.
+    /// Takes one block of `n` samples; returns true when the correction changed.
+    ///
+    /// `sum_g` is the block's sum of values and `sum_g2` its sum of squared values, per axis
+    /// (uncalibrated g and g²); the detector passes the gravity estimate's sums, with the
+    /// squared deviations around it added to `sum_g2` (see `BlockSums::still_sums`).
     #[inline(always)]
-    pub(crate) fn push_block(&mut self, n: u32, mean_g: [f64; 3], sum_h2: [f64; 3]) -> bool {
+    pub(crate) fn push_block(&mut self, n: u32, sum_g: [f64; 3], sum_g2: [f64; 3]) -> bool {
         if !self.enabled || n == 0 {
             return false;
         }
-        let n = f64::from(n);
         for i in 0..3 {
-            self.s1[i] += n * mean_g[i];
-            // n·mean² plus the within-block spread, which the linear channel measures.
-            self.s2[i] += n * mean_g[i] * mean_g[i] + sum_h2[i];
+            self.s1[i] += sum_g[i];
+            self.s2[i] += sum_g2[i];
         }
-        self.n += n;
+        self.n += f64::from(n);
         self.blocks += 1;
         if self.blocks < self.window_blocks {
             return false;
@@ -359,7 +369,7 @@ impl Calibrator {
                     let changed = c != self.correction;
                     self.previous = self.correction;
                     self.correction = c;
-                    self.gain2 = c.gain.map(|k| k * k);
+                    self.gain2 = gain2_lanes(c.gain);
                     self.report.status = status;
                     self.report.offset_g = c.offset_g;
                     self.report.gain = c.gain;
@@ -384,7 +394,7 @@ mod tests {
     /// Pushes a still block of `n` samples at raw vector `v` with noise variance `var` per axis.
     fn push_still(c: &mut Calibrator, v: [f64; 3], n: u32, var: f64) {
         let nf = f64::from(n);
-        c.push_block(n, v, [var * nf; 3]);
+        c.push_block(n, v.map(|v| nf * v), v.map(|v| nf * v * v + var * nf));
     }
 
     fn cfg() -> CalibrationConfig {

@@ -390,7 +390,7 @@ impl MovementCore {
         let st = &mut self.state;
         // The block's fields stay as they are until the signal path starts the next one;
         // only its count is cleared, at the end.
-        let (e_h2, e_r2) = envelopes(&st.block, st.calib.gain2(), st.rest);
+        let (e_h2, e_r2) = st.block.envelopes(st.calib.gain2(), st.rest);
 
         // Floors: values enter once a step, except while a movement holds them frozen.
         st.step_h2 += e_h2;
@@ -413,8 +413,8 @@ impl MovementCore {
             st.calib.break_window();
             false
         } else {
-            let b = &st.block;
-            st.calib.push_block(b.n, b.mean_g_fast(), axes(b.sum_h2))
+            let (sum_g, sum_g2) = st.block.still_sums();
+            st.calib.push_block(st.block.n, sum_g, sum_g2)
         };
 
         let g_fast = axes(st.block.g_fast);
@@ -488,18 +488,6 @@ fn settle_after_gap(plan: &Plan, st: &mut State, g_fast: [f64; 3]) {
 fn norm32(v: [f32; 4]) -> f64 {
     let [x, y, z] = axes(v);
     (x * x + y * y + z * z).sqrt()
-}
-
-/// A block's squared envelopes (linear, rotation) in calibrated g², from its sums, the
-/// squared gains `k2` and the resting orientation `rest` (uncalibrated g).
-#[inline(always)]
-fn envelopes(b: &BlockSums, k2: [f64; 3], rest: [f64; 3]) -> (f64, f64) {
-    let n = f64::from(b.n.max(1));
-    let h2 = axes(b.sum_h2);
-    let r2 = b.sum_r2(rest);
-    let e_h2 = (k2[0] * h2[0] + k2[1] * h2[1] + k2[2] * h2[2]) / n;
-    let e_r2 = (k2[0] * r2[0] + k2[1] * r2[1] + k2[2] * r2[2]) / n;
-    (e_h2, e_r2)
 }
 
 /// A floor step is complete: its mean envelopes enter the floors unless frozen, and the
