@@ -120,7 +120,7 @@ impl BlockSums {
     /// From the sums against `ref` (`g_fast = ref + u`), in f32 as they are, without a
     /// division: `Σ g = n·ref + Σu` and `Σ g² = (Σ g + Σu)·ref + Σu²`.
     #[inline(always)]
-    pub(crate) fn still_sums(&self) -> ([f64; 3], [f64; 3]) {
+    pub(crate) fn still_sums(&self) -> ([f32; 4], [f32; 4]) {
         let n = block_count_f32(self.n);
         let (mut s1, mut s2) = ([0.0f32; 4], [0.0f32; 4]);
         for i in 0..4 {
@@ -128,7 +128,7 @@ impl BlockSums {
             s1[i] = n * r + u;
             s2[i] = (s1[i] + u) * r + self.sum_u2[i] + self.sum_h2[i];
         }
-        (axes(s1), axes(s2))
+        (s1, s2)
     }
 }
 
@@ -638,6 +638,7 @@ mod tests {
                 "block {k}: {e_r2} vs {r2}"
             );
             let (g1, g2) = b.still_sums();
+            let (g1, g2) = (axes(g1), axes(g2));
             for i in 0..3 {
                 assert!((g1[i] - s1[i]).abs() < 1e-5, "block {k}: {g1:?} vs {s1:?}");
                 assert!((g2[i] - s2[i]).abs() < 1e-5, "block {k}: {g2:?} vs {s2:?}");
