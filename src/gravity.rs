@@ -350,6 +350,11 @@ impl Gravity {
     }
 
     /// Runs one sample that the caller has accepted into the current block `cur`.
+    ///
+    /// Always inlined: called apart, its sample went through memory, written as parts and
+    /// read as a whole, which stalls the load (store forwarding fails) on every sample
+    /// pushed one at a time.
+    #[inline(always)]
     pub(crate) fn run_one(&mut self, lp: OnePole, a: [f32; 4], t_s: f64, cur: &mut BlockSums) {
         if cur.n == 0 {
             cur.ref_g = self.y2;
