@@ -566,8 +566,9 @@ fn step_segmenter(
     out.movement
 }
 
-/// The thresholds of both channels, and the squares of their offset thresholds: a block's
-/// squared envelopes are compared with these, so a quiet block takes no square root.
+/// The thresholds of both channels, and the squares of their offset thresholds, taken once
+/// when the floors change: every block's squared envelopes are compared with these squares
+/// (is the block quiet?), so that check costs no square root and no multiplication.
 #[derive(Clone, Copy, Debug)]
 struct Limits {
     h: Thresholds,
