@@ -26,8 +26,10 @@
 //!
 //! Precision: the filters, sums and checks of values run in f32 (the sensors resolve 12 to
 //! 16 bits; sums over a 50 ms block of at most a few dozen samples lose nothing that
-//! matters), time stays f64, and the block stage works in f64. Speed: about 65 instructions
-//! a sample at 100 Hz, block overhead included (BENCHMARKS.md, "Detector core").
+//! matters), and so do a block's envelopes and calibration sums, taken from those sums
+//! ([`BlockSums::envelopes`], [`BlockSums::still_sums`]); time stays f64, and so does
+//! everything the block stage keeps from block to block (resting orientation, floors,
+//! calibration windows). Speed: BENCHMARKS.md, "Detector core".
 
 use crate::filter::OnePole;
 use crate::Sample;
@@ -69,8 +71,9 @@ impl BlockSums {
         [r0 + u0 / n, r1 + u1 / n, r2 + u2 / n]
     }
 
-    /// `Σ (g_fast − rest)²` per axis, from the sums against `ref`.
-    #[inline(always)]
+    /// `Σ (g_fast − rest)²` per axis, from the sums against `ref`, in f64: the reference
+    /// [`envelopes`](Self::envelopes) is checked against.
+    #[cfg(test)]
     pub(crate) fn sum_r2(&self, rest: [f64; 3]) -> [f64; 3] {
         let n = f64::from(self.n);
         let r = axes(self.ref_g);
@@ -82,6 +85,58 @@ impl BlockSums {
         };
         [lane(0), lane(1), lane(2)]
     }
+
+    /// The block's squared envelopes (linear, rotation) in calibrated g²: the means over the
+    /// block of `Σ k²·h²` and `Σ k²·(g_fast − rest)²` over the axes, with `k2` the squared
+    /// gains in the lanes of [`to_f32`] and `rest` the resting orientation (uncalibrated g).
+    ///
+    /// In f32, four lanes at once: the sums are f32 already, and an envelope is compared
+    /// with thresholds a few times the noise floor, so seven digits are plenty. Only
+    /// `c = ref − rest` is taken in f64, where both are near 1 g and their difference is
+    /// small; `Σ (u + c)² = Σu² + c·(2·Σu + n·c)`.
+    #[inline(always)]
+    #[allow(clippy::cast_possible_truncation, clippy::needless_range_loop)]
+    // c is a difference of accelerations within ±64 g; one index over several lane arrays
+    // reads best.
+    pub(crate) fn envelopes(&self, k2: [f32; 4], rest: [f64; 3]) -> (f64, f64) {
+        let n = block_count_f32(self.n);
+        let r = axes(self.ref_g);
+        let c = [0.0, r[0] - rest[0], r[1] - rest[1], r[2] - rest[2]].map(|c| c as f32);
+        let (mut h2, mut r2) = ([0.0f32; 4], [0.0f32; 4]);
+        for i in 0..4 {
+            h2[i] = k2[i] * self.sum_h2[i];
+            r2[i] = k2[i] * (self.sum_u2[i] + c[i] * (2.0 * self.sum_u[i] + n * c[i]));
+        }
+        let inv_n = 1.0 / n;
+        let mean = |v: [f32; 4]| (v[1] + v[2] + v[3]) * inv_n;
+        // Rounding can take a sum of squares a hair below zero.
+        (f64::from(mean(h2)), f64::from(mean(r2).max(0.0)))
+    }
+
+    /// What the block adds to the calibration's still-window sums, per axis: `Σ g_fast` (g)
+    /// and `Σ g_fast² + Σ h²` (g²), so that the window's spread counts both the slow
+    /// changes the gravity estimate follows and the fast ones the linear channel holds.
+    ///
+    /// From the sums against `ref` (`g_fast = ref + u`), in f32 as they are, without a
+    /// division: `Σ g = n·ref + Σu` and `Σ g² = (Σ g + Σu)·ref + Σu²`.
+    #[inline(always)]
+    pub(crate) fn still_sums(&self) -> ([f32; 4], [f32; 4]) {
+        let n = block_count_f32(self.n);
+        let (mut s1, mut s2) = ([0.0f32; 4], [0.0f32; 4]);
+        for i in 0..4 {
+            let (r, u) = (self.ref_g[i], self.sum_u[i]);
+            s1[i] = n * r + u;
+            s2[i] = (s1[i] + u) * r + self.sum_u2[i] + self.sum_h2[i];
+        }
+        (s1, s2)
+    }
+}
+
+/// A block's sample count as f32, exact (a block holds a few dozen samples at most), and
+/// at least 1 so that an empty block divides by nothing.
+#[inline(always)]
+fn block_count_f32(n: u32) -> f32 {
+    n.max(1) as f32
 }
 
 /// Most samples [`Gravity::fill`] takes at once.
@@ -295,6 +350,11 @@ impl Gravity {
     }
 
     /// Runs one sample that the caller has accepted into the current block `cur`.
+    ///
+    /// Always inlined: called apart, its sample went through memory, written as parts and
+    /// read as a whole, which stalls the load (store forwarding fails) on every sample
+    /// pushed one at a time.
+    #[inline(always)]
     pub(crate) fn run_one(&mut self, lp: OnePole, a: [f32; 4], t_s: f64, cur: &mut BlockSums) {
         if cur.n == 0 {
             cur.ref_g = self.y2;
@@ -535,6 +595,59 @@ mod tests {
                 (got - direct).abs() < 1e-6 * (1.0 + direct),
                 "block {k}: {got} vs {direct}"
             );
+        }
+    }
+
+    #[test]
+    fn the_f32_block_figures_match_sums_taken_sample_by_sample_in_f64() {
+        // Oracle: the filter replayed in f64, each block's sums taken sample by sample.
+        let xs: Vec<[f64; 3]> = (0..600)
+            .map(|i| {
+                let t = f64::from(i) * 0.01;
+                [
+                    0.05 * (9.0 * t).sin(),
+                    0.4 * (1.1 * t).sin(),
+                    0.9 + 0.01 * (23.0 * t).cos(),
+                ]
+            })
+            .collect();
+        let mut g = Gravity::default();
+        let bs = run(&mut g, 0.0, &xs, 5);
+        let a = f64::from(lp().alpha);
+        let (mut y1, mut y2) = (xs[0], xs[0]);
+        let rest = [0.02, 0.1, 0.95];
+        let k2 = [0.0, 1.1, 0.9, 1.0];
+        for (k, b) in bs.iter().enumerate() {
+            let (mut h2, mut r2) = (0.0, 0.0);
+            let (mut s1, mut s2) = ([0.0; 3], [0.0; 3]);
+            for x in &xs[k * 5..k * 5 + 5] {
+                for i in 0..3 {
+                    y1[i] += a * (x[i] - y1[i]);
+                    y2[i] += a * (y1[i] - y2[i]);
+                    let w = f64::from(k2[i + 1]);
+                    h2 += w * (x[i] - y2[i]).powi(2) / 5.0;
+                    r2 += w * (y2[i] - rest[i]).powi(2) / 5.0;
+                    s1[i] += y2[i];
+                    s2[i] += y2[i] * y2[i] + (x[i] - y2[i]).powi(2);
+                }
+            }
+            // f32 filter state and sums against the f64 replay: a few 1e-7 g on values of
+            // about 1 g, so relative errors of 1e-4 on the small linear channel
+            let (e_h2, e_r2) = b.envelopes(k2, rest);
+            assert!(
+                (e_h2 - h2).abs() < 1e-4 * h2 + 1e-12,
+                "block {k}: {e_h2} vs {h2}"
+            );
+            assert!(
+                (e_r2 - r2).abs() < 1e-5 * r2 + 1e-12,
+                "block {k}: {e_r2} vs {r2}"
+            );
+            let (g1, g2) = b.still_sums();
+            let (g1, g2) = (axes(g1), axes(g2));
+            for i in 0..3 {
+                assert!((g1[i] - s1[i]).abs() < 1e-5, "block {k}: {g1:?} vs {s1:?}");
+                assert!((g2[i] - s2[i]).abs() < 1e-5, "block {k}: {g2:?} vs {s2:?}");
+            }
         }
     }
 

@@ -18,7 +18,7 @@ use crate::config::{steps, Config};
 use crate::envelope::{NoiseFloor, Thresholds};
 use crate::filter::OnePole;
 use crate::gravity::{
-    axes, rotation_delay_s, to_f32, BlockSums, FillBuffer, Gravity, PathPlan, FILL_MAX,
+    axes, in_range, rotation_delay_s, to_f32, BlockSums, FillBuffer, Gravity, PathPlan, FILL_MAX,
 };
 use crate::io::check::gap_threshold_s;
 use crate::segment::{BlockView, Movement, SegmentPlan, Segmenter};
@@ -93,7 +93,7 @@ struct State {
     step_blocks: u32,
     frozen_blocks: u32,
     /// Thresholds over the current floors; recomputed when a floor changes.
-    thresholds: Option<(Thresholds, Thresholds)>,
+    thresholds: Option<Limits>,
     /// Blocks left in the settling time after a gap.
     after_gap_blocks: u32,
     seg: Segmenter,
@@ -214,6 +214,15 @@ impl MovementCore {
         samples: &[Sample],
         sink: &mut impl CoreSink,
     ) -> Result<(), Error> {
+        match samples {
+            [one] => self.push_one(one, sink),
+            _ => self.push_many(samples, sink),
+        }
+    }
+
+    /// `push` of any number of samples but one.
+    #[inline(never)]
+    fn push_many(&mut self, samples: &[Sample], sink: &mut impl CoreSink) -> Result<(), Error> {
         let plan = &self.plan;
         let path = PathPlan {
             lp: plan.lp,
@@ -257,6 +266,23 @@ impl MovementCore {
                 rest = rest.get(taken + 1..).unwrap_or(&[]);
             }
         }
+        Ok(())
+    }
+
+    /// `push` of a lone sample, as a live stream pushes them: the checks of `run_checked`,
+    /// without the loop over a slice around them (nor its set-up: the two are apart).
+    #[inline(never)]
+    fn push_one(&mut self, s: &Sample, sink: &mut impl CoreSink) -> Result<(), Error> {
+        let st = &self.state;
+        let dt_s = s.t_s - st.last_t_s;
+        let regular = st.gravity.is_primed()
+            && in_range(to_f32(s))
+            && dt_s > 0.0
+            && dt_s <= self.plan.gap_min_s;
+        if !regular {
+            self.irregular(s, sink)?;
+        }
+        self.take_one(s, sink);
         Ok(())
     }
 
@@ -390,7 +416,7 @@ impl MovementCore {
         let st = &mut self.state;
         // The block's fields stay as they are until the signal path starts the next one;
         // only its count is cleared, at the end.
-        let (e_h2, e_r2) = envelopes(&st.block, st.calib.gain2(), st.rest);
+        let (e_h2, e_r2) = st.block.envelopes(st.calib.gain2(), st.rest);
 
         // Floors: values enter once a step, except while a movement holds them frozen.
         st.step_h2 += e_h2;
@@ -413,8 +439,8 @@ impl MovementCore {
             st.calib.break_window();
             false
         } else {
-            let b = &st.block;
-            st.calib.push_block(b.n, b.mean_g_fast(), axes(b.sum_h2))
+            let (sum_g, sum_g2) = st.block.still_sums();
+            st.calib.push_block(st.block.n, sum_g, sum_g2)
         };
 
         let g_fast = axes(st.block.g_fast);
@@ -423,9 +449,13 @@ impl MovementCore {
                 settle_after_gap(plan, st, g_fast);
                 None
             }
-            Some((th_h, th_r)) => {
-                let off_r2 = th_r.off_g * th_r.off_g;
-                let quiet = e_h2 < th_h.off_g * th_h.off_g && e_r2 < off_r2;
+            Some(Limits {
+                h: th_h,
+                r: th_r,
+                off_h2,
+                off_r2,
+            }) => {
+                let quiet = e_h2 < off_h2 && e_r2 < off_r2;
                 let movement = if quiet && st.seg.is_idle() {
                     None
                 } else {
@@ -490,18 +520,6 @@ fn norm32(v: [f32; 4]) -> f64 {
     (x * x + y * y + z * z).sqrt()
 }
 
-/// A block's squared envelopes (linear, rotation) in calibrated g², from its sums, the
-/// squared gains `k2` and the resting orientation `rest` (uncalibrated g).
-#[inline(always)]
-fn envelopes(b: &BlockSums, k2: [f64; 3], rest: [f64; 3]) -> (f64, f64) {
-    let n = f64::from(b.n.max(1));
-    let h2 = axes(b.sum_h2);
-    let r2 = b.sum_r2(rest);
-    let e_h2 = (k2[0] * h2[0] + k2[1] * h2[1] + k2[2] * h2[2]) / n;
-    let e_r2 = (k2[0] * r2[0] + k2[1] * r2[1] + k2[2] * r2[2]) / n;
-    (e_h2, e_r2)
-}
-
 /// A floor step is complete: its mean envelopes enter the floors unless frozen, and the
 /// thresholds follow.
 #[inline(never)]
@@ -548,16 +566,33 @@ fn step_segmenter(
     out.movement
 }
 
+/// The thresholds of both channels, and the squares of their offset thresholds, taken once
+/// when the floors change: every block's squared envelopes are compared with these squares
+/// (is the block quiet?), so that check costs no square root and no multiplication.
+#[derive(Clone, Copy, Debug)]
+struct Limits {
+    h: Thresholds,
+    r: Thresholds,
+    off_h2: f64,
+    off_r2: f64,
+}
+
 /// Thresholds over the floors, once the floors have warmed up.
-fn thresholds(plan: &Plan, h: &NoiseFloor, r: &NoiseFloor) -> Option<(Thresholds, Thresholds)> {
+fn thresholds(plan: &Plan, h: &NoiseFloor, r: &NoiseFloor) -> Option<Limits> {
     if h.len() < plan.floor_warmup {
         return None;
     }
     let sc = &plan.config.segment;
-    Some((
+    let (h, r) = (
         Thresholds::for_segment(h.value()?, sc),
         Thresholds::for_segment(r.value()?, sc),
-    ))
+    );
+    Some(Limits {
+        h,
+        r,
+        off_h2: h.off_g * h.off_g,
+        off_r2: r.off_g * r.off_g,
+    })
 }
 
 #[cfg(test)]

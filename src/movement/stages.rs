@@ -3,13 +3,16 @@
 //!
 //! Not a stable API: hidden from the docs, and free to change with the core.
 
-use super::{envelopes, CoreSink, MovementCore, Plan};
+use super::{CoreSink, MovementCore, Plan};
 use crate::calibrate::Calibrator;
 use crate::config::Config;
 use crate::envelope::{NoiseFloor, Thresholds};
 use crate::gravity::{axes, to_f32, BlockSums, FillBuffer, Gravity, PathPlan, FILL_MAX};
 use crate::segment::{BlockView, Movement, Segmenter};
 use crate::{ConfigError, Error, Gap, Sample};
+
+/// Squared gains of the identity calibration, in the signal path's lanes.
+const UNIT_GAINS: [f32; 4] = [0.0, 1.0, 1.0, 1.0];
 
 /// A sink that counts movements and keeps the last watermark, at next to no cost.
 #[derive(Clone, Copy, Debug, Default)]
@@ -171,7 +174,7 @@ impl Stages {
         let mut floor_r = NoiseFloor::new(plan.floor_capacity, plan.config.floor.quantile);
         let (mut step_h2, mut step_r2, mut step_blocks) = (0.0, 0.0, 0);
         for b in &blocks.sums {
-            let (e_h2, e_r2) = envelopes(b, [1.0; 3], b.mean_g_fast());
+            let (e_h2, e_r2) = b.envelopes(UNIT_GAINS, b.mean_g_fast());
             step_h2 += e_h2;
             step_r2 += e_r2;
             step_blocks += 1;
@@ -191,8 +194,8 @@ impl Stages {
     pub fn calibration(&self, blocks: &Blocks) -> u64 {
         let mut c = Calibrator::new(&self.plan.config.calibration, self.plan.block_s);
         for b in &blocks.sums {
-            let h2 = axes(b.sum_h2);
-            c.push_block(b.n, b.mean_g_fast(), h2);
+            let (sum_g, sum_g2) = b.still_sums();
+            c.push_block(b.n, sum_g, sum_g2);
         }
         c.report().n_still_windows
     }
@@ -211,7 +214,7 @@ impl Stages {
         for b in &blocks.sums {
             let g_fast = axes(b.g_fast);
             let r = *rest.get_or_insert(g_fast);
-            let (e_h2, e_r2) = envelopes(b, [1.0; 3], r);
+            let (e_h2, e_r2) = b.envelopes(UNIT_GAINS, r);
             step_h2 += e_h2;
             step_r2 += e_r2;
             step_blocks += 1;
