@@ -225,13 +225,15 @@ impl Scorer {
         }
         // 2. Name groups whose neighbours within the isolation time are known.
         let iso = self.config.classify.jerk_isolation_s;
-        while let Some(g) = self.closed.front().copied() {
-            let horizon = g.offset_s + iso;
+        // A group is a kilobyte: it is looked at in place while it waits, taken when named.
+        while let Some(horizon) = self.closed.front().map(|g| g.offset_s + iso) {
             let open_near = self.open.as_ref().is_some_and(|o| o.onset_s < horizon);
             if !(w >= horizon || w.is_infinite()) || open_near {
                 break;
             }
-            self.closed.pop_front();
+            let Some(g) = self.closed.pop_front() else {
+                break;
+            };
             let cfg = &self.config.classify;
             let jerk_like = g.is_jerk_like(cfg, self.n_sites);
             let after_quiet = self
