@@ -9,11 +9,13 @@
 
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::{Error, ErrorKind, Position, Sample};
 
-use super::{RecordingInfo, SampleCheck, Source, Warning};
+use super::{
+    AccelUnit, DeviceInfo, Format, RecordingInfo, SampleCheck, Source, TimeBase, UnitsFrom, Warning,
+};
 
 /// Opens `path` with the device decoder its extension names (case-insensitive).
 ///
@@ -251,24 +253,53 @@ impl Staged {
     }
 }
 
-/// What a staged device reader lends [`read_staged`]: its stage, checks, recording info,
-/// file path and end flags.
-pub(crate) struct StagedParts<'a> {
-    pub(crate) staged: &'a mut Staged,
-    pub(crate) check: &'a mut SampleCheck,
-    pub(crate) info: &'a mut RecordingInfo,
-    pub(crate) path: Option<&'a Path>,
+/// What a staged device reader shares with [`read_staged`]: its stage, checks, recording
+/// info, file path and end flags.
+pub(crate) struct Stage {
+    pub(crate) staged: Staged,
+    pub(crate) check: SampleCheck,
+    pub(crate) info: RecordingInfo,
+    /// The file read, named in errors and warnings.
+    pub(crate) path: Option<PathBuf>,
     /// The input is exhausted (whatever is staged may still be handed out).
-    pub(crate) eof: &'a mut bool,
+    pub(crate) eof: bool,
     /// A sample failed the checks: every later call returns 0.
-    pub(crate) done: &'a mut bool,
+    pub(crate) done: bool,
+}
+
+impl Stage {
+    /// The stage of a device file in `format` at its header's `rate_hz`: values in g on a
+    /// Unix clock, checks against the header's rate.
+    ///
+    /// # Errors
+    /// [`ErrorKind::RateTooLow`] for a rate the checks cannot take.
+    pub(crate) fn new(format: Format, device: DeviceInfo, rate_hz: f64) -> Result<Self, Error> {
+        let check = SampleCheck::new(1.0 / rate_hz, Some(rate_hz)).map_err(Error::new)?;
+        let mut info = RecordingInfo {
+            format,
+            units: AccelUnit::G,
+            units_from: UnitsFrom::Device,
+            time_base: TimeBase::Unix,
+            device: Some(device),
+            ..RecordingInfo::default()
+        };
+        check.fill(&mut info);
+        Ok(Stage {
+            staged: Staged::default(),
+            check,
+            info,
+            path: None,
+            eof: false,
+            done: false,
+        })
+    }
 }
 
 /// A device reader that decodes one block (page, record, packet) at a time into a
 /// [`Staged`] and hands it out through [`read_staged`].
 pub(crate) trait StagedReader {
-    /// The reader's parts the shared loop works on.
-    fn parts(&mut self) -> StagedParts<'_>;
+    /// The reader's stage, which the shared loop works on.
+    fn stage(&mut self) -> &mut Stage;
 
     /// Stages the next block's samples (possibly none); `false` once the input is exhausted,
     /// after whatever ends the recording (warnings about what was skipped or missing).
@@ -282,35 +313,36 @@ pub(crate) trait StagedReader {
 /// A refill's error; the first sample failing the checks (the reader is then done); or
 /// [`ErrorKind::NoSamples`] when the input ended without a sample.
 pub(crate) fn read_staged(r: &mut impl StagedReader, out: &mut [Sample]) -> Result<usize, Error> {
-    if *r.parts().done || out.is_empty() {
+    if r.stage().done || out.is_empty() {
         return Ok(0);
     }
     let mut written = 0;
     while written < out.len() {
-        let p = r.parts();
-        if p.staged.is_drained() {
-            if *p.eof {
+        let st = r.stage();
+        if st.staged.is_drained() {
+            if st.eof {
                 break;
             }
             if !r.refill()? {
-                *r.parts().eof = true;
+                r.stage().eof = true;
             }
             continue;
         }
-        match p
+        let path = st.path.as_deref();
+        match st
             .staged
-            .hand_out(&mut out[written..], p.check, p.info, p.path)
+            .hand_out(&mut out[written..], &mut st.check, &mut st.info, path)
         {
             Ok(k) => written += k,
             Err(e) => {
-                *p.done = true;
+                st.done = true;
                 return Err(e);
             }
         }
     }
-    let p = r.parts();
-    if let Err(e) = end_call(p.check, p.info, *p.eof, p.path) {
-        *p.done = true;
+    let st = r.stage();
+    if let Err(e) = end_call(&st.check, &mut st.info, st.eof, st.path.as_deref()) {
+        st.done = true;
         return Err(e);
     }
     Ok(written)

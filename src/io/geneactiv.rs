@@ -24,15 +24,13 @@
 
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use crate::io::device::{
-    self, block_position, civil_to_unix_s, open_unbuffered, read_staged, SkipLog, Staged,
-    StagedParts, StagedReader,
+    self, block_position, civil_to_unix_s, open_unbuffered, read_staged, SkipLog, Stage,
+    StagedReader,
 };
-use crate::io::{
-    AccelUnit, DeviceInfo, Format, RecordingInfo, SampleCheck, Source, TimeBase, UnitsFrom, Warning,
-};
+use crate::io::{DeviceInfo, Format, RecordingInfo, Source, Warning};
 use crate::{Error, ErrorKind, Position, Sample};
 
 const FORMAT: &str = "geneactiv";
@@ -48,9 +46,7 @@ const HEX_PER_SAMPLE: usize = 12;
 /// A reader of GENEActiv `.bin` files, from any [`Read`].
 pub struct GeneactivReader<R> {
     input: BufReader<R>,
-    path: Option<PathBuf>,
-    info: RecordingInfo,
-    check: SampleCheck,
+    stage: Stage,
     /// Per axis: (gain, offset).
     cal: [(f64, f64); 3],
     header_rate_hz: f64,
@@ -62,9 +58,6 @@ pub struct GeneactivReader<R> {
     pending_page_at: Option<u64>,
     page_idx: u64,
     n_pages: u64,
-    staged: Staged,
-    eof: bool,
-    done: bool,
     skips: SkipLog,
 }
 
@@ -77,7 +70,7 @@ impl GeneactivReader<File> {
     pub fn from_path(path: &Path) -> Result<Self, Error> {
         let f = open_unbuffered(path)?;
         let mut r = GeneactivReader::new(f).map_err(|e| e.in_file(path))?;
-        r.path = Some(path.to_path_buf());
+        r.stage.path = Some(path.to_path_buf());
         Ok(r)
     }
 }
@@ -314,21 +307,11 @@ impl<R: Read> GeneactivReader<R> {
         if let Some(p) = declared_pages {
             device.extra.push(("number_of_pages".into(), p.to_string()));
         }
-        let check = SampleCheck::new(1.0 / rate_hz, Some(rate_hz)).map_err(Error::new)?;
-        let mut info = RecordingInfo {
-            format: Format::GeneactivBin,
-            units: AccelUnit::G,
-            units_from: UnitsFrom::Device,
-            time_base: TimeBase::Unix,
-            device: Some(device),
-            ..RecordingInfo::default()
-        };
-        check.fill(&mut info);
+        let mut stage = Stage::new(Format::GeneactivBin, device, rate_hz)?;
+        stage.staged.samples.reserve(PAGE_SAMPLES);
         Ok(GeneactivReader {
             input,
-            path: None,
-            info,
-            check,
+            stage,
             cal,
             header_rate_hz: rate_hz,
             declared_pages,
@@ -337,21 +320,15 @@ impl<R: Read> GeneactivReader<R> {
             pending_page_at: Some(first_page_at),
             page_idx: 0,
             n_pages: 0,
-            staged: Staged {
-                samples: Vec::with_capacity(PAGE_SAMPLES),
-                ..Staged::default()
-            },
-            eof: false,
-            done: false,
             skips: SkipLog::default(),
         })
     }
 
     fn position(&self, page: u64, byte: u64) -> Position {
-        block_position(self.path.as_deref(), page, byte)
+        block_position(self.stage.path.as_deref(), page, byte)
     }
 
-    /// Reads the next page into `self.staged`; `Ok(false)` at the end of the file.
+    /// Reads the next page into `self.stage.staged`; `Ok(false)` at the end of the file.
     fn next_page(&mut self) -> Result<bool, Error> {
         loop {
             // Find the page's "Recorded Data" line.
@@ -373,20 +350,20 @@ impl<R: Read> GeneactivReader<R> {
             match self.read_page()? {
                 PageEnd::Ok => {
                     self.n_pages += 1;
-                    self.staged.at = (page, page_at);
+                    self.stage.staged.at = (page, page_at);
                     return Ok(true);
                 }
                 PageEnd::Skip(reason) => {
                     let pos = self.position(page, page_at);
                     self.skips.skip(
-                        &mut self.info.warnings,
+                        &mut self.stage.info.warnings,
                         pos,
                         format!("page {page} skipped: {reason}"),
                     );
                 }
                 PageEnd::Cut => {
                     let pos = self.position(page, page_at);
-                    self.info.warnings.push(Warning::at(
+                    self.stage.info.warnings.push(Warning::at(
                         pos,
                         format!("the file ends inside page {page}: the incomplete page is ignored"),
                     ));
@@ -409,7 +386,7 @@ impl<R: Read> GeneactivReader<R> {
                 ErrorKind::Io(e)
             };
             let mut p = Position::byte(at);
-            p.file = self.path.clone();
+            p.file = self.stage.path.clone();
             Error::at(kind, p)
         })?;
         self.byte += used as u64;
@@ -468,7 +445,7 @@ impl<R: Read> GeneactivReader<R> {
                 PAGE_SAMPLES * HEX_PER_SAMPLE
             ));
         }
-        self.staged.clear();
+        self.stage.staged.clear();
         let dt = 1.0 / rate;
         let [(gx, ox), (gy, oy), (gz, oz)] = self.cal;
         for (i, digits) in hex.chunks_exact(HEX_PER_SAMPLE).enumerate() {
@@ -479,7 +456,7 @@ impl<R: Read> GeneactivReader<R> {
                     b'A'..=b'F' => c - b'A' + 10,
                     b'a'..=b'f' => c - b'a' + 10,
                     _ => {
-                        self.staged.clear();
+                        self.stage.staged.clear();
                         return PageEnd::Skip(format!(
                             "byte {c:#04x} in the hex data of sample {i}"
                         ));
@@ -491,7 +468,7 @@ impl<R: Read> GeneactivReader<R> {
                 let raw = ((v >> shift) & 0xfff) as i32;
                 f64::from((raw << 20) >> 20)
             };
-            self.staged.samples.push(Sample::new(
+            self.stage.staged.samples.push(Sample::new(
                 t0 + i as f64 * dt,
                 [
                     (axis(36) * 100.0 - ox) / gx,
@@ -511,15 +488,8 @@ enum PageEnd {
 }
 
 impl<R: Read> StagedReader for GeneactivReader<R> {
-    fn parts(&mut self) -> StagedParts<'_> {
-        StagedParts {
-            staged: &mut self.staged,
-            check: &mut self.check,
-            info: &mut self.info,
-            path: self.path.as_deref(),
-            eof: &mut self.eof,
-            done: &mut self.done,
-        }
+    fn stage(&mut self) -> &mut Stage {
+        &mut self.stage
     }
 
     fn refill(&mut self) -> Result<bool, Error> {
@@ -537,16 +507,16 @@ impl<R: Read> Source for GeneactivReader<R> {
     }
 
     fn info(&self) -> &RecordingInfo {
-        &self.info
+        &self.stage.info
     }
 }
 
 impl<R: Read> GeneactivReader<R> {
     fn finish(&mut self) {
-        self.skips.finish(&mut self.info.warnings, "pages");
+        self.skips.finish(&mut self.stage.info.warnings, "pages");
         if let Some(declared) = self.declared_pages {
             if declared > self.page_idx {
-                self.info.warnings.push(Warning::new(format!(
+                self.stage.info.warnings.push(Warning::new(format!(
                     "the header declares {declared} pages, the file holds {} ({} read)",
                     self.page_idx, self.n_pages
                 )));

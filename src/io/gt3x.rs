@@ -30,17 +30,15 @@
 
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read, Seek, SeekFrom, Take};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use flate2::read::DeflateDecoder;
 
 use crate::io::device::{
     self, block_position, le16, le32, open_unbuffered, read_staged, read_up_to, stream_len,
-    SkipLog, Staged, StagedParts, StagedReader,
+    SkipLog, Stage, StagedReader,
 };
-use crate::io::{
-    AccelUnit, DeviceInfo, Format, RecordingInfo, SampleCheck, Source, TimeBase, UnitsFrom, Warning,
-};
+use crate::io::{DeviceInfo, Format, RecordingInfo, Source, Warning};
 use crate::{Error, ErrorKind, Position, Sample};
 
 const FORMAT: &str = "gt3x";
@@ -56,18 +54,13 @@ const DOTNET_EPOCH_S: i64 = 62_135_596_800;
 /// the end of the archive).
 pub struct Gt3xReader<R: Read> {
     log: BufReader<LogStream<R>>,
-    path: Option<PathBuf>,
-    info: RecordingInfo,
-    check: SampleCheck,
+    stage: Stage,
     rate_hz: f64,
     scale: f64,
     /// Byte offset of the next byte in `log.bin`.
     byte: u64,
     record_idx: u64,
     payload: Vec<u8>,
-    staged: Staged,
-    eof: bool,
-    done: bool,
     skips: SkipLog,
 }
 
@@ -94,7 +87,7 @@ impl Gt3xReader<File> {
     pub fn from_path(path: &Path) -> Result<Self, Error> {
         let f = open_unbuffered(path)?;
         let mut r = Gt3xReader::new(f).map_err(|e| e.in_file(path))?;
-        r.path = Some(path.to_path_buf());
+        r.stage.path = Some(path.to_path_buf());
         Ok(r)
     }
 }
@@ -293,16 +286,7 @@ impl<R: Read + Seek> Gt3xReader<R> {
         device
             .extra
             .push(("acceleration_scale".into(), scale.to_string()));
-        let check = SampleCheck::new(1.0 / rate_hz, Some(rate_hz)).map_err(Error::new)?;
-        let mut info = RecordingInfo {
-            format: Format::Gt3x,
-            units: AccelUnit::G,
-            units_from: UnitsFrom::Device,
-            time_base: TimeBase::Unix,
-            device: Some(device),
-            ..RecordingInfo::default()
-        };
-        check.fill(&mut info);
+        let stage = Stage::new(Format::Gt3x, device, rate_hz)?;
         input.seek(SeekFrom::Start(log.data_at))?;
         let take = input.take(log.compressed);
         let stream = if log.method == 8 {
@@ -312,17 +296,12 @@ impl<R: Read + Seek> Gt3xReader<R> {
         };
         Ok(Gt3xReader {
             log: BufReader::with_capacity(64 * 1024, stream),
-            path: None,
-            info,
-            check,
+            stage,
             rate_hz,
             scale,
             byte: 0,
             record_idx: 0,
             payload: Vec::with_capacity(1024),
-            staged: Staged::default(),
-            eof: false,
-            done: false,
             skips: SkipLog::default(),
         })
     }
@@ -336,7 +315,7 @@ enum Next {
 
 impl<R: Read> Gt3xReader<R> {
     fn position(&self, record: u64, byte: u64) -> Position {
-        block_position(self.path.as_deref(), record, byte)
+        block_position(self.stage.path.as_deref(), record, byte)
     }
 
     #[cold]
@@ -352,7 +331,7 @@ impl<R: Read> Gt3xReader<R> {
             ErrorKind::Io(e)
         };
         let mut p = Position::byte(self.byte);
-        p.file = self.path.clone();
+        p.file = self.stage.path.clone();
         Error::at(kind, p)
     }
 
@@ -432,10 +411,10 @@ impl<R: Read> Gt3xReader<R> {
                         computed: u32::from(computed),
                     }
                 );
-                self.skips.skip(&mut self.info.warnings, pos, msg);
+                self.skips.skip(&mut self.stage.info.warnings, pos, msg);
                 continue;
             }
-            self.staged.at = (record, sep_at);
+            self.stage.staged.at = (record, sep_at);
             // keep only the payload
             self.payload.drain(..8);
             self.payload.pop();
@@ -450,21 +429,21 @@ impl<R: Read> Gt3xReader<R> {
             "bytes {from}..{} of log.bin skipped: not a record",
             self.byte
         );
-        self.skips.skip(&mut self.info.warnings, pos, msg);
+        self.skips.skip(&mut self.stage.info.warnings, pos, msg);
     }
 
     #[cold]
     fn report_cut(&mut self, record: u64, at: u64) {
         let pos = self.position(record, at);
-        self.info.warnings.push(Warning::at(
+        self.stage.info.warnings.push(Warning::at(
             pos,
             format!("log.bin ends inside record {record}: the incomplete record is ignored"),
         ));
     }
 
-    /// Decodes the samples of an activity record into `self.staged`.
+    /// Decodes the samples of an activity record into `self.stage.staged`.
     fn decode(&mut self, kind: u8, stamp: u32) {
-        self.staged.clear();
+        self.stage.staged.clear();
         let t0 = f64::from(stamp);
         let dt = 1.0 / self.rate_hz;
         let inv = 1.0 / self.scale;
@@ -488,7 +467,8 @@ impl<R: Read> Gt3xReader<R> {
                         f64::from(((raw << 20) as i32) >> 20) * inv
                     };
                     let (y, x, z) = (v(0), v(1), v(2));
-                    self.staged
+                    self.stage
+                        .staged
                         .samples
                         .push(Sample::new(t0 + i as f64 * dt, [x, y, z]));
                 }
@@ -501,7 +481,8 @@ impl<R: Read> Gt3xReader<R> {
                             w.get(2 * a + 1).copied().unwrap_or(0),
                         ])) * inv
                     };
-                    self.staged
+                    self.stage
+                        .staged
                         .samples
                         .push(Sample::new(t0 + i as f64 * dt, [v(0), v(1), v(2)]));
                 }
@@ -512,15 +493,8 @@ impl<R: Read> Gt3xReader<R> {
 }
 
 impl<R: Read> StagedReader for Gt3xReader<R> {
-    fn parts(&mut self) -> StagedParts<'_> {
-        StagedParts {
-            staged: &mut self.staged,
-            check: &mut self.check,
-            info: &mut self.info,
-            path: self.path.as_deref(),
-            eof: &mut self.eof,
-            done: &mut self.done,
-        }
+    fn stage(&mut self) -> &mut Stage {
+        &mut self.stage
     }
 
     fn refill(&mut self) -> Result<bool, Error> {
@@ -528,7 +502,8 @@ impl<R: Read> StagedReader for Gt3xReader<R> {
             Next::Record(kind @ (ACTIVITY | ACTIVITY2), stamp) => self.decode(kind, stamp),
             Next::Record(..) => {}
             Next::End => {
-                self.skips.finish(&mut self.info.warnings, "bad records");
+                self.skips
+                    .finish(&mut self.stage.info.warnings, "bad records");
                 return Ok(false);
             }
         }
@@ -542,7 +517,7 @@ impl<R: Read> Source for Gt3xReader<R> {
     }
 
     fn info(&self) -> &RecordingInfo {
-        &self.info
+        &self.stage.info
     }
 }
 
@@ -577,28 +552,24 @@ mod tests {
         let mut r = reader_stub(1.0, 1.0);
         r.payload = p.to_vec();
         r.decode(ACTIVITY, 100);
-        let got: Vec<[f64; 3]> = r.staged.samples.iter().map(|s| s.acc_g).collect();
+        let got: Vec<[f64; 3]> = r.stage.staged.samples.iter().map(|s| s.acc_g).collect();
         assert_eq!(
             got,
             vec![[8.0, 6.0, -323.0], [9.0, 7.0, -321.0], [8.0, 7.0, -321.0]]
         );
-        assert_eq!(r.staged.samples[2].t_s, 102.0);
+        assert_eq!(r.stage.staged.samples[2].t_s, 102.0);
     }
 
     fn reader_stub(rate_hz: f64, scale: f64) -> Gt3xReader<std::io::Empty> {
         Gt3xReader {
             log: BufReader::new(LogStream::Stored(std::io::empty().take(0))),
-            path: None,
-            info: RecordingInfo::default(),
-            check: SampleCheck::new(0.01, None).unwrap(),
+            // Decoding reads `rate_hz`; the stage's checks only run when samples are handed out.
+            stage: Stage::new(Format::Gt3x, DeviceInfo::default(), 100.0).unwrap(),
             rate_hz,
             scale,
             byte: 0,
             record_idx: 0,
             payload: Vec::new(),
-            staged: Staged::default(),
-            eof: false,
-            done: false,
             skips: SkipLog::default(),
         }
     }

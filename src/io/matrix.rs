@@ -22,15 +22,13 @@
 
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use crate::io::device::{
-    self, block_position, le32, open_unbuffered, read_staged, read_up_to, SkipLog, Staged,
-    StagedParts, StagedReader,
+    self, block_position, le32, open_unbuffered, read_staged, read_up_to, SkipLog, Stage,
+    StagedReader,
 };
-use crate::io::{
-    AccelUnit, DeviceInfo, Format, RecordingInfo, SampleCheck, Source, TimeBase, UnitsFrom, Warning,
-};
+use crate::io::{DeviceInfo, Format, RecordingInfo, Source, Warning};
 use crate::{Error, ErrorKind, Position, Sample};
 
 const FORMAT: &str = "matrix";
@@ -47,9 +45,7 @@ const RATES_HZ: [f64; 4] = [12.5, 25.0, 50.0, 100.0];
 /// A reader of Parmay Matrix `.BIN` files, from any [`Read`].
 pub struct MatrixReader<R> {
     input: BufReader<R>,
-    path: Option<PathBuf>,
-    info: RecordingInfo,
-    check: SampleCheck,
+    stage: Stage,
     range_g: f64,
     declared: u32,
     /// Byte offset of the next byte of the input.
@@ -58,9 +54,6 @@ pub struct MatrixReader<R> {
     /// The header of the next packet, already read (by `new`, to find the rate).
     pending: Option<([u8; PACKET_HEAD], u64)>,
     buf: Vec<u8>,
-    staged: Staged,
-    eof: bool,
-    done: bool,
     skips: SkipLog,
 }
 
@@ -73,7 +66,7 @@ impl MatrixReader<File> {
     pub fn from_path(path: &Path) -> Result<Self, Error> {
         let f = open_unbuffered(path)?;
         let mut r = MatrixReader::new(f).map_err(|e| e.in_file(path))?;
-        r.path = Some(path.to_path_buf());
+        r.stage.path = Some(path.to_path_buf());
         Ok(r)
     }
 }
@@ -181,16 +174,7 @@ impl<R: Read> MatrixReader<R> {
                 ("gyro_range_dps".into(), gyro.to_string()),
             ],
         };
-        let check = SampleCheck::new(1.0 / rate_hz, Some(rate_hz)).map_err(Error::new)?;
-        let mut info = RecordingInfo {
-            format: Format::MatrixBin,
-            units: AccelUnit::G,
-            units_from: UnitsFrom::Device,
-            time_base: TimeBase::Unix,
-            device: Some(device),
-            ..RecordingInfo::default()
-        };
-        check.fill(&mut info);
+        let stage = Stage::new(Format::MatrixBin, device, rate_hz)?;
         // A partial first head is handled by `next_packet` as a cut file.
         let (pending, eof_early) = match pending {
             Some((h, at)) if got == PACKET_HEAD => (Some((h, at)), false),
@@ -199,42 +183,37 @@ impl<R: Read> MatrixReader<R> {
         };
         let mut r = MatrixReader {
             input,
-            path: None,
-            info,
-            check,
+            stage,
             range_g,
             declared,
             byte: (HEADER_LEN + got) as u64,
             packet_idx: 0,
             pending,
             buf: Vec::new(),
-            staged: Staged::default(),
-            eof: false,
-            done: false,
             skips: SkipLog::default(),
         };
         if eof_early {
             r.report_cut(0, HEADER_LEN as u64);
-            r.eof = true;
+            r.stage.eof = true;
         }
         Ok(r)
     }
 
     fn position(&self, packet: u64, byte: u64) -> Position {
-        block_position(self.path.as_deref(), packet, byte)
+        block_position(self.stage.path.as_deref(), packet, byte)
     }
 
     #[cold]
     fn io_error(&self, e: std::io::Error) -> Error {
         let mut p = Position::byte(self.byte);
-        p.file = self.path.clone();
+        p.file = self.stage.path.clone();
         Error::at(ErrorKind::Io(e), p)
     }
 
     #[cold]
     fn report_cut(&mut self, packet: u64, at: u64) {
         let pos = self.position(packet, at);
-        self.info.warnings.push(Warning::at(
+        self.stage.info.warnings.push(Warning::at(
             pos,
             format!("the file ends inside packet {packet}: the incomplete packet is ignored"),
         ));
@@ -290,7 +269,7 @@ impl<R: Read> MatrixReader<R> {
             }
             let pos = self.position(self.packet_idx, at);
             let msg = format!("bytes {at}..{} skipped: not a packet", self.byte);
-            self.skips.skip(&mut self.info.warnings, pos, msg);
+            self.skips.skip(&mut self.stage.info.warnings, pos, msg);
         }
     }
 
@@ -298,10 +277,10 @@ impl<R: Read> MatrixReader<R> {
     fn report_junk(&mut self, from: u64) {
         let pos = self.position(self.packet_idx, from);
         let msg = format!("bytes {from}..{} skipped: not a packet", self.byte);
-        self.skips.skip(&mut self.info.warnings, pos, msg);
+        self.skips.skip(&mut self.stage.info.warnings, pos, msg);
     }
 
-    /// Reads and decodes the next good packet into `self.staged`; `Ok(false)` at the end.
+    /// Reads and decodes the next good packet into `self.stage.staged`; `Ok(false)` at the end.
     fn next_packet(&mut self) -> Result<bool, Error> {
         loop {
             let Some((head, at)) = self.next_head()? else {
@@ -315,7 +294,7 @@ impl<R: Read> MatrixReader<R> {
                 let msg = format!(
                     "packet {packet} skipped: its reading counts make it longer than {MAX_PACKET} bytes"
                 );
-                self.skips.skip(&mut self.info.warnings, pos, msg);
+                self.skips.skip(&mut self.stage.info.warnings, pos, msg);
                 continue;
             };
             self.buf.resize(h.body_len, 0);
@@ -339,7 +318,7 @@ impl<R: Read> MatrixReader<R> {
                         computed,
                     }
                 );
-                self.skips.skip(&mut self.info.warnings, pos, msg);
+                self.skips.skip(&mut self.stage.info.warnings, pos, msg);
                 continue;
             }
             if h.n_acc == 0 {
@@ -351,7 +330,7 @@ impl<R: Read> MatrixReader<R> {
                     "packet {packet} skipped: its end time {} s is not after its start time {} s",
                     h.end_s, h.start_s
                 );
-                self.skips.skip(&mut self.info.warnings, pos, msg);
+                self.skips.skip(&mut self.stage.info.warnings, pos, msg);
                 continue;
             }
             let t0 = f64::from(h.start_s);
@@ -362,24 +341,24 @@ impl<R: Read> MatrixReader<R> {
                 let v = i16::from_le_bytes([lo, hi]);
                 f64::from(v) * if v >= 0 { pos_scale } else { neg_scale }
             };
-            self.staged.clear();
+            self.stage.staged.clear();
             for (j, w) in self.buf.chunks_exact(6).take(h.n_acc).enumerate() {
                 if let &[x0, x1, y0, y1, z0, z1] = w {
-                    self.staged.samples.push(Sample::new(
+                    self.stage.staged.samples.push(Sample::new(
                         t0 + j as f64 * dt,
                         [g(x0, x1), g(y0, y1), g(z0, z1)],
                     ));
                 }
             }
-            self.staged.at = (packet, at);
+            self.stage.staged.at = (packet, at);
             return Ok(true);
         }
     }
 
     fn finish(&mut self) {
-        self.skips.finish(&mut self.info.warnings, "packets");
+        self.skips.finish(&mut self.stage.info.warnings, "packets");
         if u64::from(self.declared) != self.packet_idx {
-            self.info.warnings.push(Warning::new(format!(
+            self.stage.info.warnings.push(Warning::new(format!(
                 "the header declares {} packets, the file holds {}",
                 self.declared, self.packet_idx
             )));
@@ -388,15 +367,8 @@ impl<R: Read> MatrixReader<R> {
 }
 
 impl<R: Read> StagedReader for MatrixReader<R> {
-    fn parts(&mut self) -> StagedParts<'_> {
-        StagedParts {
-            staged: &mut self.staged,
-            check: &mut self.check,
-            info: &mut self.info,
-            path: self.path.as_deref(),
-            eof: &mut self.eof,
-            done: &mut self.done,
-        }
+    fn stage(&mut self) -> &mut Stage {
+        &mut self.stage
     }
 
     fn refill(&mut self) -> Result<bool, Error> {
@@ -414,6 +386,6 @@ impl<R: Read> Source for MatrixReader<R> {
     }
 
     fn info(&self) -> &RecordingInfo {
-        &self.info
+        &self.stage.info
     }
 }
