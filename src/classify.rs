@@ -23,8 +23,14 @@
 //!    tens of seconds and longer, §2.5; a candidate LM ends by 10 s), or a wrist moving
 //!    for seconds together with the legs (a whole-body movement, not a leg movement).
 //! 5. **Leg movement** otherwise, when a leg sensor moved for at least 0.5 s; the series
-//!    rule later makes it `plm` or `lm`. A wrist-only movement is activity when it lasts
-//!    seconds and is clearly above noise (fidgeting), `other` otherwise (a twitch, a breath).
+//!    rule later makes it `plm` or `lm`. Shorter, it is a leg movement only when it is a
+//!    sharp transient too strong for a twitch (`lm_transient_min_g`), alone, in sleep, and
+//!    not a jerk: the start of a foot movement whose held part the sensor cannot see (a
+//!    dorsiflexion about an axis near the vertical, as when lying on the side, barely moves
+//!    gravity, and the noise hides the rest). Its length is unknown, so it is reported at
+//!    the shortest an LM may be, `lm_min_s` from its onset. A wrist-only movement is
+//!    activity when it lasts seconds and is clearly above noise (fidgeting), `other`
+//!    otherwise (a twitch, a breath).
 //!
 //! Two rules then look across groups (in the detector): four or more leg movements in a
 //! row at 0.3 Hz or faster are a high-frequency train (`other`), and activity pieces less
@@ -59,6 +65,12 @@ pub struct ClassifyConfig {
     pub jerk_isolation_s: f64,
     /// Shortest leg movement, in seconds (WASM 2016 and AASM: 0.5 s).
     pub lm_min_s: f64,
+    /// Smallest peak linear acceleration, in g, of a leg transient shorter than `lm_min_s`
+    /// that is taken for the visible start of a leg movement: when it is alone, in sleep,
+    /// and not a jerk. Twitches and fragmentary myoclonus stay below a few hundredths of a
+    /// g on a limb (see `jerk_min_g`); above that, a brief sharp push of the foot with
+    /// nothing visible after it is a movement whose hold the sensor does not see.
+    pub lm_transient_min_g: f64,
     /// Movements longer than this are activity while awake, in seconds: just above the 10 s a
     /// candidate LM may last (WASM 2016), with room for the detector's boundaries. One
     /// ankle cannot tell a fidget from a long wake LM of the same length; this splits them
@@ -111,6 +123,7 @@ impl Default for ClassifyConfig {
             jerk_max_angle_deg: 5.0,
             jerk_isolation_s: 5.0,
             lm_min_s: 0.5,
+            lm_transient_min_g: 0.05,
             activity_min_s: 10.5,
             activity_min_asleep_s: 20.0,
             train_min_bursts: 5,
@@ -141,6 +154,7 @@ impl ClassifyConfig {
             ("classify.jerk_max_angle_deg", self.jerk_max_angle_deg),
             ("classify.jerk_isolation_s", self.jerk_isolation_s),
             ("classify.lm_min_s", self.lm_min_s),
+            ("classify.lm_transient_min_g", self.lm_transient_min_g),
             ("classify.activity_min_s", self.activity_min_s),
             ("classify.activity_min_asleep_s", self.activity_min_asleep_s),
             ("classify.merge_gap_s", self.merge_gap_s),
@@ -282,7 +296,8 @@ impl Group {
     pub(crate) fn classify(&self, cfg: &ClassifyConfig, at: Situation) -> Event {
         let kind = self.kind(cfg, at);
         let (onset_s, offset_s) = match (kind, self.leg_span) {
-            (Kind::Lm, Some(span)) => span,
+            // A transient taken for a movement's start is as long as an LM must be.
+            (Kind::Lm, Some((a, b))) => (a, b.max(a + cfg.lm_min_s)),
             _ => (self.onset_s, self.offset_s),
         };
         let mut e = Event::new(onset_s, offset_s, kind);
@@ -372,7 +387,7 @@ impl Group {
             if wrist_with_legs {
                 return Kind::Activity;
             }
-            if b - a >= cfg.lm_min_s {
+            if b - a >= cfg.lm_min_s || self.is_movement_start(cfg, at) {
                 return Kind::Lm;
             }
             return Kind::Other;
@@ -387,6 +402,16 @@ impl Group {
             return Kind::Activity;
         }
         Kind::Other
+    }
+
+    /// True for a leg transient, shorter than an LM and named after the jerk rule, that
+    /// starts a leg movement the sensor sees no more of: strong for a twitch, alone, asleep.
+    fn is_movement_start(&self, cfg: &ClassifyConfig, at: Situation) -> bool {
+        let strong = self
+            .parts()
+            .iter()
+            .any(|p| p.site.is_leg() && p.m.peak_h_g >= cfg.lm_transient_min_g);
+        strong && at.isolated && at.asleep
     }
 
     /// True when no leg has more than one movement in the group.
@@ -442,6 +467,45 @@ mod tests {
             kind(&Group::new(Site::Wrist, mv(0.0, 3.0)), 1, true),
             Kind::Other
         );
+    }
+
+    #[test]
+    fn a_lone_strong_leg_transient_in_sleep_starts_a_leg_movement_of_the_shortest_length() {
+        let cfg = ClassifyConfig::default();
+        let at = |isolated, asleep| Situation {
+            n_sites_worn: 1,
+            isolated,
+            asleep,
+        };
+        let mut t = mv(100.0, 100.2);
+        // Too strong for a twitch, but with as much rotation as linear push: no jerk.
+        t.peak_h_g = 0.08;
+        t.peak_r_g = 0.08;
+        let g = Group::new(Site::Ankle, t);
+        let e = g.classify(&cfg, at(true, true));
+        assert_eq!(e.kind, Kind::Lm);
+        assert_eq!((e.onset_s, e.offset_s), (100.0, 100.0 + cfg.lm_min_s));
+        assert_eq!(g.classify(&cfg, at(true, false)).kind, Kind::Other, "awake");
+        assert_eq!(
+            g.classify(&cfg, at(false, true)).kind,
+            Kind::Other,
+            "neighbours"
+        );
+        let mut weak = t;
+        weak.peak_h_g = 0.04;
+        let weak = Group::new(Site::Ankle, weak);
+        assert_eq!(weak.classify(&cfg, at(true, true)).kind, Kind::Other);
+        let wrist = Group::new(Site::Wrist, t);
+        assert_eq!(wrist.classify(&cfg, at(true, true)).kind, Kind::Other);
+        // A sharp, still transient is still a jerk first.
+        let mut j = t;
+        j.peak_h_g = 0.5;
+        let j = Group::new(Site::Ankle, j);
+        assert_eq!(j.classify(&cfg, at(true, true)).kind, Kind::HypnicJerk);
+        // A leg movement of its own length keeps it.
+        let long = Group::new(Site::Ankle, mv(100.0, 102.0));
+        let e = long.classify(&cfg, at(true, true));
+        assert_eq!((e.kind, e.offset_s), (Kind::Lm, 102.0));
     }
 
     #[test]
