@@ -16,9 +16,9 @@
 //!    movements, §2.6: many bursts at 0.3–4 Hz) and for brief movements that are not jerks
 //!    (fragmentary myoclonus and twitches, shorter than the 0.5 s an LM needs). A train as
 //!    strong as walking or fidgeting (`activity_min_g`), or longer than any tremor or ALMA
-//!    train (`train_max_s`), is activity instead. One movement a leg, with no neighbour
-//!    and shorter than a whole train (`train_min_s`), is no train however many bursts it
-//!    has: a small leg movement under noise chatters on the offset threshold.
+//!    train (`train_max_s`), is activity instead. One or two movements a leg, with no
+//!    neighbour and shorter than a whole train (`train_min_s`), are no train however many
+//!    bursts they have: a small leg movement under noise chatters on the offset threshold.
 //! 4. **Activity** for sustained movement: longer than `activity_min_s` (wake movement is
 //!    tens of seconds and longer, §2.5; a candidate LM ends by 10 s), or a wrist moving
 //!    for seconds together with the legs (a whole-body movement, not a leg movement).
@@ -92,8 +92,9 @@ pub struct ClassifyConfig {
     /// Shortest whole train, in seconds: hypnagogic foot tremor runs in series of 10–15 s
     /// (domain.md §2.6), and the detector finds a faint one in pieces a second or so
     /// apart. A bursty movement shorter than this with no neighbour within
-    /// `jerk_isolation_s` is therefore not a train but one leg movement whose small signal
-    /// chatters on the offset threshold (a 1–2° movement under 10 mg of noise).
+    /// `jerk_isolation_s`, in at most two pieces a leg, is therefore not a train but one
+    /// leg movement whose small signal chatters on the offset threshold (a 1–2° movement
+    /// under 10 mg of noise).
     pub train_min_s: f64,
     /// Leg movements in a row, each starting within `train_max_interval_s` of the last, that
     /// make a high-frequency train (HFLM: four or more at 0.3–4 Hz, domain.md §2.6): they
@@ -198,6 +199,12 @@ pub(crate) struct Situation {
     /// The sleep tracker had confirmed sleep when the group was named.
     pub(crate) asleep: bool,
 }
+
+/// Most movements a leg may add to a group whose bursts are still one small movement's
+/// chatter: a dip of the signal under the offset threshold for the 0.5 s merge gap splits
+/// it in two on one leg now and then, while alternating legs (ALMA) or a tremor train
+/// chain many parts on each leg.
+const CHATTER_MAX_PARTS: usize = 2;
 
 /// Most movements a group keeps individually; more only widen its span and peaks.
 pub(crate) const MAX_PARTS: usize = 8;
@@ -353,9 +360,9 @@ impl Group {
             .iter()
             .any(|p| p.site.is_leg() && p.m.n_bursts >= cfg.train_min_bursts)
             || leg_bursts >= cfg.train_min_bursts;
-        // One movement per leg, alone and shorter than a whole train: its bursts are one
-        // small movement's chatter. (Alternating legs chain many parts into one group.)
-        let chatter = isolated && longest < cfg.train_min_s && self.one_movement_per_leg();
+        // A movement or two per leg, alone and shorter than a whole train: its bursts are
+        // one small movement's chatter. (Alternating legs chain many parts into one group.)
+        let chatter = isolated && longest < cfg.train_min_s && self.few_movements_per_leg();
         let train = bursty && !chatter;
         if train {
             // Walking and shaking are rhythmic too, but far stronger than any tremor train.
@@ -414,10 +421,12 @@ impl Group {
         strong && at.isolated && at.asleep
     }
 
-    /// True when no leg has more than one movement in the group.
-    fn one_movement_per_leg(&self) -> bool {
-        let legs = self.sites.iter().filter(|s| s.is_leg()).count();
-        self.n_leg_parts as usize == legs && self.n_extra == 0
+    /// True when no leg has more than [`CHATTER_MAX_PARTS`] movements in the group.
+    fn few_movements_per_leg(&self) -> bool {
+        self.n_extra == 0
+            && self.sites.iter().filter(|s| s.is_leg()).all(|site| {
+                self.parts().iter().filter(|p| p.site == site).count() <= CHATTER_MAX_PARTS
+            })
     }
 
     /// Number of leg movements merged into this group (the WASM component count).
@@ -597,6 +606,18 @@ mod tests {
         let mut both = Group::new(Site::LeftAnkle, m);
         both.add(Site::RightAnkle, m);
         assert_eq!(kind(&both, 2, true), Kind::Lm);
+        // one leg's movement split in two by a dip, the other leg in one piece: still one
+        let (mut first, mut second) = (mv(0.0, 1.8), mv(2.4, 4.0));
+        (first.n_bursts, second.n_bursts) = (3, 3);
+        let mut split = Group::new(Site::LeftAnkle, first);
+        split.add(Site::RightAnkle, mv(0.2, 3.8));
+        split.add(Site::LeftAnkle, second);
+        assert_eq!(kind(&split, 2, true), Kind::Lm);
+        // three pieces on one leg chain like a train
+        let mut third = mv(4.6, 5.5);
+        third.n_bursts = 2;
+        split.add(Site::LeftAnkle, third);
+        assert_eq!(kind(&split, 2, true), Kind::Other);
     }
 
     #[test]
