@@ -69,6 +69,12 @@ impl TrainFilter {
         self.chain.first().map(|n| n.event.onset_s)
     }
 
+    /// Earliest time at which [`advance`](Self::advance) may change anything: when the
+    /// chain can no longer grow. `None` when nothing waits and no train is open.
+    pub(crate) fn due_s(&self) -> Option<f64> {
+        (!self.chain.is_empty() || self.in_train).then_some(self.last_onset_s + self.max_interval_s)
+    }
+
     /// Takes the next named event; passes on what is decided.
     pub(crate) fn push(&mut self, n: Named, out: &mut impl FnMut(Named)) {
         if !train_member(&n.event) {
@@ -243,6 +249,15 @@ impl BoutMerger {
                 self.restless(out);
             }
             (None, _) => out(BoutOut::Event(n)),
+        }
+    }
+
+    /// Earliest time at which [`advance`](Self::advance) may change anything: the open
+    /// bout's end plus the gap, else the first waiting event's. `None` when nothing waits.
+    pub(crate) fn due_s(&self) -> Option<f64> {
+        match &self.bout {
+            Some(b) => Some(b.offset_s + self.gap_s),
+            None => self.waiting.first().map(|w| w.event.offset_s + self.gap_s),
         }
     }
 

@@ -20,6 +20,14 @@
 //! Every stage holds a bounded amount: a few movements per sensor, a few groups, three LMs,
 //! a few events. With several sensors, push them in step (by time): a sensor pushed far ahead
 //! of the others waits in its queue until they catch up.
+//!
+//! The pipeline moves on after every 50 ms block of every core, but most blocks change
+//! nothing in it: a leg movement waits up to 90 s for the next of its series. After each full
+//! pass the pipeline notes the earliest watermark at which any stage can change (a group
+//! closing or being named, a neighbour rule, the series rule or a waiting event letting go);
+//! until then, and while no new movement arrives, a block only moves the sleep tracker and
+//! feeds the metrics. The events and the moment each is delivered are those of a full pass
+//! every block.
 
 use std::collections::VecDeque;
 
@@ -112,7 +120,21 @@ struct Scorer {
     n_events: [u64; 6],
     first_t_s: Option<f64>,
     last_t_s: f64,
+    /// Earliest watermark at which the full pass may change anything but the sleep tracker
+    /// and the metrics, while no movement waits in a feed (see [`Scorer::due_s`]).
+    due_s: f64,
+    /// Earliest onset still undecided or held back (see [`Scorer::held_s`]), as the last full
+    /// pass left it.
+    held_s: f64,
+    /// Tests: take the full pass on every call, as if no deadline were known.
+    #[cfg(test)]
+    every_pass: bool,
 }
+
+/// How much earlier than its exact time a deadline is taken: a full pass a microsecond
+/// early changes nothing, and it keeps rounding in the deadline's sum from ever making a
+/// pass late.
+const DUE_MARGIN_S: f64 = 1e-6;
 
 impl Scorer {
     fn new(config: &Config, n_sites: u32) -> Result<Self, ConfigError> {
@@ -141,6 +163,10 @@ impl Scorer {
             n_events: [0; 6],
             first_t_s: None,
             last_t_s: f64::NEG_INFINITY,
+            due_s: f64::NEG_INFINITY,
+            held_s: f64::NEG_INFINITY,
+            #[cfg(test)]
+            every_pass: false,
         })
     }
 
@@ -166,18 +192,61 @@ impl Scorer {
         }
     }
 
-    /// True when nothing waits anywhere in the pipeline: time passing can only confirm
-    /// sleep.
-    fn is_idle(&self, feeds: &[Feed]) -> bool {
-        feeds.iter().all(|f| f.queue.is_empty())
-            && self.open.is_none()
-            && self.closed.is_empty()
-            && self.trains.pending_onset_s().is_none()
-            && self.bouts.pending_onset_s().is_none()
-            && self.lm_events.is_empty()
-            && self.out.is_empty()
-            && self.for_metrics.is_empty()
-            && self.transitions.is_empty()
+    /// Earliest watermark at which a full pass, with no new movement, may change anything
+    /// but the sleep tracker and the metrics: a group closing or being named, a neighbour
+    /// rule letting go, the series rule closing a run, a decided event becoming
+    /// deliverable. Taken after every full pass; until the watermark reaches it, a pass
+    /// would only move the sleep tracker and feed the metrics, which the short path does.
+    fn due_s(&self) -> f64 {
+        let merge_gap = self.config.classify.merge_gap_s;
+        let iso = self.config.classify.jerk_isolation_s;
+        // An event waiting in `out` goes out once it precedes every leg movement still in
+        // the series rule; behind one, only the series rule (a full pass) can free it.
+        let deliverable = self.out.first().and_then(|e| {
+            let blocked = self
+                .lm_events
+                .front()
+                .is_some_and(|l| l.onset_s <= e.onset_s);
+            (!blocked).then_some(e.onset_s)
+        });
+        [
+            self.open.as_ref().map(|g| g.offset_s + merge_gap),
+            self.closed.front().map(|g| g.offset_s + iso),
+            self.trains.due_s(),
+            self.bouts.due_s(),
+            self.series.due_s(),
+            deliverable,
+        ]
+        .into_iter()
+        .flatten()
+        .fold(f64::INFINITY, f64::min)
+            - DUE_MARGIN_S
+    }
+
+    /// Earliest onset of a group not yet named or an event a neighbour rule still holds:
+    /// the stages after naming settle up to the watermark or this, whichever comes first.
+    fn held_s(&self) -> f64 {
+        [
+            self.open.as_ref().map(|g| g.onset_s),
+            self.closed.front().map(|g| g.onset_s),
+            self.trains.pending_onset_s(),
+            self.bouts.pending_onset_s(),
+        ]
+        .into_iter()
+        .flatten()
+        .fold(f64::INFINITY, f64::min)
+    }
+
+    /// Time of the first event or sleep transition not yet fed to the metrics.
+    fn unfed_s(&self) -> f64 {
+        let mut t = f64::INFINITY;
+        if let Some(e) = self.for_metrics.front() {
+            t = e.onset_s;
+        }
+        if let Some(tr) = self.transitions.front() {
+            t = t.min(tr.0);
+        }
+        t
     }
 
     /// Moves everything forward as far as the feeds allow.
@@ -189,10 +258,19 @@ impl Scorer {
             .iter()
             .map(|f| if f.done { f64::INFINITY } else { f.watermark_s })
             .fold(f64::INFINITY, f64::min);
-        if w.is_finite() && self.is_idle(feeds) {
-            // The full pass below would do only this.
-            if let Some(n) = self.sleep.advance(w) {
+        #[cfg(test)]
+        if self.every_pass {
+            self.due_s = f64::NEG_INFINITY;
+        }
+        if w < self.due_s && feeds.iter().all(|f| f.queue.is_empty()) {
+            // Nothing before the deadline but what the full pass would do here: the sleep
+            // tracker follows the settled time, the metrics take what it settles.
+            if let Some(n) = self.sleep.advance(w.min(self.held_s)) {
                 self.sleep_notice(n, sink);
+            }
+            let until = self.sleep.settled_before_s();
+            if self.unfed_s() < until {
+                self.feed_metrics(until);
             }
             return;
         }
@@ -280,6 +358,8 @@ impl Scorer {
             }
             self.release(settled, sink);
         }
+        self.due_s = self.due_s();
+        self.held_s = self.held_s();
     }
 
     /// A group has been named: on through the neighbour rules.
@@ -859,6 +939,61 @@ mod tests {
             assert_eq!(got.0, whole.0, "chunk {chunk}");
             assert_eq!(got.1, whole.1, "chunk {chunk}");
         }
+    }
+
+    #[test]
+    fn skipping_passes_until_a_deadline_changes_nothing() {
+        // A crowded hard night on both ankles and a wrist: series, trains, bouts of
+        // activity, jerks, posture changes and sleep transitions, each with its deadline.
+        let sim = crate::sim::SimConfig {
+            duration_h: 2.0,
+            rate_hz: 50.0,
+            layout: crate::sim::Layout::Bilateral,
+            severity: crate::sim::Severity::Severe,
+            ..crate::sim::SimConfig::hard(31)
+        };
+        let night = crate::sim::Night::new(&sim).unwrap();
+        let sites: Vec<_> = night.sites().iter().map(|s| (*s, sim.rate_hz)).collect();
+        let samples: Vec<_> = night.sites().iter().map(|s| night.samples(*s)).collect();
+        /// What came out, each with the push that delivered it: a deadline missed would
+        /// deliver the same events, later.
+        #[derive(Default, PartialEq, Debug)]
+        struct Timed {
+            push: usize,
+            events: Vec<(usize, Event)>,
+            onsets: Vec<(usize, f64)>,
+        }
+        impl Sink for Timed {
+            fn event(&mut self, e: Event) {
+                self.events.push((self.push, e));
+            }
+            fn sleep_onset(&mut self, t_s: f64) {
+                self.onsets.push((self.push, t_s));
+            }
+        }
+        let replay = |every_pass: bool| {
+            let mut d = Detector::with_sites(&Config::default(), &sites).unwrap();
+            d.scorer.every_pass = every_pass;
+            let mut out = Timed::default();
+            let n = samples.iter().map(Vec::len).max().unwrap_or(0);
+            for start in (0..n).step_by(50) {
+                for (i, s) in samples.iter().enumerate() {
+                    out.push += 1;
+                    let part = s.get(start..(start + 50).min(s.len())).unwrap_or(&[]);
+                    d.push_site(i, part, &mut out).unwrap();
+                }
+            }
+            let summary = d.finish(&mut out).unwrap();
+            (out, summary)
+        };
+        let (skipping, summary) = replay(false);
+        let (every, every_summary) = replay(true);
+        let kinds: std::collections::BTreeSet<_> =
+            skipping.events.iter().map(|(_, e)| e.kind).collect();
+        assert!(kinds.len() >= 5, "a night with most classes: {kinds:?}");
+        assert!(!skipping.onsets.is_empty());
+        assert_eq!(skipping, every);
+        assert_eq!(summary, every_summary);
     }
 
     #[test]

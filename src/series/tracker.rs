@@ -147,6 +147,15 @@ impl SeriesTracker {
         }
     }
 
+    /// Earliest time at which [`advance_to`](Self::advance_to) may change anything: when no
+    /// later LM can continue the open run. `None` when no run is open and nothing waits.
+    pub(crate) fn due_s(&self) -> Option<f64> {
+        let open = self.run_len > 0 || self.series_id.is_some() || !self.pending.is_empty();
+        self.prev
+            .filter(|_| open)
+            .map(|(onset, _)| onset + self.cfg.imi_max_s)
+    }
+
     /// Ends the night: emits every waiting LM with its final class, then resets.
     pub fn finish(&mut self, emit: &mut impl FnMut(Scored)) {
         self.close_run(emit);
