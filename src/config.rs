@@ -71,7 +71,19 @@ pub struct FloorConfig {
     /// Longest time the floor stays frozen during one movement, in seconds; past it, the
     /// floor follows again (a sensor whose noise rose must not stay "moving" for ever).
     pub max_freeze_s: f64,
+    /// Largest share of the recent past (a time constant of `window_s`) that weak movements
+    /// (within [`WEAK_FACTOR`] times the onset thresholds) may hold the floor frozen; past
+    /// it, the floor follows them. A slow rhythm just above the floor, such as a wrist on a
+    /// breathing chest, makes one short weak movement after another: frozen during each,
+    /// the floor would learn only the quiet between them and stay low enough for every next
+    /// one to start.
+    pub max_weak_frozen_share: f64,
 }
+
+/// A block whose envelopes are all within this many times their onset thresholds belongs to
+/// a weak movement (see [`FloorConfig::max_weak_frozen_share`]): a leg movement or a breath,
+/// not the shaking of a turn or of walking.
+pub const WEAK_FACTOR: f64 = 4.0;
 
 impl Default for FloorConfig {
     fn default() -> Self {
@@ -80,6 +92,7 @@ impl Default for FloorConfig {
             step_s: 0.5,
             quantile: 0.5,
             max_freeze_s: 60.0,
+            max_weak_frozen_share: 0.7,
         }
     }
 }
@@ -307,6 +320,13 @@ impl Config {
             ));
         }
         positive("floor.max_freeze_s", f.max_freeze_s)?;
+        if !(f.max_weak_frozen_share > 0.0 && f.max_weak_frozen_share <= 1.0) {
+            return Err(ConfigError::new(
+                "floor.max_weak_frozen_share",
+                f.max_weak_frozen_share,
+                "must lie in (0, 1]",
+            ));
+        }
         let g = &self.segment;
         positive("segment.on_factor", g.on_factor)?;
         positive("segment.off_factor", g.off_factor)?;

@@ -14,7 +14,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::calibrate::{CalibrationReport, Calibrator, Correction};
-use crate::config::{steps, Config};
+use crate::config::{steps, Config, WEAK_FACTOR};
 use crate::envelope::{NoiseFloor, Thresholds};
 use crate::filter::OnePole;
 use crate::gravity::{
@@ -70,6 +70,8 @@ struct Plan {
     floor_capacity: usize,
     floor_warmup: usize,
     max_freeze_blocks: u32,
+    /// Weight of one block in the running share of weak frozen time (block / floor window).
+    weak_share_step: f64,
     /// Blocks after a gap in which no movement starts (see `SegmentConfig::after_gap_s`).
     after_gap_blocks: u32,
     seg: SegmentPlan,
@@ -92,6 +94,9 @@ struct State {
     step_r2: f64,
     step_blocks: u32,
     frozen_blocks: u32,
+    /// Running share of recent blocks in which a weak movement held the floor frozen (see
+    /// `FloorConfig::max_weak_frozen_share`).
+    weak_frozen_share: f64,
     /// Thresholds over the current floors; recomputed when a floor changes.
     thresholds: Option<Limits>,
     /// Blocks left in the settling time after a gap.
@@ -117,6 +122,7 @@ impl State {
             step_r2: 0.0,
             step_blocks: 0,
             frozen_blocks: 0,
+            weak_frozen_share: 0.0,
             thresholds: None,
             after_gap_blocks: 0,
             seg: Segmenter::default(),
@@ -174,6 +180,7 @@ impl MovementCore {
             floor_capacity,
             floor_warmup: steps(2.0, floor_step_s) as usize,
             max_freeze_blocks: steps(config.floor.max_freeze_s, block_s),
+            weak_share_step: (block_s / config.floor.window_s).min(1.0),
             after_gap_blocks: steps(config.segment.after_gap_s, block_s),
             seg,
             latency_s,
@@ -423,7 +430,17 @@ impl MovementCore {
         st.step_r2 += e_r2;
         st.step_blocks += 1;
         let active = st.seg.is_active();
-        let frozen = active && st.frozen_blocks < plan.max_freeze_blocks;
+        let weak = active
+            && st
+                .thresholds
+                .is_some_and(|l| e_h2 < l.weak_h2 && e_r2 < l.weak_r2);
+        // A share under a millionth is none: it never decays into slow subnormal numbers.
+        let share = st.weak_frozen_share
+            + (f64::from(u8::from(weak)) - st.weak_frozen_share) * plan.weak_share_step;
+        st.weak_frozen_share = if share < 1e-6 { 0.0 } else { share };
+        let frozen = active
+            && st.frozen_blocks < plan.max_freeze_blocks
+            && st.weak_frozen_share < plan.config.floor.max_weak_frozen_share;
         st.frozen_blocks = if active {
             st.frozen_blocks.saturating_add(1)
         } else {
@@ -454,6 +471,7 @@ impl MovementCore {
                 r: th_r,
                 off_h2,
                 off_r2,
+                ..
             }) => {
                 let quiet = e_h2 < off_h2 && e_r2 < off_r2;
                 let movement = if quiet && st.seg.is_idle() {
@@ -575,6 +593,9 @@ struct Limits {
     r: Thresholds,
     off_h2: f64,
     off_r2: f64,
+    /// Squares of `WEAK_FACTOR` times the onset thresholds: below both, a block is weak.
+    weak_h2: f64,
+    weak_r2: f64,
 }
 
 /// Thresholds over the floors, once the floors have warmed up.
@@ -587,11 +608,14 @@ fn thresholds(plan: &Plan, h: &NoiseFloor, r: &NoiseFloor) -> Option<Limits> {
         Thresholds::for_segment(h.value()?, sc),
         Thresholds::for_segment(r.value()?, sc),
     );
+    let weak = |t: Thresholds| (WEAK_FACTOR * t.on_g).powi(2);
     Some(Limits {
         h,
         r,
         off_h2: h.off_g * h.off_g,
         off_r2: r.off_g * r.off_g,
+        weak_h2: weak(h),
+        weak_r2: weak(r),
     })
 }
 
@@ -675,6 +699,38 @@ mod tests {
 
     fn core(rate: f64) -> MovementCore {
         MovementCore::new(&Config::default(), rate).unwrap()
+    }
+
+    /// 18 min of a wrist at 50 Hz: 3 min still, then a breathing rotation of ±0.8° every
+    /// 4 s, growing to full size over 3 min; seconds of the last 10 min inside movements.
+    fn breathing_wrist_moving_s(config: &Config) -> f64 {
+        let rate = 50.0;
+        let mut noise = noise(4242);
+        let s: Vec<Sample> = (0..(1080.0 * rate) as usize)
+            .map(|i| {
+                let t = i as f64 / rate;
+                let grown = ((t - 180.0) / 180.0).clamp(0.0, 1.0);
+                let th = (0.8 * grown * (std::f64::consts::TAU * t / 4.0).sin()).to_radians();
+                Sample::new(t, [noise(), th.sin() + noise(), th.cos() + noise()])
+            })
+            .collect();
+        let mut d = MovementCore::new(config, rate).unwrap();
+        run(&mut d, &s, 4096)
+            .iter()
+            .map(|m| (m.offset_s.min(1080.0) - m.onset_s.max(480.0)).max(0.0))
+            .sum()
+    }
+
+    #[test]
+    fn breathing_just_above_the_floor_does_not_lock_it_low() {
+        let guarded = breathing_wrist_moving_s(&Config::default());
+        assert!(guarded < 60.0, "{guarded} s of 600 inside movements");
+        // Frozen during every breath's movement, the floor learns only the troughs between
+        // them: most of the time is "movement".
+        let mut unguarded = Config::default();
+        unguarded.floor.max_weak_frozen_share = 1.0;
+        let locked = breathing_wrist_moving_s(&unguarded);
+        assert!(locked > 300.0, "{locked} s of 600 inside movements");
     }
 
     /// `secs` of a sensor held at `deg` of tilt from t0 on, with ±2 mg of noise.
