@@ -17,15 +17,17 @@
 //!    (fragmentary myoclonus and twitches, shorter than the 0.5 s an LM needs). A train as
 //!    strong as walking or fidgeting (`activity_min_g`), or longer than any tremor or ALMA
 //!    train (`train_max_s`), is activity instead. One or two movements a leg, with no
-//!    neighbour and shorter than a whole train (`train_min_s`), are no train however many
-//!    bursts they have: a small leg movement under noise chatters on the offset threshold.
+//!    neighbour, the legs' span shorter than a whole train (`train_min_s`), are no train
+//!    however many bursts they have: a small leg movement under noise chatters on the
+//!    offset threshold.
 //! 4. **Activity** for sustained movement: longer than `activity_min_s` (wake movement is
 //!    tens of seconds and longer, §2.5; a candidate LM ends by 10 s), or a wrist moving
 //!    for seconds together with the legs (a whole-body movement, not a leg movement).
 //! 5. **Leg movement** otherwise, when a leg sensor moved for at least 0.5 s; the series
 //!    rule later makes it `plm` or `lm`. Shorter, it is a leg movement only when it is a
-//!    sharp transient too strong for a twitch (`lm_transient_min_g`), alone, in sleep, and
-//!    not a jerk: the start of a foot movement whose held part the sensor cannot see (a
+//!    transient too strong for a twitch (`lm_transient_min_g`), on the legs alone, with no
+//!    neighbour, in confirmed sleep, and not a jerk: the start of a foot movement whose
+//!    held part the sensor cannot see (a
 //!    dorsiflexion about an axis near the vertical, as when lying on the side, barely moves
 //!    gravity, and the noise hides the rest). Its length is unknown, so it is reported at
 //!    the shortest an LM may be, `lm_min_s` from its onset. A wrist-only movement is
@@ -66,10 +68,12 @@ pub struct ClassifyConfig {
     /// Shortest leg movement, in seconds (WASM 2016 and AASM: 0.5 s).
     pub lm_min_s: f64,
     /// Smallest peak linear acceleration, in g, of a leg transient shorter than `lm_min_s`
-    /// that is taken for the visible start of a leg movement: when it is alone, in sleep,
-    /// and not a jerk. Twitches and fragmentary myoclonus stay below a few hundredths of a
-    /// g on a limb (see `jerk_min_g`); above that, a brief sharp push of the foot with
-    /// nothing visible after it is a movement whose hold the sensor does not see.
+    /// that is taken for the visible start of a leg movement: when it is on the legs only,
+    /// with no neighbour, in confirmed sleep, and not a jerk. Twitches and fragmentary
+    /// myoclonus stay below a few hundredths of a g on a limb (see `jerk_min_g`); above
+    /// that, a brief push of the foot with nothing visible after it is a movement whose
+    /// hold the sensor does not see. Reported `lm_min_s` long, it cannot reach the next
+    /// group while `merge_gap_s` is at least `lm_min_s` (as by default).
     pub lm_transient_min_g: f64,
     /// Movements longer than this are activity while awake, in seconds: just above the 10 s a
     /// candidate LM may last (WASM 2016), with room for the detector's boundaries. One
@@ -91,8 +95,8 @@ pub struct ClassifyConfig {
     pub train_max_s: f64,
     /// Shortest whole train, in seconds: hypnagogic foot tremor runs in series of 10–15 s
     /// (domain.md §2.6), and the detector finds a faint one in pieces a second or so
-    /// apart. A bursty movement shorter than this with no neighbour within
-    /// `jerk_isolation_s`, in at most two pieces a leg, is therefore not a train but one
+    /// apart. A bursty movement whose legs' span is shorter than this, with no neighbour
+    /// within `jerk_isolation_s`, in at most two pieces a leg, is therefore not a train but one
     /// leg movement whose small signal chatters on the offset threshold (a 1–2° movement
     /// under 10 mg of noise).
     pub train_min_s: f64,
@@ -360,9 +364,11 @@ impl Group {
             .iter()
             .any(|p| p.site.is_leg() && p.m.n_bursts >= cfg.train_min_bursts)
             || leg_bursts >= cfg.train_min_bursts;
-        // A movement or two per leg, alone and shorter than a whole train: its bursts are
-        // one small movement's chatter. (Alternating legs chain many parts into one group.)
-        let chatter = isolated && longest < cfg.train_min_s && self.few_movements_per_leg();
+        // A movement or two per leg, alone, the legs' span shorter than a whole train: its
+        // bursts are one small movement's chatter. (Alternating legs chain many parts into
+        // one group.)
+        let leg_span_s = self.leg_span.map_or(0.0, |(a, b)| b - a);
+        let chatter = isolated && leg_span_s < cfg.train_min_s && self.few_movements_per_leg();
         let train = bursty && !chatter;
         if train {
             // Walking and shaking are rhythmic too, but far stronger than any tremor train.
@@ -412,13 +418,16 @@ impl Group {
     }
 
     /// True for a leg transient, shorter than an LM and named after the jerk rule, that
-    /// starts a leg movement the sensor sees no more of: strong for a twitch, alone, asleep.
+    /// starts a leg movement the sensor sees no more of: strong for a twitch, on the legs
+    /// only (a wrist too makes it a whole-body start), alone, asleep. "Alone" is the jerk
+    /// isolation, measured from the transient's own end.
     fn is_movement_start(&self, cfg: &ClassifyConfig, at: Situation) -> bool {
+        let legs_only = self.parts().iter().all(|p| p.site.is_leg()) && self.n_extra == 0;
         let strong = self
             .parts()
             .iter()
-            .any(|p| p.site.is_leg() && p.m.peak_h_g >= cfg.lm_transient_min_g);
-        strong && at.isolated && at.asleep
+            .any(|p| p.m.peak_h_g >= cfg.lm_transient_min_g);
+        legs_only && strong && at.isolated && at.asleep
     }
 
     /// True when no leg has more than [`CHATTER_MAX_PARTS`] movements in the group.
@@ -506,6 +515,9 @@ mod tests {
         assert_eq!(weak.classify(&cfg, at(true, true)).kind, Kind::Other);
         let wrist = Group::new(Site::Wrist, t);
         assert_eq!(wrist.classify(&cfg, at(true, true)).kind, Kind::Other);
+        let mut whole_body = g;
+        whole_body.add(Site::Wrist, t);
+        assert_eq!(whole_body.classify(&cfg, at(true, true)).kind, Kind::Other);
         // A sharp, still transient is still a jerk first.
         let mut j = t;
         j.peak_h_g = 0.5;
@@ -618,6 +630,12 @@ mod tests {
         third.n_bursts = 2;
         split.add(Site::LeftAnkle, third);
         assert_eq!(kind(&split, 2, true), Kind::Other);
+        // two pieces as long as a whole train together, each shorter: a train
+        let (mut early, mut late) = (mv(0.0, 7.0), mv(7.3, 14.5));
+        (early.n_bursts, late.n_bursts) = (3, 3);
+        let mut long_pair = Group::new(Site::Ankle, early);
+        long_pair.add(Site::Ankle, late);
+        assert_eq!(kind(&long_pair, 1, true), Kind::Other);
     }
 
     #[test]
