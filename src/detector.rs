@@ -122,7 +122,7 @@ struct Scorer {
     last_t_s: f64,
     /// Earliest watermark at which the full pass may change anything but the sleep tracker
     /// and the metrics, while no movement waits in a feed (see [`Scorer::due_s`]).
-    due_s: f64,
+    next_pass_s: f64,
     /// Earliest onset still undecided or held back (see [`Scorer::held_s`]), as the last full
     /// pass left it.
     held_s: f64,
@@ -133,7 +133,9 @@ struct Scorer {
 
 /// How much earlier than its exact time a deadline is taken: a full pass a microsecond
 /// early changes nothing, and it keeps rounding in the deadline's sum from ever making a
-/// pass late.
+/// pass late. Rounding errs by an ulp of the time, 2.4e-7 s for Unix seconds of this
+/// century: ten times the rounding would need times in the billions of years, or clocks
+/// counted in milliseconds, which the readers turn into seconds.
 const DUE_MARGIN_S: f64 = 1e-6;
 
 impl Scorer {
@@ -163,7 +165,7 @@ impl Scorer {
             n_events: [0; 6],
             first_t_s: None,
             last_t_s: f64::NEG_INFINITY,
-            due_s: f64::NEG_INFINITY,
+            next_pass_s: f64::NEG_INFINITY,
             held_s: f64::NEG_INFINITY,
             #[cfg(test)]
             every_pass: false,
@@ -194,28 +196,34 @@ impl Scorer {
 
     /// Earliest watermark at which a full pass, with no new movement, may change anything
     /// but the sleep tracker and the metrics: a group closing or being named, a neighbour
-    /// rule letting go, the series rule closing a run, a decided event becoming
-    /// deliverable. Taken after every full pass; until the watermark reaches it, a pass
-    /// would only move the sleep tracker and feed the metrics, which the short path does.
+    /// rule or the series rule letting go. Taken after every full pass; until the watermark
+    /// reaches it, a pass would only move the sleep tracker and feed the metrics, which the
+    /// short path does.
+    ///
+    /// The neighbour rules see time only up to the first unnamed group's onset, the series
+    /// rule only up to the first held event's (`held_s`): a deadline beyond that can only
+    /// be reached after a group is named or let go, in a full pass that another deadline
+    /// brings. Counting it anyway would bring a full pass on every block while it waits.
+    /// Decided events need no deadline of their own: one still waiting after a full pass is
+    /// behind a leg movement in the series rule or at or after `held_s`, and goes out in
+    /// the full pass that moves either.
     fn due_s(&self) -> f64 {
         let merge_gap = self.config.classify.merge_gap_s;
         let iso = self.config.classify.jerk_isolation_s;
-        // An event waiting in `out` goes out once it precedes every leg movement still in
-        // the series rule; behind one, only the series rule (a full pass) can free it.
-        let deliverable = self.out.first().and_then(|e| {
-            let blocked = self
-                .lm_events
-                .front()
-                .is_some_and(|l| l.onset_s <= e.onset_s);
-            (!blocked).then_some(e.onset_s)
-        });
+        let unnamed = [
+            self.open.as_ref().map(|g| g.onset_s),
+            self.closed.front().map(|g| g.onset_s),
+        ]
+        .into_iter()
+        .flatten()
+        .fold(f64::INFINITY, f64::min);
+        let held = self.held_s();
         [
             self.open.as_ref().map(|g| g.offset_s + merge_gap),
             self.closed.front().map(|g| g.offset_s + iso),
-            self.trains.due_s(),
-            self.bouts.due_s(),
-            self.series.due_s(),
-            deliverable,
+            self.trains.due_s().filter(|d| *d < unnamed),
+            self.bouts.due_s().filter(|d| *d < unnamed),
+            self.series.due_s().filter(|d| *d < held),
         ]
         .into_iter()
         .flatten()
@@ -237,7 +245,9 @@ impl Scorer {
         .fold(f64::INFINITY, f64::min)
     }
 
-    /// Time of the first event or sleep transition not yet fed to the metrics.
+    /// Time of the first event or sleep transition not yet fed to the metrics: the short
+    /// path calls `feed_metrics` only when this precedes what the sleep tracker has settled
+    /// (the same test `feed_metrics` makes, without the call).
     fn unfed_s(&self) -> f64 {
         let mut t = f64::INFINITY;
         if let Some(e) = self.for_metrics.front() {
@@ -260,9 +270,9 @@ impl Scorer {
             .fold(f64::INFINITY, f64::min);
         #[cfg(test)]
         if self.every_pass {
-            self.due_s = f64::NEG_INFINITY;
+            self.next_pass_s = f64::NEG_INFINITY;
         }
-        if w < self.due_s && feeds.iter().all(|f| f.queue.is_empty()) {
+        if w.is_finite() && w < self.next_pass_s && feeds.iter().all(|f| f.queue.is_empty()) {
             // Nothing before the deadline but what the full pass would do here: the sleep
             // tracker follows the settled time, the metrics take what it settles.
             if let Some(n) = self.sleep.advance(w.min(self.held_s)) {
@@ -358,7 +368,7 @@ impl Scorer {
             }
             self.release(settled, sink);
         }
-        self.due_s = self.due_s();
+        self.next_pass_s = self.due_s();
         self.held_s = self.held_s();
     }
 
@@ -941,59 +951,103 @@ mod tests {
         }
     }
 
-    #[test]
-    fn skipping_passes_until_a_deadline_changes_nothing() {
-        // A crowded hard night on both ankles and a wrist: series, trains, bouts of
-        // activity, jerks, posture changes and sleep transitions, each with its deadline.
-        let sim = crate::sim::SimConfig {
-            duration_h: 2.0,
-            rate_hz: 50.0,
-            layout: crate::sim::Layout::Bilateral,
-            severity: crate::sim::Severity::Severe,
-            ..crate::sim::SimConfig::hard(31)
-        };
-        let night = crate::sim::Night::new(&sim).unwrap();
+    /// What came out, each with the push that delivered it: a deadline missed would
+    /// deliver the same events, later.
+    #[derive(Default, PartialEq, Debug)]
+    struct Timed {
+        push: usize,
+        events: Vec<(usize, Event)>,
+        onsets: Vec<(usize, f64)>,
+        gaps: Vec<(usize, Gap)>,
+    }
+
+    impl Sink for Timed {
+        fn event(&mut self, e: Event) {
+            self.events.push((self.push, e));
+        }
+        fn sleep_onset(&mut self, t_s: f64) {
+            self.onsets.push((self.push, t_s));
+        }
+        fn gap(&mut self, g: Gap) {
+            self.gaps.push((self.push, g));
+        }
+    }
+
+    /// Replays a simulated night, each site `chunks[i]` samples a round (so sites with
+    /// different sizes drift out of step), with full passes every block or on deadlines.
+    fn replay_timed(
+        sim: &crate::sim::SimConfig,
+        config: &Config,
+        chunks: &[usize],
+        every_pass: bool,
+    ) -> (Timed, Summary) {
+        let night = crate::sim::Night::new(sim).unwrap();
         let sites: Vec<_> = night.sites().iter().map(|s| (*s, sim.rate_hz)).collect();
         let samples: Vec<_> = night.sites().iter().map(|s| night.samples(*s)).collect();
-        /// What came out, each with the push that delivered it: a deadline missed would
-        /// deliver the same events, later.
-        #[derive(Default, PartialEq, Debug)]
-        struct Timed {
-            push: usize,
-            events: Vec<(usize, Event)>,
-            onsets: Vec<(usize, f64)>,
-        }
-        impl Sink for Timed {
-            fn event(&mut self, e: Event) {
-                self.events.push((self.push, e));
-            }
-            fn sleep_onset(&mut self, t_s: f64) {
-                self.onsets.push((self.push, t_s));
+        let mut d = Detector::with_sites(config, &sites).unwrap();
+        d.scorer.every_pass = every_pass;
+        let mut out = Timed::default();
+        let mut at = vec![0; samples.len()];
+        while at.iter().zip(&samples).any(|(a, s)| *a < s.len()) {
+            for (i, s) in samples.iter().enumerate() {
+                let k = chunks.get(i).copied().unwrap_or(1000);
+                let part = s.get(at[i]..(at[i] + k).min(s.len())).unwrap_or(&[]);
+                at[i] += part.len();
+                out.push += 1;
+                d.push_site(i, part, &mut out).unwrap();
             }
         }
-        let replay = |every_pass: bool| {
-            let mut d = Detector::with_sites(&Config::default(), &sites).unwrap();
-            d.scorer.every_pass = every_pass;
-            let mut out = Timed::default();
-            let n = samples.iter().map(Vec::len).max().unwrap_or(0);
-            for start in (0..n).step_by(50) {
-                for (i, s) in samples.iter().enumerate() {
-                    out.push += 1;
-                    let part = s.get(start..(start + 50).min(s.len())).unwrap_or(&[]);
-                    d.push_site(i, part, &mut out).unwrap();
-                }
-            }
-            let summary = d.finish(&mut out).unwrap();
-            (out, summary)
+        let summary = d.finish(&mut out).unwrap();
+        (out, summary)
+    }
+
+    #[test]
+    fn skipping_passes_until_a_deadline_changes_nothing() {
+        use crate::sim::{Layout, SensorConfig, Severity, SimConfig};
+        // Crowded hard nights: series, trains, bouts of activity, jerks, posture changes,
+        // sleep transitions and gaps, each with its deadline.
+        let bilateral = SimConfig {
+            duration_h: 2.0,
+            rate_hz: 50.0,
+            layout: Layout::Bilateral,
+            severity: Severity::Severe,
+            ..SimConfig::hard(31)
         };
-        let (skipping, summary) = replay(false);
-        let (every, every_summary) = replay(true);
-        let kinds: std::collections::BTreeSet<_> =
-            skipping.events.iter().map(|(_, e)| e.kind).collect();
-        assert!(kinds.len() >= 5, "a night with most classes: {kinds:?}");
-        assert!(!skipping.onsets.is_empty());
-        assert_eq!(skipping, every);
-        assert_eq!(summary, every_summary);
+        let gappy = SimConfig {
+            duration_h: 2.0,
+            rate_hz: 25.0,
+            sensor: SensorConfig {
+                jitter_ms: 3.0,
+                gaps: true,
+                epoch_start_s: Some(1_700_000_000.0),
+                ..SensorConfig::default()
+            },
+            ..SimConfig::hard(32)
+        };
+        let aasm = Config {
+            series: crate::series::SeriesConfig::aasm2012(),
+            ..Config::default()
+        };
+        let cases = [
+            (&bilateral, Config::default(), vec![50, 50, 50]),
+            (&bilateral, aasm, vec![37, 13, 101]),
+            (&gappy, Config::default(), vec![7]),
+        ];
+        for (sim, config, chunks) in &cases {
+            let (skipping, summary) = replay_timed(sim, config, chunks, false);
+            let (every, every_summary) = replay_timed(sim, config, chunks, true);
+            let kinds: std::collections::BTreeSet<_> =
+                skipping.events.iter().map(|(_, e)| e.kind).collect();
+            assert!(kinds.len() >= 4, "a night with most classes: {kinds:?}");
+            assert!(!skipping.onsets.is_empty());
+            assert_eq!(sim.sensor.gaps, !skipping.gaps.is_empty());
+            assert_eq!(skipping, every, "{} with chunks {chunks:?}", sim.name);
+            assert_eq!(
+                summary, every_summary,
+                "{} with chunks {chunks:?}",
+                sim.name
+            );
+        }
     }
 
     #[test]
