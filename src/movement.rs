@@ -70,7 +70,7 @@ struct Plan {
     floor_capacity: usize,
     floor_warmup: usize,
     max_freeze_blocks: u32,
-    /// Weight of one block in the running share of weak frozen time (block / floor window).
+    /// Weight of one floor step in the running share of weak frozen time (step / window).
     weak_share_step: f64,
     /// Blocks after a gap in which no movement starts (see `SegmentConfig::after_gap_s`).
     after_gap_blocks: u32,
@@ -95,8 +95,10 @@ struct State {
     step_blocks: u32,
     frozen_blocks: u32,
     /// Running share of recent blocks in which a weak movement held the floor frozen (see
-    /// `FloorConfig::max_weak_frozen_share`).
+    /// `FloorConfig::max_weak_frozen_share`), taken once a floor step.
     weak_frozen_share: f64,
+    /// Blocks of the current floor step inside a weak movement.
+    step_weak_blocks: u32,
     /// Thresholds over the current floors; recomputed when a floor changes.
     thresholds: Option<Limits>,
     /// Blocks left in the settling time after a gap.
@@ -123,6 +125,7 @@ impl State {
             step_blocks: 0,
             frozen_blocks: 0,
             weak_frozen_share: 0.0,
+            step_weak_blocks: 0,
             thresholds: None,
             after_gap_blocks: 0,
             seg: Segmenter::default(),
@@ -180,7 +183,7 @@ impl MovementCore {
             floor_capacity,
             floor_warmup: steps(2.0, floor_step_s) as usize,
             max_freeze_blocks: steps(config.floor.max_freeze_s, block_s),
-            weak_share_step: (block_s / config.floor.window_s).min(1.0),
+            weak_share_step: (floor_step_s / config.floor.window_s).min(1.0),
             after_gap_blocks: steps(config.segment.after_gap_s, block_s),
             seg,
             latency_s,
@@ -430,17 +433,14 @@ impl MovementCore {
         st.step_r2 += e_r2;
         st.step_blocks += 1;
         let active = st.seg.is_active();
-        let weak = active
+        if active
             && st
                 .thresholds
-                .is_some_and(|l| e_h2 < l.weak_h2 && e_r2 < l.weak_r2);
-        // A share under a millionth is none: it never decays into slow subnormal numbers.
-        let share = st.weak_frozen_share
-            + (f64::from(u8::from(weak)) - st.weak_frozen_share) * plan.weak_share_step;
-        st.weak_frozen_share = if share < 1e-6 { 0.0 } else { share };
-        let frozen = active
-            && st.frozen_blocks < plan.max_freeze_blocks
-            && st.weak_frozen_share < plan.config.floor.max_weak_frozen_share;
+                .is_some_and(|l| e_h2 < l.weak_h2 && e_r2 < l.weak_r2)
+        {
+            st.step_weak_blocks += 1;
+        }
+        let frozen = active && st.frozen_blocks < plan.max_freeze_blocks;
         st.frozen_blocks = if active {
             st.frozen_blocks.saturating_add(1)
         } else {
@@ -543,6 +543,12 @@ fn norm32(v: [f32; 4]) -> f64 {
 #[inline(never)]
 fn close_floor_step(plan: &Plan, st: &mut State, frozen: bool) {
     let m = f64::from(st.step_blocks);
+    let weak_share = f64::from(st.step_weak_blocks) / m;
+    let share = st.weak_frozen_share + (weak_share - st.weak_frozen_share) * plan.weak_share_step;
+    // A share under a millionth is none: it never decays into slow subnormal numbers.
+    st.weak_frozen_share = if share < 1e-6 { 0.0 } else { share };
+    st.step_weak_blocks = 0;
+    let frozen = frozen && st.weak_frozen_share < plan.config.floor.max_weak_frozen_share;
     if !frozen {
         st.floor_h.push((st.step_h2 / m).sqrt());
         st.floor_r.push((st.step_r2 / m).sqrt());
