@@ -96,9 +96,9 @@ pub struct ClassifyConfig {
     /// Shortest whole train, in seconds: hypnagogic foot tremor runs in series of 10–15 s
     /// (domain.md §2.6), and the detector finds a faint one in pieces a second or so
     /// apart. A bursty movement whose legs' span is shorter than this, with no neighbour
-    /// within `jerk_isolation_s`, in at most two pieces a leg, is therefore not a train but one
-    /// leg movement whose small signal chatters on the offset threshold (a 1–2° movement
-    /// under 10 mg of noise).
+    /// within `jerk_isolation_s`, in at most two pieces a leg, is therefore not a train but
+    /// one leg movement whose small signal chatters on the offset threshold (a 1–2°
+    /// movement under 10 mg of noise).
     pub train_min_s: f64,
     /// Leg movements in a row, each starting within `train_max_interval_s` of the last, that
     /// make a high-frequency train (HFLM: four or more at 0.3–4 Hz, domain.md §2.6): they
