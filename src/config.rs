@@ -76,7 +76,7 @@ pub struct FloorConfig {
     /// it, the floor follows them. A slow rhythm just above the floor, such as a wrist on a
     /// breathing chest, makes one short weak movement after another: frozen during each,
     /// the floor would learn only the quiet between them and stay low enough for every next
-    /// one to start.
+    /// one to start. 1 lets weak movements hold the floor frozen as long as they last.
     pub max_weak_frozen_share: f64,
 }
 

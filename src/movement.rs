@@ -548,7 +548,7 @@ fn close_floor_step(plan: &Plan, st: &mut State, frozen: bool) {
     // A share under a millionth is none: it never decays into slow subnormal numbers.
     st.weak_frozen_share = if share < 1e-6 { 0.0 } else { share };
     st.step_weak_blocks = 0;
-    let frozen = frozen && st.weak_frozen_share < plan.config.floor.max_weak_frozen_share;
+    let frozen = frozen && st.weak_frozen_share <= plan.config.floor.max_weak_frozen_share;
     if !frozen {
         st.floor_h.push((st.step_h2 / m).sqrt());
         st.floor_r.push((st.step_r2 / m).sqrt());
