@@ -27,12 +27,11 @@
 //!    rule later makes it `plm` or `lm`. Shorter, it is a leg movement only when it is a
 //!    transient too strong for a twitch (`lm_transient_min_g`), on the legs alone, with no
 //!    neighbour, in confirmed sleep, and not a jerk: the start of a foot movement whose
-//!    held part the sensor cannot see (a
-//!    dorsiflexion about an axis near the vertical, as when lying on the side, barely moves
-//!    gravity, and the noise hides the rest). Its length is unknown, so it is reported at
-//!    the shortest an LM may be, `lm_min_s` from its onset. A wrist-only movement is
-//!    activity when it lasts seconds and is clearly above noise (fidgeting), `other`
-//!    otherwise (a twitch, a breath).
+//!    held part the sensor cannot see (a dorsiflexion about an axis near the vertical, as
+//!    when lying on the side, barely moves gravity, and the noise hides the rest). Its
+//!    length is unknown, so it is reported at the shortest an LM may be, `lm_min_s` from
+//!    its onset. A wrist-only movement is activity when it lasts seconds and is clearly
+//!    above noise (fidgeting), `other` otherwise (a twitch, a breath).
 //!
 //! Two rules then look across groups (in the detector): four or more leg movements in a
 //! row at 0.3 Hz or faster are a high-frequency train (`other`), and activity pieces less
