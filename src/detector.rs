@@ -24,9 +24,9 @@
 //! The pipeline moves on after every 50 ms block of every core, but most blocks change
 //! nothing in it: a leg movement waits up to 90 s for the next of its series. After each full
 //! pass the pipeline notes the earliest watermark at which any stage can change (a group
-//! closing or being named, a neighbour rule, the series rule or a waiting event letting go);
-//! until then, and while no new movement arrives, a block only moves the sleep tracker and
-//! feeds the metrics. The events and the moment each is delivered are those of a full pass
+//! closing or being named, a neighbour rule or the series rule letting go); until then, and
+//! while no new movement arrives, a block only moves the sleep tracker and feeds the
+//! metrics. The events and the moment each is delivered are those of a full pass
 //! every block.
 
 use std::collections::VecDeque;
@@ -133,9 +133,9 @@ struct Scorer {
 
 /// How much earlier than its exact time a deadline is taken: a full pass a microsecond
 /// early changes nothing, and it keeps rounding in the deadline's sum from ever making a
-/// pass late. Rounding errs by an ulp of the time, 2.4e-7 s for Unix seconds of this
-/// century: ten times the rounding would need times in the billions of years, or clocks
-/// counted in milliseconds, which the readers turn into seconds.
+/// pass late. The deadline and the test it stands for each round by at most an ulp of the
+/// time, which stays under half a microsecond below 2^32 s: a Unix clock in seconds (as
+/// the readers give it) until the year 2106.
 const DUE_MARGIN_S: f64 = 1e-6;
 
 impl Scorer {
