@@ -174,12 +174,14 @@ def run(
         rows: List[Optional[Dict[str, Any]]] = [None] * len(inputs)
         for fut in as_completed([f for _, f in futures.values()]):
             idx, _ = futures[fut.key]
-            if fut.status == "finished":
+            try:
+                # A result lost with a killed worker after it was done is computed again
+                # elsewhere: its status is no longer "finished", and this waits for it.
                 row = fut.result()
-            else:
+            except Exception as err:
                 # The task itself failed (a worker lost too many times, an import error on
                 # a worker): the night is still one row, with that error.
-                row = _lost_row(names[idx], inputs[idx], fut.exception())
+                row = _lost_row(names[idx], inputs[idx], err)
             rows[idx] = row
             if on_row is not None:
                 on_row(row)
