@@ -199,8 +199,15 @@ const MAX_G: f32 = crate::io::MAX_ABS_G as f32;
 
 /// True when every axis is within ±64 g (so finite).
 #[inline(always)]
-pub(crate) fn in_range(a: [f32; 4]) -> bool {
+fn in_range(a: [f32; 4]) -> bool {
     a[1].abs() <= MAX_G && a[2].abs() <= MAX_G && a[3].abs() <= MAX_G
+}
+
+/// True for a sample the signal path takes as it comes: values `a` within ±64 g, and a
+/// time `dt_s` after the last one that is later but no gap (at most `gap_min_s`).
+#[inline(always)]
+pub(crate) fn is_regular(a: [f32; 4], dt_s: f64, gap_min_s: f64) -> bool {
+    in_range(a) && dt_s > 0.0 && dt_s <= gap_min_s
 }
 
 impl Gravity {
@@ -339,7 +346,7 @@ impl Gravity {
             }
             let a = to_f32(s);
             let dt = s.t_s - *last_t_s;
-            if !(in_range(a) && dt > 0.0 && dt <= path.gap_min_s) {
+            if !is_regular(a, dt, path.gap_min_s) {
                 break;
             }
             self.run_one(path.lp, a, s.t_s, cur);

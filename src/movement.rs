@@ -18,7 +18,7 @@ use crate::config::{steps, Config, WEAK_FACTOR};
 use crate::envelope::{NoiseFloor, Thresholds};
 use crate::filter::OnePole;
 use crate::gravity::{
-    axes, in_range, rotation_delay_s, to_f32, BlockSums, FillBuffer, Gravity, PathPlan, FILL_MAX,
+    axes, is_regular, rotation_delay_s, to_f32, BlockSums, FillBuffer, Gravity, PathPlan, FILL_MAX,
 };
 use crate::io::check::gap_threshold_s;
 use crate::segment::{BlockView, Movement, SegmentPlan, Segmenter};
@@ -285,10 +285,7 @@ impl MovementCore {
     fn push_one(&mut self, s: &Sample, sink: &mut impl CoreSink) -> Result<(), Error> {
         let st = &self.state;
         let dt_s = s.t_s - st.last_t_s;
-        let regular = st.gravity.is_primed()
-            && in_range(to_f32(s))
-            && dt_s > 0.0
-            && dt_s <= self.plan.gap_min_s;
+        let regular = st.gravity.is_primed() && is_regular(to_f32(s), dt_s, self.plan.gap_min_s);
         if !regular {
             self.irregular(s, sink)?;
         }
