@@ -207,17 +207,10 @@ impl Scorer {
     /// Decided events need no deadline of their own: one still waiting after a full pass is
     /// behind a leg movement in the series rule or at or after `held_s`, and goes out in
     /// the full pass that moves either.
-    fn due_s(&self) -> f64 {
+    fn due_s(&self, held: f64) -> f64 {
         let merge_gap = self.config.classify.merge_gap_s;
         let iso = self.config.classify.jerk_isolation_s;
-        let unnamed = [
-            self.open.as_ref().map(|g| g.onset_s),
-            self.closed.front().map(|g| g.onset_s),
-        ]
-        .into_iter()
-        .flatten()
-        .fold(f64::INFINITY, f64::min);
-        let held = self.held_s();
+        let unnamed = self.unnamed_s();
         [
             self.open.as_ref().map(|g| g.offset_s + merge_gap),
             self.closed.front().map(|g| g.offset_s + iso),
@@ -231,18 +224,24 @@ impl Scorer {
             - DUE_MARGIN_S
     }
 
-    /// Earliest onset of a group not yet named or an event a neighbour rule still holds:
-    /// the stages after naming settle up to the watermark or this, whichever comes first.
-    fn held_s(&self) -> f64 {
+    /// Earliest onset of a group not yet named: the neighbour rules see time up to it.
+    fn unnamed_s(&self) -> f64 {
         [
             self.open.as_ref().map(|g| g.onset_s),
             self.closed.front().map(|g| g.onset_s),
-            self.trains.pending_onset_s(),
-            self.bouts.pending_onset_s(),
         ]
         .into_iter()
         .flatten()
         .fold(f64::INFINITY, f64::min)
+    }
+
+    /// Earliest onset of a group not yet named or an event a neighbour rule still holds:
+    /// the stages after naming settle up to the watermark or this, whichever comes first.
+    fn held_s(&self) -> f64 {
+        [self.trains.pending_onset_s(), self.bouts.pending_onset_s()]
+            .into_iter()
+            .flatten()
+            .fold(self.unnamed_s(), f64::min)
     }
 
     /// Time of the first event or sleep transition not yet fed to the metrics: the short
@@ -342,22 +341,11 @@ impl Scorer {
             self.decided(e, &g, sink);
         }
         // 3. Everything before `decided` is named.
-        let decided = [
-            w,
-            self.open.as_ref().map_or(f64::INFINITY, |g| g.onset_s),
-            self.closed.front().map_or(f64::INFINITY, |g| g.onset_s),
-        ]
-        .into_iter()
-        .fold(f64::INFINITY, f64::min);
+        let decided = w.min(self.unnamed_s());
         if decided.is_finite() || w.is_infinite() {
             self.advance_context(decided, sink);
-            let settled = [
-                decided,
-                self.trains.pending_onset_s().unwrap_or(f64::INFINITY),
-                self.bouts.pending_onset_s().unwrap_or(f64::INFINITY),
-            ]
-            .into_iter()
-            .fold(f64::INFINITY, f64::min);
+            // Everything before `settled` is also let go by the neighbour rules.
+            let settled = w.min(self.held_s());
             if settled.is_finite() {
                 let (series, lm_events, out) =
                     (&mut self.series, &mut self.lm_events, &mut self.out);
@@ -368,8 +356,8 @@ impl Scorer {
             }
             self.release(settled, sink);
         }
-        self.next_pass_s = self.due_s();
         self.held_s = self.held_s();
+        self.next_pass_s = self.due_s(self.held_s);
     }
 
     /// A group has been named: on through the neighbour rules.
