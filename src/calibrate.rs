@@ -141,6 +141,9 @@ pub(crate) struct Calibrator {
     gain2: [f32; 4],
 }
 
+/// Squared gains of the identity correction, in the signal path's lanes `[t, x, y, z]`.
+pub(crate) const UNIT_GAIN2: [f32; 4] = [0.0, 1.0, 1.0, 1.0];
+
 /// Squared gains in the signal path's lanes `[t, x, y, z]` (lane 0 zero), in f32: they scale
 /// the f32 block sums (see `BlockSums::envelopes`).
 #[allow(clippy::cast_possible_truncation)] // a plausible gain is within ±20 % of 1
@@ -250,7 +253,7 @@ impl Calibrator {
             },
             correction: Correction::default(),
             previous: Correction::default(),
-            gain2: [0.0, 1.0, 1.0, 1.0],
+            gain2: UNIT_GAIN2,
         }
     }
 

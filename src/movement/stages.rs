@@ -4,15 +4,12 @@
 //! Not a stable API: hidden from the docs, and free to change with the core.
 
 use super::{CoreSink, MovementCore, Plan};
-use crate::calibrate::Calibrator;
+use crate::calibrate::{Calibrator, UNIT_GAIN2};
 use crate::config::Config;
 use crate::envelope::{NoiseFloor, Thresholds};
 use crate::gravity::{axes, to_f32, BlockSums, FillBuffer, Gravity, PathPlan, FILL_MAX};
 use crate::segment::{BlockView, Movement, Segmenter};
 use crate::{ConfigError, Error, Gap, Sample};
-
-/// Squared gains of the identity calibration, in the signal path's lanes.
-const UNIT_GAINS: [f32; 4] = [0.0, 1.0, 1.0, 1.0];
 
 /// A sink that counts movements and keeps the last watermark, at next to no cost.
 #[derive(Clone, Copy, Debug, Default)]
@@ -174,7 +171,7 @@ impl Stages {
         let mut floor_r = NoiseFloor::new(plan.floor_capacity, plan.config.floor.quantile);
         let (mut step_h2, mut step_r2, mut step_blocks) = (0.0, 0.0, 0);
         for b in &blocks.sums {
-            let (e_h2, e_r2) = b.envelopes(UNIT_GAINS, b.mean_g_fast());
+            let (e_h2, e_r2) = b.envelopes(UNIT_GAIN2, b.mean_g_fast());
             step_h2 += e_h2;
             step_r2 += e_r2;
             step_blocks += 1;
@@ -214,7 +211,7 @@ impl Stages {
         for b in &blocks.sums {
             let g_fast = axes(b.g_fast);
             let r = *rest.get_or_insert(g_fast);
-            let (e_h2, e_r2) = b.envelopes(UNIT_GAINS, r);
+            let (e_h2, e_r2) = b.envelopes(UNIT_GAIN2, r);
             step_h2 += e_h2;
             step_r2 += e_r2;
             step_blocks += 1;

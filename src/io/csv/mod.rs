@@ -578,6 +578,11 @@ mod tests {
             .block_size_bytes(block)
             .threads(threads)
             .from_reader(text)?;
+        drain(&mut r)
+    }
+
+    /// Every sample `r` has left, read 33 at a time.
+    fn drain<R: Read>(r: &mut CsvReader<R>) -> Result<Vec<Sample>, Error> {
         let mut out = Vec::new();
         let mut buf = vec![Sample::default(); 33];
         loop {
@@ -693,16 +698,7 @@ mod tests {
             .threads(2)
             .from_reader(text.as_bytes())
             .unwrap();
-        let mut got = Vec::new();
-        let mut buf = vec![Sample::default(); 77];
-        loop {
-            let n = r.read_samples(&mut buf).unwrap();
-            if n == 0 {
-                break;
-            }
-            got.extend_from_slice(&buf[..n]);
-        }
-        assert_eq!(got, whole);
+        assert_eq!(drain(&mut r).unwrap(), whole);
         let rate = r.info().rate;
         assert_eq!(rate.median_interval_s, 0.01);
         assert_eq!(rate.nominal_hz, Some(100.0));
@@ -718,7 +714,7 @@ mod tests {
             .units(Some(AccelUnit::G))
             .from_reader(gappy.as_bytes())
             .unwrap();
-        while r.read_samples(&mut buf).unwrap() > 0 {}
+        drain(&mut r).unwrap();
         assert_eq!(r.info().gaps.len(), 1, "{:?}", r.info().gaps);
     }
 
