@@ -30,8 +30,12 @@
 //!    held part the sensor cannot see (a dorsiflexion about an axis near the vertical, as
 //!    when lying on the side, barely moves gravity, and the noise hides the rest). Its
 //!    length is unknown, so it is reported at the shortest an LM may be, `lm_min_s` from
-//!    its onset. A wrist-only movement is activity when it lasts seconds and is clearly
-//!    above noise (fidgeting), `other` otherwise (a twitch, a breath).
+//!    its onset. When the return of such a foot movement is seen too — one more brief
+//!    transient on a leg it shares, ending within `pair_max_s` of its onset, with nothing
+//!    else around the two and not two jerks — the detector joins the two groups before
+//!    naming them, and they are one leg movement from the push's onset to the return's
+//!    end. A wrist-only movement is activity when it lasts seconds and is clearly above
+//!    noise (fidgeting), `other` otherwise (a twitch, a breath).
 //!
 //! Two rules then look across groups (in the detector): four or more leg movements in a
 //! row at 0.3 Hz or faster are a high-frequency train (`other`), and activity pieces less
@@ -74,6 +78,13 @@ pub struct ClassifyConfig {
     /// hold the sensor does not see. Reported `lm_min_s` long, it cannot reach the next
     /// group while `merge_gap_s` is at least `lm_min_s` (as by default).
     pub lm_transient_min_g: f64,
+    /// Longest leg movement taken from a start and a return transient, in seconds: a leg
+    /// transient as strong as `lm_transient_min_g`, in confirmed sleep, with no neighbour
+    /// but one more brief leg transient on a leg it shares, whose end comes within this
+    /// time of its onset, is one leg movement from the first's onset to the second's
+    /// offset. The foot's push and return are seen and its hold is not (see
+    /// `lm_transient_min_g`). WASM 2016's longest candidate LM on one leg, 10 s.
+    pub pair_max_s: f64,
     /// Movements longer than this are activity while awake, in seconds: just above the 10 s a
     /// candidate LM may last (WASM 2016), with room for the detector's boundaries. One
     /// ankle cannot tell a fidget from a long wake LM of the same length; this splits them
@@ -128,6 +139,7 @@ impl Default for ClassifyConfig {
             jerk_isolation_s: 5.0,
             lm_min_s: 0.5,
             lm_transient_min_g: 0.05,
+            pair_max_s: 10.0,
             activity_min_s: 10.5,
             activity_min_asleep_s: 20.0,
             train_min_bursts: 5,
@@ -159,6 +171,7 @@ impl ClassifyConfig {
             ("classify.jerk_isolation_s", self.jerk_isolation_s),
             ("classify.lm_min_s", self.lm_min_s),
             ("classify.lm_transient_min_g", self.lm_transient_min_g),
+            ("classify.pair_max_s", self.pair_max_s),
             ("classify.activity_min_s", self.activity_min_s),
             ("classify.activity_min_asleep_s", self.activity_min_asleep_s),
             ("classify.merge_gap_s", self.merge_gap_s),
@@ -232,6 +245,8 @@ pub(crate) struct Group {
     leg_span: Option<(f64, f64)>,
     sites: Sites,
     n_leg_parts: u32,
+    /// A leg movement's start and return joined (see `ClassifyConfig::pair_max_s`).
+    paired: bool,
 }
 
 impl Group {
@@ -269,6 +284,34 @@ impl Group {
                 None => (m.onset_s, m.offset_s),
             });
         }
+    }
+
+    /// Joins the return transient `n` to this start transient: one leg movement.
+    pub(crate) fn join_return(&mut self, n: &Group) {
+        for p in n.parts() {
+            self.add(p.site, p.m);
+        }
+        self.n_extra = self.n_extra.saturating_add(n.n_extra);
+        self.paired = true;
+    }
+
+    /// True for a brief movement on the legs alone: every leg part within the span of an
+    /// LM's shortest length, no other site.
+    pub(crate) fn is_leg_transient(&self, cfg: &ClassifyConfig) -> bool {
+        let legs_only = self.parts().iter().all(|p| p.site.is_leg()) && self.n_extra == 0;
+        legs_only && self.leg_span.is_some_and(|(a, b)| b - a < cfg.lm_min_s)
+    }
+
+    /// True when the two groups share a leg.
+    pub(crate) fn shares_leg(&self, other: &Group) -> bool {
+        self.sites
+            .iter()
+            .any(|s| s.is_leg() && other.sites.contains(s))
+    }
+
+    /// Largest linear-channel peak of its parts, in g.
+    pub(crate) fn peak_h_g(&self) -> f64 {
+        self.strongest().map_or(0.0, |p| p.m.peak_h_g)
     }
 
     fn parts(&self) -> &[Part] {
@@ -348,6 +391,9 @@ impl Group {
             .any(|p| p.m.ending == Ending::Settled || p.m.angle_deg >= cfg.posture_min_deg)
         {
             return Kind::PostureChange;
+        }
+        if self.paired {
+            return Kind::Lm;
         }
         if isolated && self.is_jerk_like(cfg, n_sites_worn) {
             return Kind::HypnicJerk;
@@ -526,6 +572,37 @@ mod tests {
         let long = Group::new(Site::Ankle, mv(100.0, 102.0));
         let e = long.classify(&cfg, at(true, true));
         assert_eq!((e.kind, e.offset_s), (Kind::Lm, 102.0));
+    }
+
+    #[test]
+    fn a_start_joined_by_its_return_is_one_leg_movement_from_end_to_end() {
+        let cfg = ClassifyConfig::default();
+        let mut push = mv(100.0, 100.3);
+        push.peak_h_g = 0.5;
+        let start = Group::new(Site::LeftAnkle, push);
+        assert!(start.is_leg_transient(&cfg));
+        assert!(
+            start.is_jerk_like(&cfg, 1),
+            "alone, the push would be a jerk"
+        );
+        let ret = Group::new(Site::LeftAnkle, mv(104.0, 104.4));
+        assert!(start.shares_leg(&ret));
+        assert!(!start.shares_leg(&Group::new(Site::RightAnkle, mv(104.0, 104.4))));
+        let mut joined = start;
+        joined.join_return(&ret);
+        assert!(!joined.is_leg_transient(&cfg));
+        let at = Situation {
+            n_sites_worn: 1,
+            isolated: true,
+            asleep: true,
+        };
+        let e = joined.classify(&cfg, at);
+        assert_eq!((e.kind, e.onset_s, e.offset_s), (Kind::Lm, 100.0, 104.4));
+        // A wrist part or a part of LM length is no leg transient.
+        let mut whole_body = start;
+        whole_body.add(Site::Wrist, mv(100.0, 100.2));
+        assert!(!whole_body.is_leg_transient(&cfg));
+        assert!(!Group::new(Site::Ankle, mv(0.0, 0.5)).is_leg_transient(&cfg));
     }
 
     #[test]

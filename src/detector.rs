@@ -8,7 +8,9 @@
 //!    core has delivered everything before (its *watermark*), and chained into groups when
 //!    they overlap or follow within 0.5 s ([`crate::classify`]).
 //! 2. **Classes.** A group is named once nothing that could change its name can still come:
-//!    its neighbours within the jerk isolation time are known.
+//!    its neighbours within the jerk isolation time are known. A brief leg transient in
+//!    sleep waits too for a return that would make it one leg movement with it
+//!    ([`crate::classify`], `pair_max_s`).
 //! 3. **Series.** Leg movements go through the streaming PLM rule ([`crate::series`]), which
 //!    holds at most three of them until their run reaches four or breaks.
 //! 4. **Order.** Events are delivered in order of onset, each as soon as nothing earlier can
@@ -101,6 +103,10 @@ struct Scorer {
     closed: VecDeque<Group>,
     /// End of the last decided group that was not jerk-like (for jerk isolation).
     last_nonjerk_end_s: f64,
+    /// The first closed group was taken for a leg movement's start and waits for its
+    /// return (see [`Scorer::pairing`]): decided once, when its own naming came due, so
+    /// that later changes of the sleep state cannot move its deadline.
+    front_is_start: bool,
     trains: TrainFilter,
     bouts: BoutMerger,
     scratch_named: Vec<Named>,
@@ -131,6 +137,16 @@ struct Scorer {
     every_pass: bool,
 }
 
+/// What the first closed group waits for before it is named.
+enum Pairing {
+    /// It may be a leg movement's start whose return is yet to be known.
+    Wait,
+    /// It is a start, and the next closed group its return.
+    Pair,
+    /// It is named alone.
+    Alone,
+}
+
 /// How much earlier than its exact time a deadline is taken: a full pass a microsecond
 /// early changes nothing, and it keeps rounding in the deadline's sum from ever making a
 /// pass late. The deadline and the test it stands for each round by at most an ulp of the
@@ -146,6 +162,7 @@ impl Scorer {
             open: None,
             closed: VecDeque::with_capacity(16),
             last_nonjerk_end_s: f64::NEG_INFINITY,
+            front_is_start: false,
             trains: TrainFilter::new(
                 config.classify.train_min_movements,
                 config.classify.train_max_interval_s,
@@ -209,11 +226,10 @@ impl Scorer {
     /// the full pass that moves either.
     fn due_s(&self, held: f64) -> f64 {
         let merge_gap = self.config.classify.merge_gap_s;
-        let iso = self.config.classify.jerk_isolation_s;
         let unnamed = self.unnamed_s();
         [
             self.open.as_ref().map(|g| g.offset_s + merge_gap),
-            self.closed.front().map(|g| g.offset_s + iso),
+            self.front_due_s(),
             self.trains.due_s().filter(|d| *d < unnamed),
             self.bouts.due_s().filter(|d| *d < unnamed),
             self.series.due_s().filter(|d| *d < held),
@@ -222,6 +238,26 @@ impl Scorer {
         .flatten()
         .fold(f64::INFINITY, f64::min)
             - DUE_MARGIN_S
+    }
+
+    /// When the first closed group may be named: once its neighbours within the jerk
+    /// isolation time are known, or, taken for a leg movement's start, once its return is
+    /// known or cannot come (see [`Scorer::pairing`]). While it waits on the open group,
+    /// that group's closing is the deadline.
+    fn front_due_s(&self) -> Option<f64> {
+        let cfg = &self.config.classify;
+        let g = self.closed.front()?;
+        let horizon = g.offset_s + cfg.jerk_isolation_s;
+        if !self.front_is_start {
+            return Some(horizon);
+        }
+        let reach = g.onset_s + cfg.pair_max_s;
+        Some(match (self.closed.get(1), &self.open) {
+            (Some(n), _) if n.onset_s < reach => n.offset_s + cfg.jerk_isolation_s,
+            (None, Some(o)) if o.onset_s < reach => return None,
+            (None, None) => reach,
+            _ => horizon,
+        })
     }
 
     /// Earliest onset of a group not yet named: the neighbour rules see time up to it.
@@ -318,9 +354,25 @@ impl Scorer {
             if !(w >= horizon || w.is_infinite()) || open_near {
                 break;
             }
-            let Some(g) = self.closed.pop_front() else {
+            // A movement's start whose return may follow is named with it.
+            let paired = match self.pairing(w) {
+                Pairing::Wait => {
+                    self.front_is_start = true;
+                    break;
+                }
+                Pairing::Pair => true,
+                Pairing::Alone => false,
+            };
+            self.front_is_start = false;
+            let Some(mut g) = self.closed.pop_front() else {
                 break;
             };
+            if paired {
+                if let Some(n) = self.closed.pop_front() {
+                    g.join_return(&n);
+                }
+            }
+            let horizon = g.offset_s + iso;
             let cfg = &self.config.classify;
             let jerk_like = g.is_jerk_like(cfg, self.n_sites);
             let after_quiet = self
@@ -358,6 +410,62 @@ impl Scorer {
         }
         self.held_s = self.held_s();
         self.next_pass_s = self.due_s(self.held_s);
+    }
+
+    /// Whether the first closed group is the start of a leg movement whose return is the
+    /// next group (see `ClassifyConfig::pair_max_s`), or may still be: both brief leg
+    /// transients on a shared leg, the start strong and asleep, nothing else within the
+    /// jerk isolation time before the start or after the return, the return's end within
+    /// `pair_max_s` of the start's onset, and not two jerks.
+    fn pairing(&self, w: f64) -> Pairing {
+        let cfg = &self.config.classify;
+        let iso = cfg.jerk_isolation_s;
+        let Some(g) = self.closed.front() else {
+            return Pairing::Alone;
+        };
+        let start = self.front_is_start
+            || (self.sleep.is_confirmed()
+                && g.is_leg_transient(cfg)
+                && g.peak_h_g() >= cfg.lm_transient_min_g
+                && g.onset_s - self.last_nonjerk_end_s >= iso);
+        if !start {
+            return Pairing::Alone;
+        }
+        let reach = g.onset_s + cfg.pair_max_s;
+        let known = |t: f64| w >= t || w.is_infinite();
+        let Some(n) = self.closed.get(1) else {
+            return match &self.open {
+                Some(o) if o.onset_s < reach => Pairing::Wait,
+                Some(_) => Pairing::Alone,
+                None if known(reach) => Pairing::Alone,
+                None => Pairing::Wait,
+            };
+        };
+        if n.onset_s >= reach {
+            return Pairing::Alone;
+        }
+        let n_horizon = n.offset_s + iso;
+        let open_near = self.open.as_ref().is_some_and(|o| o.onset_s < n_horizon);
+        if !known(n_horizon) || open_near {
+            return Pairing::Wait;
+        }
+        let after_quiet = self
+            .closed
+            .iter()
+            .skip(2)
+            .take_while(|a| a.onset_s < n_horizon)
+            .all(|a| a.is_jerk_like(cfg, self.n_sites));
+        let two_jerks = g.is_jerk_like(cfg, self.n_sites) && n.is_jerk_like(cfg, self.n_sites);
+        if n.is_leg_transient(cfg)
+            && g.shares_leg(n)
+            && n.offset_s <= reach
+            && after_quiet
+            && !two_jerks
+        {
+            Pairing::Pair
+        } else {
+            Pairing::Alone
+        }
     }
 
     /// A group has been named: on through the neighbour rules.
@@ -669,7 +777,8 @@ impl Detector {
                 first_t_s: None,
             });
         }
-        // Grouping waits for the merge gap, naming for the jerk isolation time, the train rule
+        // Grouping waits for the merge gap, naming for the jerk isolation time (and a leg
+        // movement's start for its return), the train rule
         // for up to three more movements, the bout rule for its gap, and a leg movement for
         // its series: up to three IMIs of the longest allowed.
         let c = &config.classify;
@@ -678,6 +787,7 @@ impl Detector {
         let latency_s = core_latency
             + c.merge_gap_s
             + c.jerk_isolation_s
+            + c.pair_max_s
             + train_s
             + c.activity_bout_gap_s
             + series_s;
@@ -1036,6 +1146,87 @@ mod tests {
                 sim.name
             );
         }
+    }
+
+    /// A brief leg movement at `onset_s` with linear peak `h` and rotational peak `r`, in g.
+    fn transient(onset_s: f64, h: f64, r: f64) -> Movement {
+        Movement {
+            onset_s,
+            offset_s: onset_s + 0.2,
+            peak_g: h.max(r),
+            mean_g: h / 2.0,
+            peak_h_g: h,
+            peak_r_g: r,
+            peak_score: 2.0,
+            n_bursts: 1,
+            ..Movement::default()
+        }
+    }
+
+    /// Hands `moves` (one ankle, in onset order) to the pipeline as a core would, block by
+    /// block to `end_s`, each movement 0.5 s after its end; the night starts at 0.
+    fn name_movements(moves: &[Movement], end_s: f64, every_pass: bool) -> Timed {
+        let mut d = Detector::new(&Config::default(), 100.0).unwrap();
+        d.scorer.every_pass = every_pass;
+        d.feeds[0].first_t_s = Some(0.0);
+        d.scorer.start_if_ready(&d.feeds, false);
+        let mut out = Timed::default();
+        let mut next = 0;
+        for block in 1..=(end_s / 0.05).round() as u32 {
+            let t = f64::from(block) * 0.05;
+            while let Some(m) = moves.get(next).filter(|m| m.offset_s + 0.5 <= t) {
+                d.feeds[0].queue.push_back(*m);
+                next += 1;
+            }
+            let watermark = moves.get(next).map_or(t, |m| m.onset_s.min(t));
+            out.push += 1;
+            let mut relay = Relay {
+                feeds: &mut d.feeds,
+                idx: 0,
+                scorer: &mut d.scorer,
+                sink: &mut out,
+            };
+            relay.progress(t, watermark);
+        }
+        out.push += 1;
+        d.scorer.finish(&mut d.feeds, &mut out);
+        out
+    }
+
+    #[test]
+    fn a_start_and_its_return_in_sleep_are_one_leg_movement() {
+        let still = |on: f64| Movement {
+            offset_s: on + 2.0,
+            ..transient(on, 0.1, 0.1)
+        };
+        let moves = [
+            // Asleep (10 min without wake evidence): a push and a return 4 s apart.
+            transient(700.0, 0.08, 0.08),
+            transient(704.0, 0.03, 0.03),
+            // Two jerks stay two jerks.
+            transient(800.0, 0.3, 0.05),
+            transient(803.0, 0.3, 0.05),
+            // A return ending more than 10 s after the push: a lone start, then a twitch.
+            transient(900.0, 0.08, 0.08),
+            transient(911.0, 0.03, 0.03),
+            // A third movement within the isolation time: no pair.
+            transient(1000.0, 0.08, 0.08),
+            transient(1003.0, 0.03, 0.03),
+            still(1006.0),
+            // Too weak for a push.
+            transient(1100.0, 0.03, 0.03),
+            transient(1103.0, 0.03, 0.03),
+        ];
+        let got = name_movements(&moves, 1300.0, false);
+        let kinds: Vec<Kind> = got.events.iter().map(|(_, e)| e.kind).collect();
+        use Kind::{HypnicJerk as J, Lm, Other as O};
+        assert_eq!(kinds, [Lm, J, J, Lm, O, O, O, Lm, O, O], "{got:?}");
+        let first = &got.events[0].1;
+        assert_eq!((first.onset_s, first.offset_s), (700.0, 704.2));
+        let lone = &got.events[3].1;
+        assert_eq!((lone.onset_s, lone.offset_s), (900.0, 900.5));
+        // The deadlines of the wait for a return are those of a full pass every block.
+        assert_eq!(got, name_movements(&moves, 1300.0, true));
     }
 
     #[test]
