@@ -34,7 +34,7 @@
 //!    transient on a leg it shares, ending within `pair_max_s` of its onset, with nothing
 //!    else around the two and not two jerks — the detector joins the two groups before
 //!    naming them, and they are one leg movement from the push's onset to the return's
-//!    end. A wrist-only movement is activity when it lasts seconds and is clearly above
+//!    end, in wake as in sleep: seen at both ends, it is no lone transient. A wrist-only movement is activity when it lasts seconds and is clearly above
 //!    noise (fidgeting), `other` otherwise (a twitch, a breath).
 //!
 //! Two rules then look across groups (in the detector): four or more leg movements in a
@@ -78,11 +78,11 @@ pub struct ClassifyConfig {
     /// hold the sensor does not see. Reported `lm_min_s` long, it cannot reach the next
     /// group while `merge_gap_s` is at least `lm_min_s` (as by default).
     pub lm_transient_min_g: f64,
-    /// Longest leg movement taken from a start and a return transient, in seconds: a leg
-    /// transient as strong as `lm_transient_min_g`, in confirmed sleep, with no neighbour
-    /// but one more brief leg transient on a leg it shares, whose end comes within this
-    /// time of its onset, is one leg movement from the first's onset to the second's
-    /// offset. The foot's push and return are seen and its hold is not (see
+    /// Longest leg movement taken from a push and a return transient, in seconds: a leg
+    /// transient as strong as `lm_transient_min_g`, with no neighbour but one more brief
+    /// leg transient on a leg it shares, whose end comes within this time of its onset, is
+    /// one leg movement from the first's onset to the second's offset, asleep or awake.
+    /// The foot's push and return are seen and its hold is not (see
     /// `lm_transient_min_g`). WASM 2016's longest candidate LM on one leg, 10 s.
     pub pair_max_s: f64,
     /// Movements longer than this are activity while awake, in seconds: just above the 10 s a

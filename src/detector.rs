@@ -8,8 +8,8 @@
 //!    core has delivered everything before (its *watermark*), and chained into groups when
 //!    they overlap or follow within 0.5 s ([`crate::classify`]).
 //! 2. **Classes.** A group is named once nothing that could change its name can still come:
-//!    its neighbours within the jerk isolation time are known. A brief leg transient in
-//!    sleep waits too for a return that would make it one leg movement with it
+//!    its neighbours within the jerk isolation time are known. A brief leg transient waits
+//!    too for a return that would make it one leg movement with it
 //!    ([`crate::classify`], `pair_max_s`).
 //! 3. **Series.** Leg movements go through the streaming PLM rule ([`crate::series`]), which
 //!    holds at most three of them until their run reaches four or breaks.
@@ -103,10 +103,6 @@ struct Scorer {
     closed: VecDeque<Group>,
     /// End of the last decided group that was not jerk-like (for jerk isolation).
     last_nonjerk_end_s: f64,
-    /// The first closed group was taken for a leg movement's start and waits for its
-    /// return (see [`Scorer::pairing`]): decided once, when its own naming came due, so
-    /// that later changes of the sleep state cannot move its deadline.
-    front_is_start: bool,
     trains: TrainFilter,
     bouts: BoutMerger,
     scratch_named: Vec<Named>,
@@ -162,7 +158,6 @@ impl Scorer {
             open: None,
             closed: VecDeque::with_capacity(16),
             last_nonjerk_end_s: f64::NEG_INFINITY,
-            front_is_start: false,
             trains: TrainFilter::new(
                 config.classify.train_min_movements,
                 config.classify.train_max_interval_s,
@@ -241,23 +236,24 @@ impl Scorer {
     }
 
     /// When the first closed group may be named: once its neighbours within the jerk
-    /// isolation time are known, or, taken for a leg movement's start, once its return is
-    /// known or cannot come (see [`Scorer::pairing`]). While it waits on the open group,
-    /// that group's closing is the deadline.
+    /// isolation time are known, and, when it may start a leg movement, once its return is
+    /// known or can no longer come (see [`Scorer::pairing`]). While it waits on the open
+    /// group, that group's closing is the deadline.
     fn front_due_s(&self) -> Option<f64> {
         let cfg = &self.config.classify;
         let g = self.closed.front()?;
         let horizon = g.offset_s + cfg.jerk_isolation_s;
-        if !self.front_is_start {
+        if !self.may_start_pair(g) {
             return Some(horizon);
         }
         let reach = g.onset_s + cfg.pair_max_s;
-        Some(match (self.closed.get(1), &self.open) {
+        let due = match (self.closed.get(1), &self.open) {
             (Some(n), _) if n.onset_s < reach => n.offset_s + cfg.jerk_isolation_s,
             (None, Some(o)) if o.onset_s < reach => return None,
             (None, None) => reach,
             _ => horizon,
-        })
+        };
+        Some(due.max(horizon))
     }
 
     /// Earliest onset of a group not yet named: the neighbour rules see time up to it.
@@ -356,14 +352,10 @@ impl Scorer {
             }
             // A movement's start whose return may follow is named with it.
             let paired = match self.pairing(w) {
-                Pairing::Wait => {
-                    self.front_is_start = true;
-                    break;
-                }
+                Pairing::Wait => break,
                 Pairing::Pair => true,
                 Pairing::Alone => false,
             };
-            self.front_is_start = false;
             let Some(mut g) = self.closed.pop_front() else {
                 break;
             };
@@ -412,23 +404,30 @@ impl Scorer {
         self.next_pass_s = self.due_s(self.held_s);
     }
 
-    /// Whether the first closed group is the start of a leg movement whose return is the
+    /// True when `g`, the first closed group, may be the push of a leg movement whose
+    /// return is to come: a brief leg transient as strong as a push, with nothing but jerks
+    /// within the jerk isolation time before it. Nothing this depends on changes while `g`
+    /// waits at the front.
+    fn may_start_pair(&self, g: &Group) -> bool {
+        let cfg = &self.config.classify;
+        g.is_leg_transient(cfg)
+            && g.peak_h_g() >= cfg.lm_transient_min_g
+            && g.onset_s - self.last_nonjerk_end_s >= cfg.jerk_isolation_s
+    }
+
+    /// Whether the first closed group is the push of a leg movement whose return is the
     /// next group (see `ClassifyConfig::pair_max_s`), or may still be: both brief leg
-    /// transients on a shared leg, the start strong and asleep, nothing else within the
-    /// jerk isolation time before the start or after the return, the return's end within
-    /// `pair_max_s` of the start's onset, and not two jerks.
+    /// transients on a shared leg, the push strong, nothing else within the jerk isolation
+    /// time before the push or after the return, the return's end within `pair_max_s` of
+    /// the push's onset, and not two jerks. Asleep or awake alike: a leg movement seen at
+    /// both ends is one in wake too (unlike a lone push, see `lm_transient_min_g`).
     fn pairing(&self, w: f64) -> Pairing {
         let cfg = &self.config.classify;
         let iso = cfg.jerk_isolation_s;
         let Some(g) = self.closed.front() else {
             return Pairing::Alone;
         };
-        let start = self.front_is_start
-            || (self.sleep.is_confirmed()
-                && g.is_leg_transient(cfg)
-                && g.peak_h_g() >= cfg.lm_transient_min_g
-                && g.onset_s - self.last_nonjerk_end_s >= iso);
-        if !start {
+        if !self.may_start_pair(g) {
             return Pairing::Alone;
         }
         let reach = g.onset_s + cfg.pair_max_s;
@@ -1200,13 +1199,15 @@ mod tests {
             ..transient(on, 0.1, 0.1)
         };
         let moves = [
-            // Asleep (10 min without wake evidence): a push and a return 4 s apart.
-            transient(700.0, 0.08, 0.08),
-            transient(704.0, 0.03, 0.03),
+            // Awake (sleep is confirmed after 10 min without wake evidence), a push and its
+            // return 4 s later.
+            transient(300.0, 0.08, 0.08),
+            transient(304.0, 0.03, 0.03),
             // Two jerks stay two jerks.
             transient(800.0, 0.3, 0.05),
             transient(803.0, 0.3, 0.05),
-            // A return ending more than 10 s after the push: a lone start, then a twitch.
+            // Asleep, a return ending more than 10 s after the push: a lone push (a leg
+            // movement in sleep), then a twitch.
             transient(900.0, 0.08, 0.08),
             transient(911.0, 0.03, 0.03),
             // A third movement within the isolation time: no pair.
@@ -1222,7 +1223,7 @@ mod tests {
         use Kind::{HypnicJerk as J, Lm, Other as O};
         assert_eq!(kinds, [Lm, J, J, Lm, O, O, O, Lm, O, O], "{got:?}");
         let first = &got.events[0].1;
-        assert_eq!((first.onset_s, first.offset_s), (700.0, 704.2));
+        assert_eq!((first.onset_s, first.offset_s), (300.0, 304.2));
         let lone = &got.events[3].1;
         assert_eq!((lone.onset_s, lone.offset_s), (900.0, 900.5));
         // The deadlines of the wait for a return are those of a full pass every block.
