@@ -149,7 +149,8 @@ pub(crate) struct BoutMerger {
 pub(crate) enum BoutOut {
     /// An event to deliver (a closed bout is one `activity` event).
     Event(Named),
-    /// Activity seen (as it arrives, before the bout closes): wake evidence.
+    /// Activity seen, or a movement an open bout absorbs (as each arrives, before the
+    /// bout closes): wake evidence.
     Activity { onset_s: f64, offset_s: f64 },
 }
 
@@ -218,7 +219,14 @@ impl BoutMerger {
                 }
                 extend(b, &e);
             }
-            (Some(b), _) if absorbable(&e) => extend(b, &e),
+            (Some(b), _) if absorbable(&e) => {
+                // Part of the bout, so wake too: the turn of lying down again ends it.
+                extend(b, &e);
+                out(BoutOut::Activity {
+                    onset_s: e.onset_s,
+                    offset_s: e.offset_s,
+                });
+            }
             (Some(_), Kind::Lm | Kind::Plm | Kind::HypnicJerk) => {
                 if self.inside.len() == WAITING_CAPACITY {
                     let first = self.inside.remove(0);
@@ -414,13 +422,14 @@ mod tests {
         assert_eq!(f.pending_onset_s(), Some(0.0));
     }
 
-    fn run_bouts(events: &[Named], end: f64) -> (Vec<Event>, usize) {
+    /// The events handed on and the wake evidence, as (onset, offset).
+    fn run_bouts(events: &[Named], end: f64) -> (Vec<Event>, Vec<(f64, f64)>) {
         let mut m = BoutMerger::new(30.0);
         let mut out = Vec::new();
-        let mut wake = 0;
+        let mut wake = Vec::new();
         let mut sink = |o: BoutOut| match o {
             BoutOut::Event(n) => out.push(n.event),
-            BoutOut::Activity { .. } => wake += 1,
+            BoutOut::Activity { onset_s, offset_s } => wake.push((onset_s, offset_s)),
         };
         for e in events {
             m.push(*e, &mut sink);
@@ -440,7 +449,18 @@ mod tests {
             ev(400.0, 403.0, Kind::PostureChange),
         ];
         let (out, wake) = run_bouts(&events, 1000.0);
-        assert_eq!(wake, 2);
+        // The pieces, and what the bout absorbs after its first piece: the turn that ends
+        // it too (the one before the first piece joins when it arrives, already followed
+        // by the piece's own evidence).
+        assert_eq!(
+            wake,
+            [
+                (120.0, 160.0),
+                (170.0, 175.0),
+                (190.0, 250.0),
+                (260.0, 264.0)
+            ]
+        );
         assert_eq!(out.len(), 2, "{out:?}");
         assert_eq!(
             (out[0].kind, out[0].onset_s, out[0].offset_s),
@@ -492,7 +512,8 @@ mod tests {
             ev(160.0, 163.0, Kind::PostureChange),
         ];
         let (out, wake) = run_bouts(&events, 1000.0);
-        assert_eq!(wake, 1);
+        // The chain once it is three turns, then the turn the bout absorbs.
+        assert_eq!(wake, [(100.0, 146.0), (160.0, 163.0)]);
         assert_eq!(out.len(), 1, "{out:?}");
         assert_eq!(
             (out[0].kind, out[0].onset_s, out[0].offset_s),
@@ -505,7 +526,7 @@ mod tests {
             ev(160.0, 163.0, Kind::PostureChange),
         ];
         let (out, wake) = run_bouts(&events, 1000.0);
-        assert_eq!(wake, 0);
+        assert!(wake.is_empty());
         assert!(out.iter().all(|e| e.kind == Kind::PostureChange), "{out:?}");
         assert_eq!(out.len(), 3);
     }
