@@ -16,7 +16,9 @@
 //!    movements, §2.6: many bursts at 0.3–4 Hz) and for brief movements that are not jerks
 //!    (fragmentary myoclonus and twitches, shorter than the 0.5 s an LM needs). A train as
 //!    strong as walking or fidgeting (`activity_min_g`), or longer than any tremor or ALMA
-//!    train (`train_max_s`), is activity instead. One or two movements a leg, with no
+//!    train (`train_max_s`), is activity instead; but asleep, a train as strong and no
+//!    longer than `activity_min_asleep_s` is one large leg movement, named by the rules
+//!    below. One or two movements a leg, with no
 //!    neighbour, the legs' span shorter than a whole train (`train_min_s`), are no train
 //!    however many bursts they have: a small leg movement under noise chatters on the
 //!    offset threshold.
@@ -421,11 +423,16 @@ impl Group {
                 .strongest()
                 .is_some_and(|p| p.m.peak_h_g >= cfg.activity_min_g);
             let long = longest > cfg.train_max_s;
-            return if strong || long {
-                Kind::Activity
-            } else {
-                Kind::Other
-            };
+            // Asleep, a large leg movement (a triple flexion, a push with a plantar end)
+            // breaks into bursts as strong as steps; there, as for any movement, only its
+            // length says wake (`activity_min_asleep_s`), so it is named as one below.
+            let sleep_sized = asleep && longest <= cfg.activity_min_asleep_s;
+            if long || (strong && !sleep_sized) {
+                return Kind::Activity;
+            }
+            if !strong {
+                return Kind::Other;
+            }
         }
         let activity_min_s = if asleep {
             cfg.activity_min_asleep_s
@@ -656,6 +663,27 @@ mod tests {
         assert_eq!(kind(&Group::new(Site::Ankle, t), 1, true), Kind::Other);
         t.peak_h_g = 0.6;
         assert_eq!(kind(&Group::new(Site::Ankle, t), 1, true), Kind::Activity);
+        // Asleep, as strong but no longer than a movement of sleep: one large leg movement
+        // (awake above; asleep and longer than `activity_min_asleep_s`, activity).
+        let cfg = ClassifyConfig::default();
+        let asleep = Situation {
+            n_sites_worn: 1,
+            isolated: false,
+            asleep: true,
+        };
+        assert_eq!(
+            Group::new(Site::Ankle, t).classify(&cfg, asleep).kind,
+            Kind::Lm
+        );
+        let mut long = t;
+        long.offset_s = cfg.activity_min_asleep_s + 0.1;
+        assert_eq!(
+            Group::new(Site::Ankle, long).classify(&cfg, asleep).kind,
+            Kind::Activity
+        );
+        let mut with_wrist = Group::new(Site::LeftAnkle, t);
+        with_wrist.add(Site::Wrist, mv(1.0, 9.0));
+        assert_eq!(with_wrist.classify(&cfg, asleep).kind, Kind::Activity);
         // faint, but longer than any tremor or ALMA train: fidgeting
         let mut t = mv(0.0, 40.0);
         t.n_bursts = 30;
