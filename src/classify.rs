@@ -34,10 +34,12 @@
 //!    length is unknown, so it is reported at the shortest an LM may be, `lm_min_s` from
 //!    its onset. When the return of such a foot movement is seen too — one more brief
 //!    transient on a leg it shares, ending within `pair_max_s` of its onset, with nothing
-//!    else around the two and not two jerks — the detector joins the two groups before
-//!    naming them, and they are one leg movement from the push's onset to the return's
-//!    end, in wake as in sleep: seen at both ends, it is no lone transient. A wrist-only movement is activity when it lasts seconds and is clearly above
-//!    noise (fidgeting), `other` otherwise (a twitch, a breath).
+//!    but jerks within the jerk isolation time before the push or after the return, and
+//!    the two not both jerk-like — the detector joins the two groups before naming them,
+//!    and they are one leg movement from the push's onset to the return's end, in wake as
+//!    in sleep: seen at both ends, it is no lone transient. A wrist-only movement is
+//!    activity when it lasts seconds and is clearly above noise (fidgeting), `other`
+//!    otherwise (a twitch, a breath).
 //!
 //! Two rules then look across groups (in the detector): four or more leg movements in a
 //! row at 0.3 Hz or faster are a high-frequency train (`other`), and activity pieces less
@@ -81,9 +83,10 @@ pub struct ClassifyConfig {
     /// group while `merge_gap_s` is at least `lm_min_s` (as by default).
     pub lm_transient_min_g: f64,
     /// Longest leg movement taken from a push and a return transient, in seconds: a leg
-    /// transient as strong as `lm_transient_min_g`, with no neighbour but one more brief
-    /// leg transient on a leg it shares, whose end comes within this time of its onset, is
-    /// one leg movement from the first's onset to the second's offset, asleep or awake.
+    /// transient as strong as `lm_transient_min_g` followed by one more brief leg transient
+    /// on a leg it shares, whose end comes within this time of its onset, with nothing but
+    /// jerks within `jerk_isolation_s` before the first or after the second, is one leg
+    /// movement from the first's onset to the second's offset, asleep or awake.
     /// The foot's push and return are seen and its hold is not (see
     /// `lm_transient_min_g`). WASM 2016's longest candidate LM on one leg, 10 s.
     pub pair_max_s: f64,
@@ -288,20 +291,27 @@ impl Group {
         }
     }
 
-    /// Joins the return transient `n` to this start transient: one leg movement.
+    /// Joins the return transient `n` (a leg transient: all its parts kept) to this push:
+    /// one leg movement, whose push and return on a leg are one WASM component.
     pub(crate) fn join_return(&mut self, n: &Group) {
+        let components = self.n_leg_parts.max(n.n_leg_parts);
         for p in n.parts() {
             self.add(p.site, p.m);
         }
-        self.n_extra = self.n_extra.saturating_add(n.n_extra);
+        self.n_leg_parts = components;
         self.paired = true;
     }
 
-    /// True for a brief movement on the legs alone: every leg part within the span of an
-    /// LM's shortest length, no other site.
+    /// True for a brief movement on the legs alone that leaves the posture as it was: every
+    /// leg part within the span of an LM's shortest length, no other site, no part turned
+    /// by `posture_min_deg` or settled on a new orientation.
     pub(crate) fn is_leg_transient(&self, cfg: &ClassifyConfig) -> bool {
         let legs_only = self.parts().iter().all(|p| p.site.is_leg()) && self.n_extra == 0;
-        legs_only && self.leg_span.is_some_and(|(a, b)| b - a < cfg.lm_min_s)
+        let still = self
+            .parts()
+            .iter()
+            .all(|p| p.m.ending != Ending::Settled && p.m.angle_deg < cfg.posture_min_deg);
+        legs_only && still && self.leg_span.is_some_and(|(a, b)| b - a < cfg.lm_min_s)
     }
 
     /// True when the two groups share a leg.
@@ -343,7 +353,8 @@ impl Group {
             .iter()
             .all(|p| p.m.ending != Ending::Settled && p.m.angle_deg <= cfg.jerk_max_angle_deg);
         let spread = n_sites_worn < 2 || self.sites.len() >= 2;
-        brief && strong && still && spread && self.n_extra == 0
+        // A push joined by its return is a leg movement, however sharp the push.
+        brief && strong && still && spread && self.n_extra == 0 && !self.paired
     }
 
     /// The group's class and the event for it, in its situation (sensors worn, isolation
@@ -598,6 +609,24 @@ mod tests {
         let mut joined = start;
         joined.join_return(&ret);
         assert!(!joined.is_leg_transient(&cfg));
+        assert!(
+            !joined.is_jerk_like(&cfg, 1),
+            "a push with its return is no jerk"
+        );
+        assert_eq!(
+            joined.n_leg_components(),
+            1,
+            "push and return: one component"
+        );
+        // Both legs pushing, one returning: two components.
+        let mut both = start;
+        both.add(Site::RightAnkle, mv(100.1, 100.3));
+        both.join_return(&ret);
+        assert_eq!(both.n_leg_components(), 2);
+        // A transient that turned the leg for good is no push.
+        let mut turned = mv(100.0, 100.3);
+        turned.angle_deg = cfg.posture_min_deg;
+        assert!(!Group::new(Site::LeftAnkle, turned).is_leg_transient(&cfg));
         let at = Situation {
             n_sites_worn: 1,
             isolated: true,

@@ -8,9 +8,11 @@
 //!    core has delivered everything before (its *watermark*), and chained into groups when
 //!    they overlap or follow within 0.5 s ([`crate::classify`]).
 //! 2. **Classes.** A group is named once nothing that could change its name can still come:
-//!    its neighbours within the jerk isolation time are known. A brief leg transient waits
-//!    too for a return that would make it one leg movement with it
-//!    ([`crate::classify`], `pair_max_s`).
+//!    its neighbours within the jerk isolation time are known. A brief leg transient strong
+//!    enough for a foot's push, with nothing but jerks before it, waits too for a return
+//!    that would make it one leg movement with it ([`crate::classify`], `pair_max_s`):
+//!    such a transient, a jerk included, is named up to `pair_max_s` after its onset
+//!    instead of the isolation time after its end.
 //! 3. **Series.** Leg movements go through the streaming PLM rule ([`crate::series`]), which
 //!    holds at most three of them until their run reaches four or breaks.
 //! 4. **Order.** Events are delivered in order of onset, each as soon as nothing earlier can
@@ -133,6 +135,18 @@ struct Scorer {
     every_pass: bool,
 }
 
+/// How the pairing of the first closed group stands (see [`Scorer::pair_state`]).
+enum PairState {
+    /// Not a push, or nothing that can still come is its return: named alone.
+    Alone,
+    /// The open group may be its return once it closes.
+    OpenGroup,
+    /// No group follows yet; a return may start until this time.
+    NoneUntil(f64),
+    /// The next closed group is its return if nothing but jerks comes before this time.
+    Return(f64),
+}
+
 /// What the first closed group waits for before it is named.
 enum Pairing {
     /// It may be a leg movement's start whose return is yet to be known.
@@ -240,20 +254,13 @@ impl Scorer {
     /// known or can no longer come (see [`Scorer::pairing`]). While it waits on the open
     /// group, that group's closing is the deadline.
     fn front_due_s(&self) -> Option<f64> {
-        let cfg = &self.config.classify;
         let g = self.closed.front()?;
-        let horizon = g.offset_s + cfg.jerk_isolation_s;
-        if !self.may_start_pair(g) {
-            return Some(horizon);
+        let horizon = g.offset_s + self.config.classify.jerk_isolation_s;
+        match self.pair_state() {
+            PairState::Alone => Some(horizon),
+            PairState::OpenGroup => None,
+            PairState::NoneUntil(t) | PairState::Return(t) => Some(t.max(horizon)),
         }
-        let reach = g.onset_s + cfg.pair_max_s;
-        let due = match (self.closed.get(1), &self.open) {
-            (Some(n), _) if n.onset_s < reach => n.offset_s + cfg.jerk_isolation_s,
-            (None, Some(o)) if o.onset_s < reach => return None,
-            (None, None) => reach,
-            _ => horizon,
-        };
-        Some(due.max(horizon))
     }
 
     /// Earliest onset of a group not yet named: the neighbour rules see time up to it.
@@ -415,55 +422,65 @@ impl Scorer {
             && g.onset_s - self.last_nonjerk_end_s >= cfg.jerk_isolation_s
     }
 
-    /// Whether the first closed group is the push of a leg movement whose return is the
-    /// next group (see `ClassifyConfig::pair_max_s`), or may still be: both brief leg
-    /// transients on a shared leg, the push strong, nothing else within the jerk isolation
-    /// time before the push or after the return, the return's end within `pair_max_s` of
-    /// the push's onset, and not two jerks. Asleep or awake alike: a leg movement seen at
-    /// both ends is one in wake too (unlike a lone push, see `lm_transient_min_g`).
-    fn pairing(&self, w: f64) -> Pairing {
+    /// How the pairing of the first closed group stands, whatever the watermark: whether it
+    /// is the push of a leg movement whose return is the next group (see
+    /// `ClassifyConfig::pair_max_s`), or may still be. The return is a brief leg transient
+    /// on a leg the push moved, ending within `pair_max_s` of the push's onset, the two not
+    /// both jerk-like. The open group is given up as soon as it can no longer be one: it
+    /// only grows.
+    fn pair_state(&self) -> PairState {
         let cfg = &self.config.classify;
-        let iso = cfg.jerk_isolation_s;
         let Some(g) = self.closed.front() else {
-            return Pairing::Alone;
+            return PairState::Alone;
         };
         if !self.may_start_pair(g) {
-            return Pairing::Alone;
+            return PairState::Alone;
         }
         let reach = g.onset_s + cfg.pair_max_s;
+        let fits = |n: &Group| n.is_leg_transient(cfg) && n.offset_s <= reach;
+        match (self.closed.get(1), &self.open) {
+            (Some(n), _) if n.onset_s < reach => {
+                let two_jerks =
+                    g.is_jerk_like(cfg, self.n_sites) && n.is_jerk_like(cfg, self.n_sites);
+                if fits(n) && g.shares_leg(n) && !two_jerks {
+                    PairState::Return(n.offset_s + cfg.jerk_isolation_s)
+                } else {
+                    PairState::Alone
+                }
+            }
+            (None, Some(o)) if o.onset_s < reach && fits(o) => PairState::OpenGroup,
+            (None, None) => PairState::NoneUntil(reach),
+            _ => PairState::Alone,
+        }
+    }
+
+    /// What the first closed group's pairing decides at watermark `w`: nothing but jerks
+    /// may come within the jerk isolation time after the return (the push's side was
+    /// checked by `may_start_pair`).
+    fn pairing(&self, w: f64) -> Pairing {
         let known = |t: f64| w >= t || w.is_infinite();
-        let Some(n) = self.closed.get(1) else {
-            return match &self.open {
-                Some(o) if o.onset_s < reach => Pairing::Wait,
-                Some(_) => Pairing::Alone,
-                None if known(reach) => Pairing::Alone,
-                None => Pairing::Wait,
-            };
-        };
-        if n.onset_s >= reach {
-            return Pairing::Alone;
-        }
-        let n_horizon = n.offset_s + iso;
-        let open_near = self.open.as_ref().is_some_and(|o| o.onset_s < n_horizon);
-        if !known(n_horizon) || open_near {
-            return Pairing::Wait;
-        }
-        let after_quiet = self
-            .closed
-            .iter()
-            .skip(2)
-            .take_while(|a| a.onset_s < n_horizon)
-            .all(|a| a.is_jerk_like(cfg, self.n_sites));
-        let two_jerks = g.is_jerk_like(cfg, self.n_sites) && n.is_jerk_like(cfg, self.n_sites);
-        if n.is_leg_transient(cfg)
-            && g.shares_leg(n)
-            && n.offset_s <= reach
-            && after_quiet
-            && !two_jerks
-        {
-            Pairing::Pair
-        } else {
-            Pairing::Alone
+        match self.pair_state() {
+            PairState::Alone => Pairing::Alone,
+            PairState::OpenGroup => Pairing::Wait,
+            PairState::NoneUntil(t) if known(t) => Pairing::Alone,
+            PairState::NoneUntil(_) => Pairing::Wait,
+            PairState::Return(t) => {
+                let open_near = self.open.as_ref().is_some_and(|o| o.onset_s < t);
+                if !known(t) || open_near {
+                    return Pairing::Wait;
+                }
+                let after_quiet = self
+                    .closed
+                    .iter()
+                    .skip(2)
+                    .take_while(|a| a.onset_s < t)
+                    .all(|a| a.is_jerk_like(&self.config.classify, self.n_sites));
+                if after_quiet {
+                    Pairing::Pair
+                } else {
+                    Pairing::Alone
+                }
+            }
         }
     }
 
@@ -813,7 +830,8 @@ impl Detector {
     /// Upper bound on the time from an event's offset to its delivery, in seconds of input.
     ///
     /// The movement core needs its quiet time and post-movement window (or the settle time of
-    /// a posture change), naming needs the jerk isolation time, the train rule up to four
+    /// a posture change), naming needs the jerk isolation time (and a foot's push up to
+    /// `pair_max_s` more, for its return), the train rule up to four
     /// movements at 3.3 s, the bout rule its 30 s gap, and a leg movement waits until its
     /// series reaches four or breaks: at most three intervals of 90 s. One exception: while
     /// a bout of activity goes on (walking about, say), what happens inside it waits for the
@@ -1193,41 +1211,72 @@ mod tests {
     }
 
     #[test]
-    fn a_start_and_its_return_in_sleep_are_one_leg_movement() {
+    fn a_push_and_its_return_are_one_leg_movement() {
         let still = |on: f64| Movement {
             offset_s: on + 2.0,
             ..transient(on, 0.1, 0.1)
         };
+        let push = |on: f64| transient(on, 0.08, 0.08);
+        let weak = |on: f64| transient(on, 0.03, 0.03);
+        let jerk = |on: f64| transient(on, 0.3, 0.05);
         let moves = [
             // Awake (sleep is confirmed after 10 min without wake evidence), a push and its
             // return 4 s later.
-            transient(300.0, 0.08, 0.08),
-            transient(304.0, 0.03, 0.03),
+            push(300.0),
+            weak(304.0),
+            // A sharp push too; the jerk after the pair is then not alone.
+            jerk(400.0),
+            weak(404.0),
+            jerk(406.0),
             // Two jerks stay two jerks.
-            transient(800.0, 0.3, 0.05),
-            transient(803.0, 0.3, 0.05),
+            jerk(800.0),
+            jerk(803.0),
             // Asleep, a return ending more than 10 s after the push: a lone push (a leg
             // movement in sleep), then a twitch.
-            transient(900.0, 0.08, 0.08),
-            transient(911.0, 0.03, 0.03),
-            // A third movement within the isolation time: no pair.
-            transient(1000.0, 0.08, 0.08),
-            transient(1003.0, 0.03, 0.03),
+            push(900.0),
+            weak(911.0),
+            // A third movement within the isolation time after the return: no pair.
+            push(1000.0),
+            weak(1003.0),
             still(1006.0),
             // Too weak for a push.
-            transient(1100.0, 0.03, 0.03),
-            transient(1103.0, 0.03, 0.03),
+            weak(1100.0),
+            weak(1103.0),
+            // A jerk followed, within the push's reach, by a movement too long for a return:
+            // named as soon as that is known.
+            jerk(1200.0),
+            still(1207.0),
+            transient(1209.3, 0.1, 0.1),
+            // A return starting in time but ending after the reach.
+            push(1300.0),
+            weak(1309.9),
+            // A push less than the isolation time after a movement.
+            still(1400.0),
+            push(1404.0),
+            weak(1407.0),
+            // A sharp push whose return has a neighbour: the push is a jerk, named once the
+            // return's neighbours are known.
+            jerk(1500.0),
+            weak(1506.0),
+            still(1507.0),
         ];
-        let got = name_movements(&moves, 1300.0, false);
+        let got = name_movements(&moves, 1600.0, false);
         let kinds: Vec<Kind> = got.events.iter().map(|(_, e)| e.kind).collect();
         use Kind::{HypnicJerk as J, Lm, Other as O};
-        assert_eq!(kinds, [Lm, J, J, Lm, O, O, O, Lm, O, O], "{got:?}");
-        let first = &got.events[0].1;
-        assert_eq!((first.onset_s, first.offset_s), (300.0, 304.2));
-        let lone = &got.events[3].1;
-        assert_eq!((lone.onset_s, lone.offset_s), (900.0, 900.5));
+        #[rustfmt::skip]
+        let want = [Lm, Lm, O, J, J, Lm, O, O, O, Lm, O, O, J, Lm, Lm, O, Lm, O, O, J, O, Lm];
+        assert_eq!(kinds, want, "{got:?}");
+        let span = |i: usize| (got.events[i].1.onset_s, got.events[i].1.offset_s);
+        assert_eq!(span(0), (300.0, 304.2));
+        assert_eq!(span(1), (400.0, 404.2));
+        assert_eq!(span(5), (900.0, 900.5));
+        assert_eq!(span(14), (1300.0, 1300.5));
+        // The jerk at 1200 s goes out once the movement after it is handed over, too long
+        // to be a return, not when that movement's group closes half a second later.
+        let handed_over = ((1209.5 + 0.2) / 0.05) as usize;
+        assert!(got.events[12].0 <= handed_over, "{:?}", got.events[12]);
         // The deadlines of the wait for a return are those of a full pass every block.
-        assert_eq!(got, name_movements(&moves, 1300.0, true));
+        assert_eq!(got, name_movements(&moves, 1600.0, true));
     }
 
     #[test]
