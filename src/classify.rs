@@ -18,10 +18,9 @@
 //!    strong as walking or fidgeting (`activity_min_g`), or longer than any tremor or ALMA
 //!    train (`train_max_s`), is activity instead; but asleep, a train as strong and no
 //!    longer than `activity_min_asleep_s` is one large leg movement, named by the rules
-//!    below. One or two movements a leg, with no
-//!    neighbour, the legs' span shorter than a whole train (`train_min_s`), are no train
-//!    however many bursts they have: a small leg movement under noise chatters on the
-//!    offset threshold.
+//!    below. One or two movements a leg, with no neighbour, the legs' span shorter than a
+//!    whole train (`train_min_s`), are no train however many bursts they have: a small leg
+//!    movement under noise chatters on the offset threshold.
 //! 4. **Activity** for sustained movement: longer than `activity_min_s` (wake movement is
 //!    tens of seconds and longer, §2.5; a candidate LM ends by 10 s), or a wrist moving
 //!    for seconds together with the legs (a whole-body movement, not a leg movement).
@@ -86,9 +85,9 @@ pub struct ClassifyConfig {
     /// transient as strong as `lm_transient_min_g` followed by one more brief leg transient
     /// on a leg it shares, whose end comes within this time of its onset, with nothing but
     /// jerks within `jerk_isolation_s` before the first or after the second, is one leg
-    /// movement from the first's onset to the second's offset, asleep or awake.
-    /// The foot's push and return are seen and its hold is not (see
-    /// `lm_transient_min_g`). WASM 2016's longest candidate LM on one leg, 10 s.
+    /// movement from the first's onset to the second's offset, asleep or awake. The foot's
+    /// push and return are seen and its hold is not (see `lm_transient_min_g`). WASM
+    /// 2016's longest candidate LM on one leg, 10 s.
     pub pair_max_s: f64,
     /// Movements longer than this are activity while awake, in seconds: just above the 10 s a
     /// candidate LM may last (WASM 2016), with room for the detector's boundaries. One

@@ -793,10 +793,10 @@ impl Detector {
                 first_t_s: None,
             });
         }
-        // Grouping waits for the merge gap, naming for the jerk isolation time (and a leg
-        // movement's start for its return), the train rule
-        // for up to three more movements, the bout rule for its gap, and a leg movement for
-        // its series: up to three IMIs of the longest allowed.
+        // Grouping waits for the merge gap, naming for the jerk isolation time (and a foot's
+        // push for its return), the train rule for up to three more movements, the bout
+        // rule for its gap, and a leg movement for its series: up to three IMIs of the
+        // longest allowed.
         let c = &config.classify;
         let series_s = 3.0 * config.series.imi_max_s + config.series.bilateral_clm_max_s;
         let train_s = f64::from(c.train_min_movements) * c.train_max_interval_s;
@@ -831,11 +831,11 @@ impl Detector {
     ///
     /// The movement core needs its quiet time and post-movement window (or the settle time of
     /// a posture change), naming needs the jerk isolation time (and a foot's push up to
-    /// `pair_max_s` more, for its return), the train rule up to four
-    /// movements at 3.3 s, the bout rule its 30 s gap, and a leg movement waits until its
-    /// series reaches four or breaks: at most three intervals of 90 s. One exception: while
-    /// a bout of activity goes on (walking about, say), what happens inside it waits for the
-    /// bout to end, since a later piece of the bout may still absorb it.
+    /// `pair_max_s` more, for its return), the train rule up to four movements at 3.3 s,
+    /// the bout rule its 30 s gap, and a leg movement waits until its series reaches four
+    /// or breaks: at most three intervals of 90 s. One exception: while a bout of activity
+    /// goes on (walking about, say), what happens inside it waits for the bout to end,
+    /// since a later piece of the bout may still absorb it.
     pub fn latency_s(&self) -> f64 {
         self.latency_s
     }
