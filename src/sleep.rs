@@ -1,10 +1,11 @@
 //! Sleep period and sleep onset from the movements alone, streaming.
 //!
 //! A streaming form of the inactivity rules of domain.md §5: sleep is sustained inactivity.
-//! What counts as activity is *wake evidence* — sustained movement (the `activity` class) —
-//! not every movement: leg movements and posture changes happen in sleep (PLMS are leg
-//! movements in sleep by definition, and sleepers turn about 1.6 times an hour), so a
-//! leg-based inactivity rule that counted them would score a PLM-rich night as wake (§5,
+//! What counts as activity is *wake evidence* — sustained movement (the `activity` class,
+//! and the posture changes and other movements a bout of activity absorbs) — not every
+//! movement: leg movements and posture changes happen in sleep (PLMS are leg movements in
+//! sleep by definition, and sleepers turn about 1.6 times an hour), so a leg-based
+//! inactivity rule that counted them would score a PLM-rich night as wake (§5,
 //! "consequences for sleeptwitch").
 //!
 //! - Awake, a stretch of `persist_s` (10 min, the "persistent sleep" criterion of §5) with
