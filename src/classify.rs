@@ -305,12 +305,16 @@ impl Group {
     /// leg part within the span of an LM's shortest length, no other site, no part turned
     /// by `posture_min_deg` or settled on a new orientation.
     pub(crate) fn is_leg_transient(&self, cfg: &ClassifyConfig) -> bool {
-        let legs_only = self.parts().iter().all(|p| p.site.is_leg()) && self.n_extra == 0;
         let still = self
             .parts()
             .iter()
             .all(|p| p.m.ending != Ending::Settled && p.m.angle_deg < cfg.posture_min_deg);
-        legs_only && still && self.leg_span.is_some_and(|(a, b)| b - a < cfg.lm_min_s)
+        self.legs_only() && still && self.leg_span.is_some_and(|(a, b)| b - a < cfg.lm_min_s)
+    }
+
+    /// True when every part is on a leg (and none went beyond `MAX_PARTS`).
+    fn legs_only(&self) -> bool {
+        self.parts().iter().all(|p| p.site.is_leg()) && self.n_extra == 0
     }
 
     /// True when the two groups share a leg.
@@ -429,9 +433,7 @@ impl Group {
         let train = bursty && !chatter;
         if train {
             // Walking and shaking are rhythmic too, but far stronger than any tremor train.
-            let strong = self
-                .strongest()
-                .is_some_and(|p| p.m.peak_h_g >= cfg.activity_min_g);
+            let strong = self.peak_h_g() >= cfg.activity_min_g;
             let long = longest > cfg.train_max_s;
             // Asleep, a large leg movement (a triple flexion, a push with a plantar end)
             // breaks into bursts as strong as steps; there, as for any movement, only its
@@ -484,12 +486,7 @@ impl Group {
     /// only (a wrist too makes it a whole-body start), alone, asleep. "Alone" is the jerk
     /// isolation, measured from the transient's own end.
     fn is_movement_start(&self, cfg: &ClassifyConfig, at: Situation) -> bool {
-        let legs_only = self.parts().iter().all(|p| p.site.is_leg()) && self.n_extra == 0;
-        let strong = self
-            .parts()
-            .iter()
-            .any(|p| p.m.peak_h_g >= cfg.lm_transient_min_g);
-        legs_only && strong && at.isolated && at.asleep
+        self.legs_only() && self.peak_h_g() >= cfg.lm_transient_min_g && at.isolated && at.asleep
     }
 
     /// True when no leg has more than [`CHATTER_MAX_PARTS`] movements in the group.

@@ -371,16 +371,9 @@ impl Scorer {
                     g.join_return(&n);
                 }
             }
-            let horizon = g.offset_s + iso;
+            let isolated = self.quiet_before(g.onset_s) && self.only_jerks(0, g.offset_s + iso);
             let cfg = &self.config.classify;
-            let jerk_like = g.is_jerk_like(cfg, self.n_sites);
-            let after_quiet = self
-                .closed
-                .iter()
-                .take_while(|n| n.onset_s < horizon)
-                .all(|n| n.is_jerk_like(cfg, self.n_sites));
-            let isolated = g.onset_s - self.last_nonjerk_end_s >= iso && after_quiet;
-            if !jerk_like {
+            if !g.is_jerk_like(cfg, self.n_sites) {
                 self.last_nonjerk_end_s = self.last_nonjerk_end_s.max(g.offset_s);
             }
             let at = Situation {
@@ -419,7 +412,23 @@ impl Scorer {
         let cfg = &self.config.classify;
         g.is_leg_transient(cfg)
             && g.peak_h_g() >= cfg.lm_transient_min_g
-            && g.onset_s - self.last_nonjerk_end_s >= cfg.jerk_isolation_s
+            && self.quiet_before(g.onset_s)
+    }
+
+    /// True when no group named so far other than a jerk ended within the jerk isolation
+    /// time before `onset_s`.
+    fn quiet_before(&self, onset_s: f64) -> bool {
+        onset_s - self.last_nonjerk_end_s >= self.config.classify.jerk_isolation_s
+    }
+
+    /// True when every closed group from the `from`-th on that starts before `t_s` is
+    /// jerk-like: nothing else comes before `t_s` among those known.
+    fn only_jerks(&self, from: usize, t_s: f64) -> bool {
+        self.closed
+            .iter()
+            .skip(from)
+            .take_while(|a| a.onset_s < t_s)
+            .all(|a| a.is_jerk_like(&self.config.classify, self.n_sites))
     }
 
     /// How the pairing of the first closed group stands, whatever the watermark: whether it
@@ -469,13 +478,7 @@ impl Scorer {
                 if !known(t) || open_near {
                     return Pairing::Wait;
                 }
-                let after_quiet = self
-                    .closed
-                    .iter()
-                    .skip(2)
-                    .take_while(|a| a.onset_s < t)
-                    .all(|a| a.is_jerk_like(&self.config.classify, self.n_sites));
-                if after_quiet {
+                if self.only_jerks(2, t) {
                     Pairing::Pair
                 } else {
                     Pairing::Alone
