@@ -130,6 +130,13 @@ pub struct SegmentConfig {
     /// least `classify.posture_min_deg` (then the posture changed in the gap, and the
     /// movement that follows reports it).
     pub after_gap_s: f64,
+    /// Time constant of the slow orientation channel, in seconds; 0 turns it off.
+    ///
+    /// The gravity estimate averaged over each block and smoothed this much finds leg
+    /// movements of a degree or two that the blocks' rotation envelope loses in the noise
+    /// of a small sensor (see `src/slow.rs`): 0.6 s keeps most of the tilt of a 0.5–10 s
+    /// movement and cuts the noise a few times. Only leg sensors use it.
+    pub slow_tau_s: f64,
 }
 
 impl Default for SegmentConfig {
@@ -143,6 +150,7 @@ impl Default for SegmentConfig {
             post_window_s: 1.0,
             settle_s: 12.0,
             after_gap_s: 1.0,
+            slow_tau_s: 0.6,
         }
     }
 }
@@ -350,6 +358,7 @@ impl Config {
         positive("segment.post_window_s", g.post_window_s)?;
         positive("segment.settle_s", g.settle_s)?;
         positive("segment.after_gap_s", g.after_gap_s)?;
+        non_negative("segment.slow_tau_s", g.slow_tau_s)?;
         let c = &self.calibration;
         positive("calibration.window_s", c.window_s)?;
         positive("calibration.still_sd_g", c.still_sd_g)?;

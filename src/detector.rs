@@ -784,7 +784,7 @@ impl Detector {
         let mut feeds = Vec::with_capacity(sites.len());
         let mut core_latency = 0.0f64;
         for &(site, rate) in sites {
-            let core = MovementCore::new(config, rate)?;
+            let core = MovementCore::for_site(config, rate, site)?;
             core_latency = core_latency.max(core.latency_s());
             cores.push(core);
             feeds.push(Feed {

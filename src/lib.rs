@@ -32,6 +32,7 @@ mod segment;
 pub mod series;
 pub mod sim;
 pub mod sleep;
+mod slow;
 pub mod spectral;
 
 pub use calibrate::{CalibrationReport, CalibrationStatus};

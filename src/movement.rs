@@ -22,7 +22,8 @@ use crate::gravity::{
 };
 use crate::io::check::gap_threshold_s;
 use crate::segment::{BlockView, Movement, SegmentPlan, Segmenter};
-use crate::{ConfigError, Error, ErrorKind, Gap, Position, Sample};
+use crate::slow::{self, SlowChannel, SlowPlan};
+use crate::{ConfigError, Error, ErrorKind, Gap, Position, Sample, Site};
 
 /// What a core reports about its stream when it is finished.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -75,6 +76,10 @@ struct Plan {
     /// Blocks after a gap in which no movement starts (see `SegmentConfig::after_gap_s`).
     after_gap_blocks: u32,
     seg: SegmentPlan,
+    /// The slow orientation channel; `None` when it is off (a wrist, or the config).
+    slow: Option<SlowPlan>,
+    /// How far the watermark trails the last block: the larger lag of the two channels.
+    watermark_lag_s: f64,
     latency_s: f64,
 }
 
@@ -104,6 +109,7 @@ struct State {
     /// Blocks left in the settling time after a gap.
     after_gap_blocks: u32,
     seg: Segmenter,
+    slow: SlowChannel,
     calib: Calibrator,
     summary: SiteSummary,
 }
@@ -129,6 +135,7 @@ impl State {
             thresholds: None,
             after_gap_blocks: 0,
             seg: Segmenter::default(),
+            slow: SlowChannel::new(plan.floor_capacity, plan.config.floor.quantile),
             calib: Calibrator::new(&plan.config.calibration, plan.block_s),
             summary: SiteSummary {
                 sample_rate_hz: plan.sample_rate_hz,
@@ -146,11 +153,26 @@ pub(crate) struct MovementCore {
 }
 
 impl MovementCore {
-    /// A detector for samples arriving at about `sample_rate_hz`.
+    /// A detector for a leg sensor's samples arriving at about `sample_rate_hz`.
     ///
     /// # Errors
     /// When a config field breaks its rule for this rate (see [`Config::validate`]).
     pub(crate) fn new(config: &Config, sample_rate_hz: f64) -> Result<Self, ConfigError> {
+        Self::for_site(config, sample_rate_hz, Site::Ankle)
+    }
+
+    /// A detector for the samples of a sensor at `site`, arriving at about `sample_rate_hz`.
+    ///
+    /// The slow orientation channel (`src/slow.rs`) runs on leg sensors only: on a wrist
+    /// resting on the chest it would follow the breaths.
+    ///
+    /// # Errors
+    /// When a config field breaks its rule for this rate (see [`Config::validate`]).
+    pub(crate) fn for_site(
+        config: &Config,
+        sample_rate_hz: f64,
+        site: Site,
+    ) -> Result<Self, ConfigError> {
         config.validate(sample_rate_hz)?;
         let lp = OnePole::new(
             "signal.gravity_cutoff_hz",
@@ -169,8 +191,24 @@ impl MovementCore {
             settle_s: config.segment.settle_s,
             rotation_delay_s: rotation_delay_s(lp, sample_rate_hz),
         };
+        let floor_warmup = steps(2.0, floor_step_s) as usize;
+        let slow = if site == Site::Wrist {
+            None
+        } else {
+            SlowPlan::new(
+                config,
+                sample_rate_hz,
+                block_s,
+                seg.rotation_delay_s,
+                (floor_step_s, floor_warmup),
+            )
+        };
+        let watermark_lag_s = slow.map_or(seg.rotation_delay_s, |p| {
+            p.delay_s().max(seg.rotation_delay_s)
+        });
+        let slow_step_s = slow.map_or(0.0, |p| p.step_s(block_s));
         let quiet_end = seg.merge_gap_s + seg.post_window_s;
-        let latency_s = quiet_end.max(seg.settle_s) + 2.0 * block_s + seg.rotation_delay_s;
+        let latency_s = quiet_end.max(seg.settle_s) + 2.0 * block_s + watermark_lag_s + slow_step_s;
         let plan = Plan {
             config: config.clone(),
             sample_rate_hz,
@@ -181,11 +219,13 @@ impl MovementCore {
             gap_min_s: gap_threshold_s(1.0 / sample_rate_hz),
             floor_step_blocks,
             floor_capacity,
-            floor_warmup: steps(2.0, floor_step_s) as usize,
+            floor_warmup,
             max_freeze_blocks: steps(config.floor.max_freeze_s, block_s),
             weak_share_step: (floor_step_s / config.floor.window_s).min(1.0),
             after_gap_blocks: steps(config.segment.after_gap_s, block_s),
             seg,
+            slow,
+            watermark_lag_s,
             latency_s,
         };
         Ok(MovementCore::from_plan(plan))
@@ -400,6 +440,7 @@ impl MovementCore {
 
     /// Closes whatever movement is open, as at a gap or the end of the stream.
     fn cut(&mut self, sink: &mut impl CoreSink) {
+        self.state.slow.cut();
         let g = self.calibrated_g_fast();
         if let Some(m) = self.state.seg.cut(g) {
             self.emit(&m, sink);
@@ -458,10 +499,12 @@ impl MovementCore {
         };
 
         let g_fast = axes(st.block.g_fast);
-        let movement = match st.thresholds {
+        // The movement that became final, and what the slow channel needs to know: may it
+        // look (the segmenter holds nothing), and is a block envelope above its offset?
+        let (movement, free, stirred) = match st.thresholds {
             Some(_) if st.after_gap_blocks > 0 => {
                 settle_after_gap(plan, st, g_fast);
-                None
+                (None, false, false)
             }
             Some(Limits {
                 h: th_h,
@@ -487,24 +530,42 @@ impl MovementCore {
                         plan.rest.step_f64(r, g);
                     }
                 }
-                movement
+                (movement, !st.seg.holds_movement(), !quiet)
             }
             None => {
                 // Warming up: no movement can start, the rest follows the orientation.
                 st.rest = g_fast;
-                None
+                (None, false, false)
             }
+        };
+        let slow = match &plan.slow {
+            Some(sp) => {
+                let seg = slow::Segmenter {
+                    free,
+                    stirred,
+                    e_h2,
+                };
+                st.slow.step(sp, &plan.config, &st.block, &st.calib, seg)
+            }
+            None => None,
         };
         st.block.n = 0;
         let t_last_s = st.block.t_last_s;
         if let Some(m) = movement {
             self.emit(&m, sink);
         }
-        let t = t_last_s - self.plan.seg.rotation_delay_s;
-        let watermark = match self.state.seg.pending_onset_s() {
-            Some(onset) => onset.min(t),
-            None => t,
-        };
+        if let Some(m) = slow {
+            self.emit(&m, sink);
+        }
+        let st = &self.state;
+        let t = t_last_s - self.plan.watermark_lag_s;
+        let mut watermark = t;
+        if let Some(onset) = st.seg.pending_onset_s() {
+            watermark = watermark.min(onset);
+        }
+        if self.plan.slow.is_some() {
+            watermark = watermark.min(st.slow.pending_onset_s());
+        }
         sink.progress(t_last_s, watermark);
     }
 
@@ -777,6 +838,113 @@ mod tests {
             );
             assert!((400.0..402.0).contains(&m.onset_s), "{rate} Hz: {m:?}");
         }
+    }
+
+    /// Roughly Gaussian noise of standard deviation `sd_g` (a sum of four uniforms).
+    fn noise_sd(seed: u64, sd_g: f64) -> impl FnMut() -> f64 {
+        let mut u = noise(seed);
+        // Each uniform spans ±0.002 g: standard deviation 0.004/√12; four of them, twice that.
+        let scale = sd_g / (2.0 * 0.004 / 12f64.sqrt());
+        move || (u() + u() + u() + u()) * scale
+    }
+
+    /// A night of `secs` at `rate` with noise of `sd_g` on every axis, and tilts of `deg`
+    /// lasting `dur` s starting at each of `at`.
+    fn noisy_night(
+        rate: f64,
+        secs: f64,
+        sd_g: f64,
+        at: &[f64],
+        (dur, deg): (f64, f64),
+    ) -> Vec<Sample> {
+        let mut noise = noise_sd(777, sd_g);
+        (0..(secs * rate).round() as usize)
+            .map(|i| {
+                let t = i as f64 / rate;
+                let th = at
+                    .iter()
+                    .find(|&&a| (a..a + dur).contains(&t))
+                    .map_or(0.0, |&a| {
+                        deg.to_radians() * (std::f64::consts::PI * (t - a) / dur).sin()
+                    });
+                Sample::new(t, [noise(), th.sin() + noise(), th.cos() + noise()])
+            })
+            .collect()
+    }
+
+    fn with_slow(tau_s: f64) -> Config {
+        let mut c = Config::default();
+        c.segment.slow_tau_s = tau_s;
+        c
+    }
+
+    #[test]
+    fn the_slow_channel_finds_tilts_lost_in_the_noise_of_a_small_sensor() {
+        // 0.8° over 4 s at 25 Hz under 10 mg of noise a sample: the block envelopes miss
+        // nearly every one; the slow channel finds each, with its boundaries.
+        let at = [300.0, 340.0, 380.0, 420.0, 460.0];
+        let s = noisy_night(25.0, 600.0, 0.010, &at, (4.0, 0.8));
+        let off = run(
+            &mut MovementCore::new(&with_slow(0.0), 25.0).unwrap(),
+            &s,
+            4096,
+        );
+        assert!(off.len() <= 1, "{off:?}");
+        let on = run(&mut core(25.0), &s, 4096);
+        assert_eq!(on.len(), at.len(), "{on:?}");
+        // Each is found over the part of its slow rise and fall that stands above the
+        // noise: inside the tilt, lag corrected, and around its peak (at 2 s).
+        for (m, a) in on.iter().zip(at) {
+            assert!(m.onset_s > a - 0.3 && m.offset_s < a + 4.3, "{m:?}");
+            assert!(m.onset_s < a + 1.5 && m.offset_s > a + 2.0, "{m:?}");
+            assert!(m.angle_deg < 1.0, "{m:?}");
+        }
+        // A wrist's core has no slow channel (it would follow the breaths).
+        let mut wrist = MovementCore::for_site(&Config::default(), 25.0, Site::Wrist).unwrap();
+        assert_eq!(run(&mut wrist, &s, 4096), off);
+    }
+
+    #[test]
+    fn a_movement_the_blocks_see_is_found_once_not_again_as_it_settles() {
+        for rate in [25.0, 100.0] {
+            let at = [300.0, 330.0, 360.0];
+            let s = noisy_night(rate, 480.0, 0.010, &at, (4.0, 20.0));
+            let ms = run(&mut core(rate), &s, 4096);
+            assert_eq!(ms.len(), at.len(), "{rate} Hz: {ms:?}");
+            let off = run(
+                &mut MovementCore::new(&with_slow(0.0), rate).unwrap(),
+                &s,
+                4096,
+            );
+            assert_eq!(ms, off, "{rate} Hz");
+        }
+    }
+
+    #[test]
+    fn a_coarse_quiet_sensor_wandering_across_a_step_is_not_moving() {
+        // 10 bits over ±8 g: steps of 15.6 mg, with 3 mg of noise. The limb turns by 10°
+        // over the hour, so each axis sits for a minute or more near each edge between two
+        // steps and reads as one or the other (without the margin of two steps, the slow
+        // channel takes some of that for movements).
+        let step = 16.0 / 1024.0;
+        let rate = 25.0;
+        let mut noise = noise_sd(99, 0.003);
+        let s: Vec<Sample> = (0..(3600.0 * rate) as usize)
+            .map(|i| {
+                let t = i as f64 / rate;
+                let th = (10.0 * t / 3600.0).to_radians();
+                let acc = [0.3 + noise(), th.sin() + noise(), th.cos() + noise()];
+                Sample::new(t, acc.map(|v| (v / step).round() * step))
+            })
+            .collect();
+        // The block envelopes see a step now and then; the slow channel adds nothing.
+        let on = run(&mut core(rate), &s, 4096);
+        let off = run(
+            &mut MovementCore::new(&with_slow(0.0), rate).unwrap(),
+            &s,
+            4096,
+        );
+        assert_eq!(on, off);
     }
 
     #[test]

@@ -185,7 +185,7 @@ pub(crate) fn angle_deg(a: [f64; 3], b: [f64; 3]) -> f64 {
 }
 
 /// Tilt angle that moves a vector of length `norm_g` by a chord of `chord_g`, in degrees.
-fn chord_to_deg(chord_g: f64, norm_g: f64) -> f64 {
+pub(crate) fn chord_to_deg(chord_g: f64, norm_g: f64) -> f64 {
     if norm_g <= 0.0 {
         return 0.0;
     }
@@ -193,7 +193,7 @@ fn chord_to_deg(chord_g: f64, norm_g: f64) -> f64 {
     2.0 * half.asin().to_degrees()
 }
 
-fn norm(v: [f64; 3]) -> f64 {
+pub(crate) fn norm(v: [f64; 3]) -> f64 {
     (v[0] * v[0] + v[1] * v[1] + v[2] * v[2]).sqrt()
 }
 
@@ -201,6 +201,11 @@ impl Segmenter {
     /// True while a movement is open (the floor and the resting orientation stay frozen).
     pub(crate) fn is_active(&self) -> bool {
         matches!(self.phase, Phase::Active(_))
+    }
+
+    /// True while a movement is open or closing.
+    pub(crate) fn holds_movement(&self) -> bool {
+        !matches!(self.phase, Phase::Idle)
     }
 
     /// True when no movement is open or closing and nothing is rising: a quiet block changes
