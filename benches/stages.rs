@@ -49,6 +49,13 @@ fn stages(c: &mut Criterion) {
     });
     g.finish();
 
+    let mut g = c.benchmark_group("slow_channel");
+    g.throughput(Throughput::Elements(blocks.n_samples()));
+    g.bench_function("gathered_and_stepped", |b| {
+        b.iter(|| st.slow_channel(black_box(&blocks)))
+    });
+    g.finish();
+
     let mut g = c.benchmark_group("block_stage");
     g.throughput(Throughput::Elements(blocks.n_samples()));
     g.bench_function("as_the_core_runs_it", |b| {

@@ -9,6 +9,7 @@ use crate::config::Config;
 use crate::envelope::{NoiseFloor, Thresholds};
 use crate::gravity::{axes, to_f32, BlockSums, FillBuffer, Gravity, PathPlan, FILL_MAX};
 use crate::segment::{BlockView, Movement, Segmenter};
+use crate::slow::{self, SlowChannel};
 use crate::{ConfigError, Error, Gap, Sample};
 
 /// A sink that counts movements and keeps the last watermark, at next to no cost.
@@ -260,6 +261,30 @@ impl Stages {
             n += u64::from(seg.step(&self.plan.seg, v).movement.is_some());
         }
         n + u64::from(seg.cut([0.0, 0.0, 1.0]).is_some())
+    }
+
+    /// The slow orientation channel alone (`src/slow.rs`): every block gathered, a step
+    /// every 0.2 s, the segmenter holding nothing and its blocks stirred throughout (so a
+    /// run that reaches the onset threshold is reported); identity calibration. Returns the
+    /// movements found.
+    #[inline(never)]
+    pub fn slow_channel(&self, blocks: &Blocks) -> u64 {
+        let Some(plan) = &self.plan.slow else {
+            return 0;
+        };
+        let config = &self.plan.config;
+        let calib = Calibrator::new(&config.calibration, self.plan.block_s);
+        let mut ch = SlowChannel::new(self.plan.floor_capacity, config.floor.quantile);
+        let seg = slow::Segmenter {
+            free: true,
+            stirred: true,
+            e_h2: 0.0,
+        };
+        let mut n = 0;
+        for b in &blocks.sums {
+            n += u64::from(ch.step(plan, config, b, &calib, seg).is_some());
+        }
+        n
     }
 
     /// The whole block stage (envelopes, floors, calibration, resting orientation,
