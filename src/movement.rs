@@ -559,12 +559,15 @@ impl MovementCore {
         }
         let st = &self.state;
         let t = t_last_s - self.plan.watermark_lag_s;
+        // Times are finite here: plain comparisons, not `f64::min` and its NaN rule.
         let mut watermark = t;
         if let Some(onset) = st.seg.pending_onset_s() {
-            watermark = watermark.min(onset);
+            if onset < watermark {
+                watermark = onset;
+            }
         }
-        if self.plan.slow.is_some() {
-            watermark = watermark.min(st.slow.pending_onset_s());
+        if self.plan.slow.is_some() && st.slow.pending_onset_s() < watermark {
+            watermark = st.slow.pending_onset_s();
         }
         sink.progress(t_last_s, watermark);
     }
