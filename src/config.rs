@@ -132,7 +132,7 @@ pub struct SegmentConfig {
     pub after_gap_s: f64,
     /// Time constant of the slow orientation channel, in seconds; 0 turns it off.
     ///
-    /// The gravity estimate averaged over each block and smoothed this much finds leg
+    /// The gravity estimate averaged over steps of about 0.2 s and smoothed this much finds leg
     /// movements of a degree or two that the blocks' rotation envelope loses in the noise
     /// of a small sensor (see `src/slow.rs`): 0.6 s keeps most of the tilt of a 0.5–10 s
     /// movement and cuts the noise a few times. Only leg sensors use it.

@@ -206,7 +206,7 @@ impl MovementCore {
         let watermark_lag_s = slow.map_or(seg.rotation_delay_s, |p| {
             p.delay_s().max(seg.rotation_delay_s)
         });
-        let slow_step_s = slow.map_or(0.0, |p| p.step_s(block_s));
+        let slow_step_s = slow.map_or(0.0, |p| p.step_s());
         let quiet_end = seg.merge_gap_s + seg.post_window_s;
         let latency_s = quiet_end.max(seg.settle_s) + 2.0 * block_s + watermark_lag_s + slow_step_s;
         let plan = Plan {
@@ -540,7 +540,7 @@ impl MovementCore {
         };
         let slow = match &plan.slow {
             Some(sp) => {
-                let seg = slow::Segmenter {
+                let seg = slow::SegmenterSays {
                     free,
                     stirred,
                     e_h2,
@@ -593,6 +593,13 @@ fn settle_after_gap(plan: &Plan, st: &mut State, g_fast: [f64; 3]) {
     }
 }
 
+/// A block's peak rate of change of acceleration, in g/s, from its largest sample-to-sample
+/// change per lane (uncalibrated), scaled by the calibration's mean gain.
+pub(crate) fn jerk_g_per_s(max_abs_d: [f32; 4], corr: &Correction, sample_rate_hz: f64) -> f64 {
+    let mean_k = (corr.gain[0] + corr.gain[1] + corr.gain[2]) / 3.0;
+    norm32(max_abs_d) * mean_k * sample_rate_hz
+}
+
 /// Length of the axes of a signal-path value, in f64.
 fn norm32(v: [f32; 4]) -> f64 {
     let [x, y, z] = axes(v);
@@ -631,14 +638,13 @@ fn step_segmenter(
     g_fast: [f64; 3],
     (th_h, th_r): (Thresholds, Thresholds),
 ) -> Option<Movement> {
-    let mean_k = (corr.gain[0] + corr.gain[1] + corr.gain[2]) / 3.0;
     let b = &st.block;
     let view = BlockView {
         t_start_s: b.t_first_s,
         t_end_s: b.t_last_s,
         e_h_g: e_h2.sqrt(),
         e_r_g: e_r2.sqrt(),
-        jerk_g_per_s: norm32(b.max_abs_d) * mean_k * plan.sample_rate_hz,
+        jerk_g_per_s: jerk_g_per_s(b.max_abs_d, corr, plan.sample_rate_hz),
         g_fast: corr.apply(g_fast),
         g_rest: corr.apply(st.rest),
         th_h,

@@ -29,22 +29,26 @@ use crate::config::{steps, Config};
 use crate::envelope::{NoiseFloor, Thresholds};
 use crate::filter::OnePole;
 use crate::gravity::{axes, BlockSums};
+use crate::movement::jerk_g_per_s;
 use crate::segment::{angle_deg, chord_to_deg, norm, Ending, Movement};
 
 /// Length of the channel's steps, in seconds: it takes blocks a few at a time, as its
 /// smoothing needs no finer steps and each costs as much as a block of the segmenter.
 const STEP_S: f64 = 0.2;
 
-/// See [`SlowPlan::hold_s`], in seconds: about eight time constants of the smoothing, and
-/// short enough that a movement the channel loses to it is one that follows the last by
-/// less than the 10 s that the periodic-series rules ask between onsets.
+/// Time after the segmenter lets go in which no run starts and the rest follows the
+/// orientation exactly, in seconds: the smoothing forgets what the segmenter held, and the
+/// limb comes to rest. Several time constants of the smoothing, and short enough that a
+/// movement the channel loses to it is one that follows the last by less than the 10 s that
+/// the periodic-series rules ask between onsets.
 const HOLD_S: f64 = 5.0;
 
 /// What the slow channel needs from the plan of its core.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub(crate) struct SlowPlan {
-    /// Blocks a step takes.
+    /// Blocks a step takes, and its length in seconds.
     blocks: u32,
+    step_s: f64,
     /// The smoothing section, one step a step.
     smooth: OnePole,
     /// The rest's section, one step a step.
@@ -55,10 +59,6 @@ pub(crate) struct SlowPlan {
     merge_gap_s: f64,
     /// Longest run that may be a leg movement.
     max_run_s: f64,
-    /// Time after the segmenter lets go in which no run starts and the rest follows the
-    /// orientation exactly: the smoothing forgets what the segmenter held, and the limb
-    /// comes to rest.
-    hold_s: f64,
     /// Steps whose values make one floor value.
     floor_steps: u32,
     /// Floor values needed before the channel may start a movement.
@@ -69,8 +69,8 @@ pub(crate) struct SlowPlan {
 
 impl SlowPlan {
     /// The plan for blocks of `block_s` seconds behind a gravity estimate that lags slow
-    /// motion by `rotation_delay_s`, with floor values every `floor_step_s`; `None` when
-    /// the config turns the channel off.
+    /// motion by `rotation_delay_s`, with a floor value every `floor_step_s` rounded to whole
+    /// steps (at 100 Hz three steps, 0.6 s); `None` when the config turns the channel off.
     pub(crate) fn new(
         config: &Config,
         sample_rate_hz: f64,
@@ -88,12 +88,12 @@ impl SlowPlan {
         let a = f64::from(smooth.alpha);
         Some(SlowPlan {
             blocks,
+            step_s,
             smooth,
             rest: OnePole::from_time_constant(config.signal.baseline_tau_s, 1.0 / step_s),
             delay_s: rotation_delay_s + 0.5 * step_s + (1.0 - a) / a * step_s,
             merge_gap_s: config.segment.merge_gap_s,
             max_run_s: config.segment.settle_s,
-            hold_s: HOLD_S,
             floor_steps: steps(floor_step_s, step_s),
             floor_warmup,
             sample_rate_hz,
@@ -105,15 +105,15 @@ impl SlowPlan {
         self.delay_s
     }
 
-    /// Length of a step, in seconds, for a block of `block_s`.
-    pub(crate) fn step_s(&self, block_s: f64) -> f64 {
-        f64::from(self.blocks) * block_s
+    /// Length of a step, in seconds.
+    pub(crate) fn step_s(&self) -> f64 {
+        self.step_s
     }
 }
 
 /// What the segmenter says about a block (or a step), as the slow channel needs it.
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub(crate) struct Segmenter {
+pub(crate) struct SegmenterSays {
     /// False while the segmenter holds a movement (open or closing), after a gap, or before
     /// the floors are warm.
     pub(crate) free: bool,
@@ -123,9 +123,9 @@ pub(crate) struct Segmenter {
     pub(crate) e_h2: f64,
 }
 
-impl Segmenter {
+impl SegmenterSays {
     /// The start of a step's gathering: free until a block says otherwise.
-    const GATHER: Segmenter = Segmenter {
+    const GATHER: SegmenterSays = SegmenterSays {
         free: true,
         stirred: false,
         e_h2: 0.0,
@@ -133,7 +133,7 @@ impl Segmenter {
 }
 
 /// A run above the offset threshold.
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 struct Run {
     m: Movement,
     confirmed: bool,
@@ -145,7 +145,8 @@ struct Run {
 }
 
 /// The slow channel's state. Orientations are uncalibrated, in the signal path's f32 lanes
-/// (lane 0 unused), as the block sums are.
+/// as the block sums are: lane 0 follows the time through the same arithmetic and weighs
+/// nothing in a distance (the calibration's squared gains are 0 there).
 #[derive(Clone, Debug)]
 pub(crate) struct SlowChannel {
     /// Smoothed gravity estimate; not `primed` until the first block after a start or a
@@ -170,14 +171,14 @@ pub(crate) struct SlowChannel {
     acc_n: u32,
     acc_samples: u32,
     acc_g: [f32; 4],
-    acc_seg: Segmenter,
+    acc_seg: SegmenterSays,
     /// Earliest onset a run opened by the step being gathered (or the last one) can have.
     gather_from_s: f64,
     /// Earliest onset of a movement not yet delivered: the open run's, or `gather_from_s`.
     pending_s: f64,
-    /// Smallest change between two samples seen on each axis, in g (lane 0 unused); the
-    /// least of them is the quantisation step of a coarse sensor (see
-    /// [`SlowChannel::margins`]).
+    /// Smallest non-zero largest sample-to-sample change of a step's last block seen on
+    /// each axis, in g (lane 0 not read); on a coarse, quiet sensor the least of them is its
+    /// quantisation step (see [`SlowChannel::margins`]).
     least_d: [f32; 4],
 }
 
@@ -199,7 +200,7 @@ impl SlowChannel {
             acc_n: 0,
             acc_samples: 0,
             acc_g: [0.0; 4],
-            acc_seg: Segmenter::GATHER,
+            acc_seg: SegmenterSays::GATHER,
             gather_from_s: f64::NEG_INFINITY,
             pending_s: f64::NEG_INFINITY,
         }
@@ -219,7 +220,7 @@ impl SlowChannel {
         self.acc_n = 0;
         self.acc_samples = 0;
         self.acc_g = [0.0; 4];
-        self.acc_seg = Segmenter::GATHER;
+        self.acc_seg = SegmenterSays::GATHER;
     }
 
     /// Takes one block of the signal path; once a step's blocks are in, advances by the
@@ -232,7 +233,7 @@ impl SlowChannel {
         config: &Config,
         b: &BlockSums,
         calib: &Calibrator,
-        seg: Segmenter,
+        seg: SegmenterSays,
     ) -> Option<Movement> {
         // Σ g_fast over the block's samples, from the sums against its reference.
         let n = b.n as f32;
@@ -283,9 +284,9 @@ impl SlowChannel {
         self.acc_n = 0;
         self.acc_samples = 0;
         self.acc_g = [0.0; 4];
-        self.acc_seg = Segmenter::GATHER;
+        self.acc_seg = SegmenterSays::GATHER;
         if !seg.free || !self.resting || b.t_last_s < self.quiet_until_s {
-            return self.hold(plan, b.t_last_s, seg.free);
+            return self.hold(b.t_last_s, seg.free);
         }
         let (rest, k2) = (self.rest, calib.gain2());
         let mut w = [0.0f32; 4];
@@ -308,14 +309,7 @@ impl SlowChannel {
         }
         let out = if self.run.is_some() || r2 >= self.off2 {
             let times = (t_first_s, b.t_last_s);
-            self.run_step(
-                plan,
-                times,
-                f64::from(r2),
-                calib.correction(),
-                seg,
-                axes(max_d),
-            )
+            self.run_step(plan, times, f64::from(r2), calib.correction(), seg, max_d)
         } else {
             None
         };
@@ -332,7 +326,7 @@ impl SlowChannel {
 
     /// A step in which no run may start: the segmenter holds a movement (`free` false),
     /// or it has just let go and the limb is settling.
-    fn hold(&mut self, plan: &SlowPlan, t_s: f64, free: bool) -> Option<Movement> {
+    fn hold(&mut self, t_s: f64, free: bool) -> Option<Movement> {
         self.run = None;
         if !free {
             self.resting = false;
@@ -340,7 +334,7 @@ impl SlowChannel {
         }
         if !self.resting {
             self.resting = true;
-            self.quiet_until_s = t_s + plan.hold_s;
+            self.quiet_until_s = t_s + HOLD_S;
         }
         // Just let go: the rest takes the orientation as it comes to a stop.
         self.rest = self.g;
@@ -384,23 +378,22 @@ impl SlowChannel {
     }
 
     /// A step from `t_first_s` to `t_last_s` that opens, extends or closes a run;
-    /// `[dx, dy, dz]` is its largest sample-to-sample change per axis.
+    /// `max_abs_d` is its largest sample-to-sample change per lane.
     fn run_step(
         &mut self,
         plan: &SlowPlan,
         (t_first_s, t_last_s): (f64, f64),
         r2: f64,
         corr: &Correction,
-        seg: Segmenter,
-        [dx, dy, dz]: [f64; 3],
+        seg: SegmenterSays,
+        max_abs_d: [f32; 4],
     ) -> Option<Movement> {
         let th = self.thresholds?;
         let r = r2.sqrt();
         let (start_s, end_s) = (t_first_s - plan.delay_s, t_last_s - plan.delay_s);
         let e_h_g = seg.e_h2.sqrt();
         let m_here = (seg.e_h2 + r2).sqrt();
-        let mean_k = (corr.gain[0] + corr.gain[1] + corr.gain[2]) / 3.0;
-        let jerk = (dx * dx + dy * dy + dz * dz).sqrt() * mean_k * plan.sample_rate_hz;
+        let jerk = jerk_g_per_s(max_abs_d, corr, plan.sample_rate_hz);
         let Some(run) = &mut self.run else {
             if r < th.off_g {
                 return None;
@@ -516,7 +509,7 @@ mod tests {
             // A wobble of a few tenths of a milli-g gives the floor something to measure.
             let wobble = 0.02 * (t * 1.3).sin() + 0.015 * (t * 3.1).cos();
             let b = block(t, tilted(tilt_at(t) + wobble));
-            let seg = Segmenter {
+            let seg = SegmenterSays {
                 free: !held.contains(&t),
                 stirred: true,
                 e_h2: 1e-6,

@@ -275,7 +275,7 @@ impl Stages {
         let config = &self.plan.config;
         let calib = Calibrator::new(&config.calibration, self.plan.block_s);
         let mut ch = SlowChannel::new(self.plan.floor_capacity, config.floor.quantile);
-        let seg = slow::Segmenter {
+        let seg = slow::SegmenterSays {
             free: true,
             stirred: true,
             e_h2: 0.0,
