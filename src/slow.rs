@@ -18,11 +18,21 @@
 //! stands still; for [`HOLD_S`] after the segmenter lets go, while the limb and the
 //! smoothing settle, its rest follows the orientation exactly and no run starts. Then the
 //! rest follows as the segmenter's does (time constant `signal.baseline_tau_s`), except
-//! during a run. Times are corrected for the channel's lag; a run longer than
-//! [`settle_s`](crate::config::SegmentConfig::settle_s) is a drift of the orientation, not
-//! a leg movement: it is dropped and the rest takes the orientation reached. On a coarse
-//! sensor the thresholds stand at least two quantisation steps above the floor (see
-//! [`SlowChannel::margins`]).
+//! during a run. Times are corrected for the channel's lag.
+//!
+//! A run ends three ways besides the merge gap's quiet. A limb that moves a little and stays
+//! there holds the distance above the threshold: once the orientation has stood still for
+//! [`settle_s`](crate::config::SegmentConfig::settle_s) the movement ends where the motion
+//! did, and the rest takes the new orientation (as the segmenter settles a posture). A run
+//! whose motion goes on for longer than `settle_s` is a drift of the orientation, not a leg
+//! movement: it is dropped and the rest takes the orientation reached. A gap or the end of
+//! the stream ends a run as it stands. On a coarse sensor the thresholds stand at least two
+//! quantisation steps above the floor (see [`SlowChannel::margins`]).
+//!
+//! Movements reach the core's sink in order of onset, the segmenter's and this channel's
+//! together: a finished movement waits while the segmenter's rising run began before it.
+//! If that run becomes a movement the movement takes the slow one in (the block envelopes
+//! measure it better); if it dies away, the slow one goes out (see [`SlowChannel::release`]).
 
 use crate::calibrate::{Calibrator, Correction};
 use crate::config::{steps, Config};
@@ -30,7 +40,7 @@ use crate::envelope::{NoiseFloor, Thresholds};
 use crate::filter::OnePole;
 use crate::gravity::{axes, BlockSums};
 use crate::movement::jerk_g_per_s;
-use crate::segment::{angle_deg, chord_to_deg, norm, Ending, Movement};
+use crate::segment::{angle_deg, chord_to_deg, norm, Ending, Movement, Segmenter};
 
 /// Length of the channel's steps, in seconds: it takes blocks a few at a time, as its
 /// smoothing needs no finer steps and each costs as much as a block of the segmenter.
@@ -57,8 +67,9 @@ pub(crate) struct SlowPlan {
     /// smoothing's.
     delay_s: f64,
     merge_gap_s: f64,
-    /// Longest run that may be a leg movement.
-    max_run_s: f64,
+    /// Stillness that settles a run on a new orientation, and the longest motion that may
+    /// be a leg movement.
+    settle_s: f64,
     /// Steps whose values make one floor value.
     floor_steps: u32,
     /// Floor values needed before the channel may start a movement.
@@ -93,7 +104,7 @@ impl SlowPlan {
             rest: OnePole::from_time_constant(config.signal.baseline_tau_s, 1.0 / step_s),
             delay_s: rotation_delay_s + 0.5 * step_s + (1.0 - a) / a * step_s,
             merge_gap_s: config.segment.merge_gap_s,
-            max_run_s: config.segment.settle_s,
+            settle_s: config.segment.settle_s,
             floor_steps: steps(floor_step_s, step_s),
             floor_warmup,
             sample_rate_hz,
@@ -119,7 +130,7 @@ pub(crate) struct SegmenterSays {
     pub(crate) free: bool,
     /// A block envelope is above its offset threshold.
     pub(crate) stirred: bool,
-    /// Squared linear-channel envelope of the block, in g².
+    /// Squared linear-channel envelope of the block (of a step: its largest), in g².
     pub(crate) e_h2: f64,
 }
 
@@ -142,6 +153,10 @@ struct Run {
     sum_m: f64,
     n_m: u32,
     quiet_since_s: Option<f64>,
+    /// The orientation when the limb last moved (by more than the onset threshold from the
+    /// one before), and the end of that step, lag corrected.
+    anchor: [f32; 4],
+    last_motion_s: f64,
 }
 
 /// The slow channel's state. Orientations are uncalibrated, in the signal path's f32 lanes
@@ -166,12 +181,21 @@ pub(crate) struct SlowChannel {
     off2: f32,
     thresholds: Option<Thresholds>,
     run: Option<Run>,
+    /// When the orientation was last known to be on the move without a leg movement (lag
+    /// corrected): a run was dropped as a drift, or the hold after the segmenter let go
+    /// ended. A run that begins within `settle_s` of it and settles is the drift's end or
+    /// the limb settling, not a movement.
+    unsettled_s: f64,
     /// The step being gathered: blocks and samples so far, the sum of the gravity estimate
-    /// over them, and what the segmenter said (free throughout, stirred at all).
+    /// over them, the largest sample-to-sample change per lane, and what the segmenter said
+    /// (free throughout, stirred at all, the largest linear envelope).
     acc_n: u32,
     acc_samples: u32,
     acc_g: [f32; 4],
+    acc_d: [f32; 4],
     acc_seg: SegmenterSays,
+    /// A finished movement waiting for the segmenter's rising run that began before it.
+    waiting: Option<Movement>,
     /// Earliest onset a run opened by the step being gathered (or the last one) can have.
     gather_from_s: f64,
     /// Earliest onset of a movement not yet delivered: the open run's, or `gather_from_s`.
@@ -196,31 +220,71 @@ impl SlowChannel {
             off2: f32::INFINITY,
             thresholds: None,
             run: None,
+            unsettled_s: f64::NEG_INFINITY,
             least_d: [f32::INFINITY; 4],
             acc_n: 0,
             acc_samples: 0,
             acc_g: [0.0; 4],
+            acc_d: [0.0; 4],
             acc_seg: SegmenterSays::GATHER,
+            waiting: None,
             gather_from_s: f64::NEG_INFINITY,
             pending_s: f64::NEG_INFINITY,
         }
     }
 
-    /// Earliest onset of a movement not yet delivered: an open run's, or the earliest a
-    /// run opened by the step being gathered could have.
+    /// Earliest onset of a movement not yet delivered: a waiting movement's, an open
+    /// run's, or the earliest a run opened by the step being gathered could have.
     pub(crate) fn pending_onset_s(&self) -> f64 {
-        self.pending_s
+        match &self.waiting {
+            Some(w) if w.onset_s < self.pending_s => w.onset_s,
+            _ => self.pending_s,
+        }
     }
 
-    /// A gap or the end of the stream: what is open is dropped, the smoothing restarts.
-    pub(crate) fn cut(&mut self) {
-        self.run = None;
+    /// A gap or the end of the stream: a run ends as it stands (unless the segmenter took
+    /// the limb over during the step being gathered), the smoothing restarts. Returns the
+    /// movement that ends; the caller passes it through [`SlowChannel::release`].
+    pub(crate) fn cut(&mut self, corr: &Correction) -> Option<Movement> {
+        let run = self.run.take().filter(|_| self.acc_seg.free);
         self.primed = false;
         self.resting = false;
         self.acc_n = 0;
         self.acc_samples = 0;
         self.acc_g = [0.0; 4];
+        self.acc_d = [0.0; 4];
         self.acc_seg = SegmenterSays::GATHER;
+        run.and_then(|r| self.finish(r, Ending::Cut, corr))
+    }
+
+    /// Takes the movement the channel has just finished, if any, and returns the one to
+    /// deliver now, if any, once the segmenter has stepped: a movement waits while the
+    /// segmenter is rising since before its onset, is taken in by the movement that run
+    /// becomes (the segmenter holds one that began before the slow one ended), and goes out
+    /// when the run dies away. Two slow movements inside one rising run are one.
+    #[inline(always)]
+    pub(crate) fn release(&mut self, done: Option<Movement>, seg: &Segmenter) -> Option<Movement> {
+        if done.is_none() && self.waiting.is_none() {
+            return None;
+        }
+        self.release_waiting(done, seg)
+    }
+
+    #[inline(never)]
+    fn release_waiting(&mut self, done: Option<Movement>, seg: &Segmenter) -> Option<Movement> {
+        let w = match (self.waiting.take(), done) {
+            (Some(w), Some(m)) => joined(&w, &m),
+            (w, m) => w.or(m)?,
+        };
+        match seg.pending_onset_s() {
+            Some(p) if p < w.onset_s => {
+                if !(seg.holds_movement() && p <= w.offset_s) {
+                    self.waiting = Some(w);
+                }
+                None
+            }
+            _ => Some(w),
+        }
     }
 
     /// Takes one block of the signal path; once a step's blocks are in, advances by the
@@ -242,6 +306,13 @@ impl SlowChannel {
             acc[i] += n * b.ref_g[i] + b.sum_u[i];
         }
         self.acc_g = acc;
+        let mut d = self.acc_d;
+        for i in 0..4 {
+            if b.max_abs_d[i] > d[i] {
+                d[i] = b.max_abs_d[i];
+            }
+        }
+        self.acc_d = d;
         self.acc_samples += b.n;
         if self.acc_n == 0 {
             self.gather_from_s = b.t_first_s - plan.delay_s;
@@ -253,11 +324,12 @@ impl SlowChannel {
         let s = &mut self.acc_seg;
         s.free &= seg.free;
         s.stirred |= seg.stirred;
+        if seg.e_h2 > s.e_h2 {
+            s.e_h2 = seg.e_h2;
+        }
         if self.acc_n < plan.blocks {
             return None;
         }
-        // The last block's linear envelope stands for the step's.
-        s.e_h2 = seg.e_h2;
         self.advance(plan, config, b, calib)
     }
 
@@ -273,6 +345,7 @@ impl SlowChannel {
     ) -> Option<Movement> {
         let inv_n = 1.0 / self.acc_samples.max(1) as f32;
         let seg = self.acc_seg;
+        let max_d = self.acc_d;
         let t_first_s = self.gather_from_s + plan.delay_s;
         let mut g = self.g;
         let a = if self.primed { plan.smooth.alpha } else { 1.0 };
@@ -284,9 +357,10 @@ impl SlowChannel {
         self.acc_n = 0;
         self.acc_samples = 0;
         self.acc_g = [0.0; 4];
+        self.acc_d = [0.0; 4];
         self.acc_seg = SegmenterSays::GATHER;
         if !seg.free || !self.resting || b.t_last_s < self.quiet_until_s {
-            return self.hold(b.t_last_s, seg.free);
+            return self.hold(plan, b.t_last_s, seg.free);
         }
         let (rest, k2) = (self.rest, calib.gain2());
         let mut w = [0.0f32; 4];
@@ -295,9 +369,9 @@ impl SlowChannel {
             w[i] = k2[i] * d * d;
         }
         let r2 = (w[0] + w[1]) + (w[2] + w[3]);
-        // The last block's largest sample-to-sample changes stand for the step's.
-        let max_d = b.max_abs_d;
-        for (least, &d) in self.least_d.iter_mut().zip(&max_d) {
+        // The quantisation step shows in single blocks: a step's largest change is that of
+        // its noisiest block.
+        for (least, &d) in self.least_d.iter_mut().zip(&b.max_abs_d) {
             if d > 0.0 && d < *least {
                 *least = d;
             }
@@ -309,7 +383,7 @@ impl SlowChannel {
         }
         let out = if self.run.is_some() || r2 >= self.off2 {
             let times = (t_first_s, b.t_last_s);
-            self.run_step(plan, times, f64::from(r2), calib.correction(), seg, max_d)
+            self.run_step(plan, times, f64::from(r2), calib, seg, max_d)
         } else {
             None
         };
@@ -326,7 +400,7 @@ impl SlowChannel {
 
     /// A step in which no run may start: the segmenter holds a movement (`free` false),
     /// or it has just let go and the limb is settling.
-    fn hold(&mut self, t_s: f64, free: bool) -> Option<Movement> {
+    fn hold(&mut self, plan: &SlowPlan, t_s: f64, free: bool) -> Option<Movement> {
         self.run = None;
         if !free {
             self.resting = false;
@@ -335,6 +409,7 @@ impl SlowChannel {
         if !self.resting {
             self.resting = true;
             self.quiet_until_s = t_s + HOLD_S;
+            self.unsettled_s = self.quiet_until_s - plan.delay_s;
         }
         // Just let go: the rest takes the orientation as it comes to a stop.
         self.rest = self.g;
@@ -384,11 +459,12 @@ impl SlowChannel {
         plan: &SlowPlan,
         (t_first_s, t_last_s): (f64, f64),
         r2: f64,
-        corr: &Correction,
+        calib: &Calibrator,
         seg: SegmenterSays,
         max_abs_d: [f32; 4],
     ) -> Option<Movement> {
         let th = self.thresholds?;
+        let corr = calib.correction();
         let r = r2.sqrt();
         let (start_s, end_s) = (t_first_s - plan.delay_s, t_last_s - plan.delay_s);
         let e_h_g = seg.e_h2.sqrt();
@@ -420,9 +496,15 @@ impl SlowChannel {
                 sum_m: m_here,
                 n_m: 1,
                 quiet_since_s: None,
+                anchor: self.g,
+                last_motion_s: end_s,
             });
             return None;
         };
+        if dist2(self.g, run.anchor, calib.gain2()) > th.on_g * th.on_g {
+            run.anchor = self.g;
+            run.last_motion_s = end_s;
+        }
         if r >= th.off_g {
             let m = &mut run.m;
             m.offset_s = end_s;
@@ -442,22 +524,79 @@ impl SlowChannel {
             if t_last_s - since >= plan.merge_gap_s {
                 let done = *run;
                 self.run = None;
-                return (done.confirmed && done.stirred).then(|| {
-                    let mut m = done.m;
-                    m.mean_g = done.sum_m / f64::from(done.n_m);
-                    m.rest_after = corr.apply(axes(self.g));
-                    m.angle_deg = angle_deg(m.rest_before, m.rest_after);
-                    m.peak_tilt_deg = chord_to_deg(m.peak_r_g, norm(m.rest_before));
-                    m
-                });
+                return self.finish(done, Ending::Quiet, corr);
             }
         }
-        if end_s - run.m.onset_s > plan.max_run_s {
+        if end_s - run.last_motion_s >= plan.settle_s {
+            // Still, away from rest: the limb moved and stays; the rest takes where it is.
+            let mut done = *run;
+            done.m.offset_s = done.last_motion_s;
+            done.m.active_s = done.m.active_s.min(done.last_motion_s - done.m.onset_s);
+            self.run = None;
+            self.rest = self.g;
+            if done.m.onset_s - self.unsettled_s < plan.settle_s {
+                return None;
+            }
+            return self.finish(done, Ending::Settled, corr);
+        }
+        if run.last_motion_s - run.m.onset_s > plan.settle_s {
             // A drift, not a leg movement: the rest takes the orientation reached.
             self.run = None;
             self.rest = self.g;
+            self.unsettled_s = end_s;
         }
         None
+    }
+
+    /// The movement a run that ends makes, if it reached the onset threshold and a block
+    /// envelope stirred during it; the orientation after it is the current one.
+    fn finish(&self, done: Run, ending: Ending, corr: &Correction) -> Option<Movement> {
+        (done.confirmed && done.stirred).then(|| {
+            let mut m = done.m;
+            m.mean_g = done.sum_m / f64::from(done.n_m);
+            m.rest_after = corr.apply(axes(self.g));
+            m.angle_deg = angle_deg(m.rest_before, m.rest_after);
+            m.peak_tilt_deg = chord_to_deg(m.peak_r_g, norm(m.rest_before));
+            m.ending = ending;
+            m
+        })
+    }
+}
+
+/// Squared calibrated distance between two orientations in the signal path's lanes, with
+/// the calibration's squared gains `k2`, in g².
+fn dist2(a: [f32; 4], b: [f32; 4], k2: [f32; 4]) -> f64 {
+    let mut s = 0.0f32;
+    for i in 0..4 {
+        let d = a[i] - b[i];
+        s += k2[i] * d * d;
+    }
+    f64::from(s)
+}
+
+/// One movement from two found in turn inside one rising run of the segmenter.
+fn joined(a: &Movement, b: &Movement) -> Movement {
+    let (ta, tb) = (a.offset_s - a.onset_s, b.offset_s - b.onset_s);
+    Movement {
+        onset_s: a.onset_s,
+        offset_s: b.offset_s,
+        peak_g: a.peak_g.max(b.peak_g),
+        mean_g: if ta + tb > 0.0 {
+            (a.mean_g * ta + b.mean_g * tb) / (ta + tb)
+        } else {
+            0.5 * (a.mean_g + b.mean_g)
+        },
+        peak_h_g: a.peak_h_g.max(b.peak_h_g),
+        peak_r_g: a.peak_r_g.max(b.peak_r_g),
+        peak_jerk_g_per_s: a.peak_jerk_g_per_s.max(b.peak_jerk_g_per_s),
+        angle_deg: angle_deg(a.rest_before, b.rest_after),
+        peak_tilt_deg: a.peak_tilt_deg.max(b.peak_tilt_deg),
+        peak_score: a.peak_score.max(b.peak_score),
+        n_bursts: a.n_bursts + b.n_bursts,
+        active_s: a.active_s + b.active_s,
+        rest_before: a.rest_before,
+        rest_after: b.rest_after,
+        ending: b.ending,
     }
 }
 
@@ -496,9 +635,24 @@ mod tests {
     fn run(
         ch: &mut SlowChannel,
         plan: &SlowPlan,
-        (t0_s, secs): (f64, f64),
+        span: (f64, f64),
         tilt_at: impl Fn(f64) -> f64,
         held: std::ops::Range<f64>,
+    ) -> Vec<Movement> {
+        run_says(ch, plan, span, tilt_at, |t| SegmenterSays {
+            free: !held.contains(&t),
+            stirred: true,
+            e_h2: 1e-6,
+        })
+    }
+
+    /// As [`run`], with what the segmenter says of each block from `says(t)`.
+    fn run_says(
+        ch: &mut SlowChannel,
+        plan: &SlowPlan,
+        (t0_s, secs): (f64, f64),
+        tilt_at: impl Fn(f64) -> f64,
+        says: impl Fn(f64) -> SegmenterSays,
     ) -> Vec<Movement> {
         let config = Config::default();
         let calib = Calibrator::new(&config.calibration, BLOCK_S);
@@ -509,12 +663,7 @@ mod tests {
             // A wobble of a few tenths of a milli-g gives the floor something to measure.
             let wobble = 0.02 * (t * 1.3).sin() + 0.015 * (t * 3.1).cos();
             let b = block(t, tilted(tilt_at(t) + wobble));
-            let seg = SegmenterSays {
-                free: !held.contains(&t),
-                stirred: true,
-                e_h2: 1e-6,
-            };
-            out.extend(ch.step(plan, &config, &b, &calib, seg));
+            out.extend(ch.step(plan, &config, &b, &calib, says(t)));
         }
         out
     }
@@ -596,5 +745,194 @@ mod tests {
             0.0..0.0,
         );
         assert_eq!(ms.len(), 1, "{ms:?}");
+    }
+
+    #[test]
+    fn the_times_are_corrected_for_the_channels_lag() {
+        // A symmetric tilt crosses the thresholds at times symmetric about its middle: the
+        // middle of the movement found is the tilt's, within three quarters of a step, once
+        // the lag of the estimate, the step and the smoothing (0.6 s here) is taken off. (It
+        // sits half a step early: onsets are taken at the start of the first step above.)
+        let config = Config::default();
+        let plan = plan(&config);
+        assert!((plan.delay_s() - 0.607).abs() < 0.01, "{}", plan.delay_s());
+        for dur in [1.0, 2.0, 3.0, 4.0] {
+            let mut ch = SlowChannel::new(120, 0.5);
+            let ms = run(
+                &mut ch,
+                &plan,
+                (0.0, 200.0),
+                |t| bump(t, 150.0, dur, 1.0),
+                0.0..0.0,
+            );
+            assert_eq!(ms.len(), 1, "{dur} s: {ms:?}");
+            let mid = 0.5 * (ms[0].onset_s + ms[0].offset_s);
+            assert!((mid - (150.0 + dur / 2.0)).abs() < 0.15, "{dur} s: {ms:?}");
+        }
+    }
+
+    #[test]
+    fn a_run_no_block_envelope_stirred_is_not_a_movement() {
+        // The slow wandering of a quiet sensor stirs nothing; a limb moving does.
+        let config = Config::default();
+        let plan = plan(&config);
+        let tilt = |t: f64| bump(t, 150.0, 3.0, 1.0);
+        let says = |stirred_from: f64| {
+            move |t: f64| SegmenterSays {
+                free: true,
+                stirred: t >= stirred_from,
+                e_h2: 1e-6,
+            }
+        };
+        let mut ch = SlowChannel::new(120, 0.5);
+        let calm = run_says(&mut ch, &plan, (0.0, 200.0), tilt, says(f64::INFINITY));
+        assert!(calm.is_empty(), "{calm:?}");
+        // One stirred block in the middle of the run is enough.
+        let mut ch = SlowChannel::new(120, 0.5);
+        let once = run_says(&mut ch, &plan, (0.0, 200.0), tilt, |t| SegmenterSays {
+            stirred: (151.5..151.55).contains(&t),
+            ..says(0.0)(t)
+        });
+        assert_eq!(once.len(), 1, "{once:?}");
+    }
+
+    #[test]
+    fn no_run_starts_while_the_limb_settles_after_the_segmenters_movement() {
+        // The segmenter lets go at 103 s; a tilt of 1° from 104 s is the limb settling, one
+        // from 110 s is a movement of its own.
+        let config = Config::default();
+        let plan = plan(&config);
+        for (at, found) in [(104.0, 0), (106.0, 0), (110.0, 1)] {
+            let mut ch = SlowChannel::new(120, 0.5);
+            let ms = run(
+                &mut ch,
+                &plan,
+                (0.0, 200.0),
+                |t| bump(t, at, 3.0, 1.0),
+                100.0..103.0,
+            );
+            assert_eq!(ms.len(), found, "tilt at {at} s: {ms:?}");
+        }
+    }
+
+    #[test]
+    fn a_tilt_that_stays_settles_as_a_movement_on_a_new_rest() {
+        // 1° over 2 s from 150 s, and the limb stays there: one movement, ended where the
+        // motion did, reported once the orientation has held still for `settle_s`.
+        let config = Config::default();
+        let plan = plan(&config);
+        let ramp = |t: f64, at: f64| ((t - at) / 2.0).clamp(0.0, 1.0);
+        let mut ch = SlowChannel::new(120, 0.5);
+        let ms = run(
+            &mut ch,
+            &plan,
+            (0.0, 200.0),
+            |t| ramp(t, 150.0) + bump(t, 180.0, 3.0, 1.0),
+            0.0..0.0,
+        );
+        assert_eq!(ms.len(), 2, "{ms:?}");
+        let m = ms[0];
+        assert_eq!(m.ending, Ending::Settled, "{m:?}");
+        assert!(m.onset_s > 149.5 && m.onset_s < 151.0, "{m:?}");
+        assert!(m.offset_s > 151.5 && m.offset_s < 153.0, "{m:?}");
+        assert!((m.angle_deg - 1.0).abs() < 0.25, "{m:?}");
+        // and the tilt after it is measured from where the limb came to rest.
+        assert_eq!(ms[1].ending, Ending::Quiet, "{:?}", ms[1]);
+        assert!((ms[1].onset_s - 180.0).abs() < 1.0, "{:?}", ms[1]);
+    }
+
+    #[test]
+    fn a_cut_ends_a_run_as_it_stands() {
+        let config = Config::default();
+        let plan = plan(&config);
+        let calib = Calibrator::new(&config.calibration, BLOCK_S);
+        let tilt = |t: f64| bump(t, 150.0, 3.0, 1.0);
+        // The stream ends inside the tilt, or in the merge gap after it.
+        for end_s in [152.0, 152.9, 153.2] {
+            let mut ch = SlowChannel::new(120, 0.5);
+            let before = run(&mut ch, &plan, (0.0, end_s), tilt, 0.0..0.0);
+            assert!(before.is_empty(), "{before:?}");
+            let m = ch.cut(calib.correction());
+            let m = m.unwrap_or_else(|| panic!("ending at {end_s} s: nothing"));
+            assert_eq!(m.ending, Ending::Cut);
+            assert!(m.onset_s > 149.6 && m.onset_s < 150.8, "{m:?}");
+            assert!(m.offset_s < end_s, "{m:?}");
+        }
+        // Nothing is left to end after it, and a run the segmenter took over in the step
+        // being gathered is its.
+        let mut ch = SlowChannel::new(120, 0.5);
+        let before = run(&mut ch, &plan, (0.0, 152.0), tilt, 0.0..0.0);
+        assert!(before.is_empty(), "{before:?}");
+        let held = run(&mut ch, &plan, (152.0, 0.05), tilt, 0.0..200.0);
+        assert!(held.is_empty(), "{held:?}");
+        assert_eq!(ch.cut(calib.correction()), None);
+    }
+
+    /// A segmenter fed one block of envelope `e_h_g` (thresholds on 2 g, off 1 g) at `t_s`.
+    fn segmenter_after(seg: &mut Segmenter, t_s: f64, e_h_g: f64) {
+        let th = Thresholds {
+            on_g: 2.0,
+            off_g: 1.0,
+        };
+        let plan = crate::segment::SegmentPlan {
+            merge_gap_s: 0.5,
+            post_window_s: 1.0,
+            settle_s: 12.0,
+            rotation_delay_s: 0.0,
+        };
+        let up = [0.0, 0.0, 1.0];
+        seg.step(
+            &plan,
+            &crate::segment::BlockView {
+                t_start_s: t_s,
+                t_end_s: t_s + 0.04,
+                e_h_g,
+                e_r_g: 0.0,
+                jerk_g_per_s: 0.0,
+                g_fast: up,
+                g_rest: up,
+                th_h: th,
+                th_r: th,
+            },
+        );
+    }
+
+    #[test]
+    fn a_finished_movement_waits_for_the_segmenters_rising_run_before_it() {
+        let found = |onset_s: f64, offset_s: f64| Movement {
+            onset_s,
+            offset_s,
+            n_bursts: 1,
+            ..Movement::default()
+        };
+        // Rising since 100 s; the slow channel finishes one movement at 100.5–102 s and
+        // another at 103–104 s: they wait, as one.
+        let mut seg = Segmenter::default();
+        segmenter_after(&mut seg, 100.0, 1.5);
+        let mut ch = SlowChannel::new(120, 0.5);
+        ch.pending_s = 1000.0;
+        assert_eq!(ch.release(Some(found(100.5, 102.0)), &seg), None);
+        assert_eq!(ch.release(None, &seg), None);
+        assert_eq!(ch.release(Some(found(103.0, 104.0)), &seg), None);
+        assert_eq!(ch.pending_onset_s(), 100.5);
+        // The run dies away: the movement goes out.
+        segmenter_after(&mut seg, 104.5, 0.5);
+        let m = ch.release(None, &seg).expect("released");
+        assert_eq!((m.onset_s, m.offset_s, m.n_bursts), (100.5, 104.0, 2));
+        assert_eq!(ch.release(None, &seg), None);
+        // The run becomes a movement: it takes the slow one in.
+        let mut seg = Segmenter::default();
+        segmenter_after(&mut seg, 200.0, 1.5);
+        assert_eq!(ch.release(Some(found(200.5, 202.0)), &seg), None);
+        segmenter_after(&mut seg, 202.5, 3.0);
+        assert_eq!(ch.release(None, &seg), None);
+        assert!(ch.pending_onset_s() > 200.5);
+        // A rising run that began after the movement holds nothing back.
+        let mut seg = Segmenter::default();
+        segmenter_after(&mut seg, 300.0, 1.5);
+        assert_eq!(
+            ch.release(Some(found(299.0, 299.8)), &seg),
+            Some(found(299.0, 299.8))
+        );
     }
 }
