@@ -93,6 +93,8 @@ struct State {
     block: BlockSums,
     scratch: FillBuffer,
     rest: [f64; 3],
+    /// The rest has been set (by the first block).
+    rest_known: bool,
     floor_h: NoiseFloor,
     floor_r: NoiseFloor,
     step_h2: f64,
@@ -124,6 +126,7 @@ impl State {
             block: BlockSums::default(),
             scratch: FillBuffer::default(),
             rest: [0.0; 3],
+            rest_known: false,
             floor_h: NoiseFloor::new(plan.floor_capacity, plan.config.floor.quantile),
             floor_r: NoiseFloor::new(plan.floor_capacity, plan.config.floor.quantile),
             step_h2: 0.0,
@@ -534,8 +537,18 @@ impl MovementCore {
                 (movement, !st.seg.holds_movement(), !quiet)
             }
             None => {
-                // Warming up: no movement can start, the rest follows the orientation.
-                st.rest = g_fast;
+                // Warming up: no movement can start. The rest starts at the first block's
+                // orientation and follows as it does when nothing moves, so that the rotation
+                // floor learns the sensor's noise and not the zeros of a rest that is the
+                // orientation itself.
+                if st.rest_known {
+                    for (r, g) in st.rest.iter_mut().zip(g_fast) {
+                        plan.rest.step_f64(r, g);
+                    }
+                } else {
+                    st.rest = g_fast;
+                    st.rest_known = true;
+                }
                 (None, false, false)
             }
         };
@@ -933,21 +946,16 @@ mod tests {
         assert_eq!(run(&mut wrist, &s, 4096), off);
         // At other rates the steps hold other numbers of blocks: at 50 Hz the blocks find
         // three of five tilts of 0.6°, the slow channel all; at 200 Hz the blocks average
-        // enough samples to find even 0.4°, and the slow channel adds nothing more. (The
-        // first seconds at these rates hold movements of the block envelopes while the
-        // floors warm up: not this test's.)
+        // enough samples to find even 0.4°, and the slow channel adds nothing more.
         for (rate, deg, off_finds) in [(50.0, 0.6, 3), (200.0, 0.4, 5)] {
             let s = noisy_night(rate, 600.0, 0.010, &at, (4.0, deg));
-            let late = |ms: Vec<Movement>| -> Vec<Movement> {
-                ms.into_iter().filter(|m| m.onset_s > 100.0).collect()
-            };
-            let off = late(run(
+            let off = run(
                 &mut MovementCore::new(&with_slow(0.0), rate).unwrap(),
                 &s,
                 4096,
-            ));
+            );
             assert_eq!(off.len(), off_finds, "{rate} Hz: {off:?}");
-            let on = late(run(&mut core(rate), &s, 4096));
+            let on = run(&mut core(rate), &s, 4096);
             assert_eq!(on.len(), at.len(), "{rate} Hz: {on:?}");
             for (m, a) in on.iter().zip(at) {
                 assert!(
@@ -1032,6 +1040,27 @@ mod tests {
             4096,
         );
         assert_eq!(on, off);
+    }
+
+    #[test]
+    fn a_noisy_still_sensor_starts_without_movements() {
+        // 10 mg of noise a sample, still from the first sample on: while the floors warm
+        // up the rest follows as it does later, so the rotation floor learns the noise (a
+        // rest that was the orientation itself taught it zeros, and the first minute was
+        // one long movement holding the floors frozen).
+        for rate in [25.0, 50.0, 100.0, 200.0] {
+            for seed in 1..=5 {
+                let mut noise = noise_sd(seed * 7919, 0.010);
+                let s: Vec<Sample> = (0..(120.0 * rate) as usize)
+                    .map(|i| {
+                        let t = i as f64 / rate;
+                        Sample::new(t, [noise(), noise(), 1.0 + noise()])
+                    })
+                    .collect();
+                let ms = run(&mut core(rate), &s, 4096);
+                assert!(ms.is_empty(), "{rate} Hz, seed {seed}: {ms:?}");
+            }
+        }
     }
 
     #[test]
