@@ -157,6 +157,67 @@ impl NoiseFloor {
     }
 }
 
+/// The quantisation step of a sensor, as far as the samples show it: the smallest non-zero
+/// largest sample-to-sample change seen on each axis of the blocks observed, once it has
+/// come back [`Quantum::MIN_HITS`] times. On a coarse, quiet sensor (10 bits over ±8 g:
+/// 15.6 mg a step) blocks with a single flip of one step come back again and again, the
+/// same to the rounding of the file's decimals. On a sensor whose noise is finer than its
+/// steps no two blocks' changes agree so closely at the bottom of their range, and the
+/// sensor has no step to speak of (0).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) struct Quantum {
+    /// Per lane of the signal path (lane 0 not read): the least change, in g, and how many
+    /// blocks came within [`Quantum::SAME`] of it since it was found.
+    least: [f32; 4],
+    hits: [u32; 4],
+}
+
+impl Quantum {
+    /// Nothing observed yet.
+    pub(crate) const UNSEEN: Quantum = Quantum {
+        least: [f32::INFINITY; 4],
+        hits: [0; 4],
+    };
+
+    /// Changes within this factor of the least are the same step (a file of four decimals
+    /// writes 15.6 mg steps as 0.0156 or 0.0157).
+    const SAME: f32 = 1.02;
+
+    /// Blocks at the least change that make it a step.
+    const MIN_HITS: u32 = 8;
+
+    /// Takes a block's largest sample-to-sample change per lane.
+    pub(crate) fn observe(&mut self, max_abs_d: &[f32; 4]) {
+        for ((least, hits), &d) in self.least.iter_mut().zip(&mut self.hits).zip(max_abs_d) {
+            if d <= 0.0 {
+                continue;
+            }
+            if d * Self::SAME < *least {
+                *least = d;
+                *hits = 1;
+            } else if d <= *least * Self::SAME {
+                *least = least.min(d);
+                *hits = hits.saturating_add(1);
+            }
+        }
+    }
+
+    /// The least step over the axes that show one, in g; 0 when none does.
+    pub(crate) fn step_g(&self) -> f64 {
+        let mut step = f32::INFINITY;
+        for i in 1..4 {
+            if self.hits[i] >= Self::MIN_HITS && self.least[i] < step {
+                step = self.least[i];
+            }
+        }
+        if step.is_finite() {
+            f64::from(step)
+        } else {
+            0.0
+        }
+    }
+}
+
 /// Onset and offset thresholds of one channel, in g.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub(crate) struct Thresholds {
@@ -181,14 +242,20 @@ impl Thresholds {
         }
     }
 
-    /// Thresholds over a floor with the segmenter's factors and margins.
-    pub(crate) fn for_segment(floor_g: f64, sc: &crate::config::SegmentConfig) -> Self {
+    /// Thresholds over a floor with the segmenter's factors and margins, the margins at
+    /// least `(on, off)` quantisation steps of `step_g` each.
+    pub(crate) fn for_segment(
+        floor_g: f64,
+        sc: &crate::config::SegmentConfig,
+        step_g: f64,
+        (on_steps, off_steps): (f64, f64),
+    ) -> Self {
         Self::over(
             floor_g,
             sc.on_factor,
             sc.off_factor,
-            sc.min_on_margin_g,
-            sc.min_off_margin_g,
+            sc.min_on_margin_g.max(on_steps * step_g),
+            sc.min_off_margin_g.max(off_steps * step_g),
         )
     }
 }
@@ -196,6 +263,29 @@ impl Thresholds {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_quantum_is_a_least_change_that_comes_back() {
+        // Steps of 15.6 mg written with four decimals: 0.0156 or 0.0157.
+        let mut q = Quantum::UNSEEN;
+        assert_eq!(q.step_g(), 0.0);
+        for k in 0..20 {
+            let d = if k % 3 == 0 { 0.0157 } else { 0.0156 };
+            q.observe(&[0.0, 0.0, d, 2.0 * d]);
+            assert_eq!(q.step_g() > 0.0, k + 1 >= 8, "after {} blocks", k + 1);
+        }
+        assert!((q.step_g() - 0.0156).abs() < 1e-6, "{}", q.step_g());
+        // A sensor finer than its noise: the least change keeps falling and never comes
+        // back to within 2 %.
+        let mut q = Quantum::UNSEEN;
+        let mut d = 0.02f32;
+        for _ in 0..1000 {
+            q.observe(&[0.0, d, d * 1.5, d * 2.0]);
+            q.observe(&[0.0, d * 1.1, d * 1.7, d * 3.0]);
+            d *= 0.97;
+        }
+        assert_eq!(q.step_g(), 0.0);
+    }
 
     /// The exact quantile of a slice, the oracle: the ceil(q·n)-th smallest value.
     fn exact_quantile(v: &[f64], q: f64) -> f64 {

@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::calibrate::{CalibrationReport, Calibrator, Correction};
 use crate::config::{steps, Config, WEAK_FACTOR};
-use crate::envelope::{NoiseFloor, Thresholds};
+use crate::envelope::{NoiseFloor, Quantum, Thresholds};
 use crate::filter::OnePole;
 use crate::gravity::{
     axes, is_regular, rotation_delay_s, to_f32, BlockSums, FillBuffer, Gravity, PathPlan, FILL_MAX,
@@ -95,6 +95,8 @@ struct State {
     rest: [f64; 3],
     /// The rest has been set (by the first block).
     rest_known: bool,
+    /// The sensor's quantisation step, as far as the blocks show it.
+    quantum: Quantum,
     floor_h: NoiseFloor,
     floor_r: NoiseFloor,
     step_h2: f64,
@@ -127,6 +129,7 @@ impl State {
             scratch: FillBuffer::default(),
             rest: [0.0; 3],
             rest_known: false,
+            quantum: Quantum::UNSEEN,
             floor_h: NoiseFloor::new(plan.floor_capacity, plan.config.floor.quantile),
             floor_r: NoiseFloor::new(plan.floor_capacity, plan.config.floor.quantile),
             step_h2: 0.0,
@@ -646,11 +649,14 @@ fn close_floor_step(plan: &Plan, st: &mut State, frozen: bool) {
     // A share under a millionth is none: it never decays into slow subnormal numbers.
     st.weak_frozen_share = if share < 1e-6 { 0.0 } else { share };
     st.step_weak_blocks = 0;
+    // The step's last block stands for its blocks: the least change of a night's blocks
+    // shows in a sample of them.
+    st.quantum.observe(&st.block.max_abs_d);
     let frozen = frozen && st.weak_frozen_share <= plan.config.floor.max_weak_frozen_share;
     if !frozen {
         st.floor_h.push((st.step_h2 / m).sqrt());
         st.floor_r.push((st.step_r2 / m).sqrt());
-        st.thresholds = thresholds(plan, &st.floor_h, &st.floor_r);
+        st.thresholds = thresholds(plan, &st.floor_h, &st.floor_r, st.quantum.step_g());
     }
     st.step_h2 = 0.0;
     st.step_r2 = 0.0;
@@ -701,16 +707,35 @@ struct Limits {
     weak_r2: f64,
 }
 
-/// Thresholds over the floors, once the floors have warmed up.
-fn thresholds(plan: &Plan, h: &NoiseFloor, r: &NoiseFloor) -> Option<Limits> {
+/// The thresholds' least margins above the floors in quantisation steps, to start and to go
+/// on (besides the config's margins in g). A still limb whose reading on one axis sits near
+/// the edge between two steps flips between them: the linear channel sees each flip as a
+/// step of one quantum, the rotation channel a tilt of up to one quantum from rest. When the
+/// flips are too rare to lift the floors (a median) they would each start a movement, and a
+/// posture that leaves an axis near an edge would chatter until the next one. Only a sensor
+/// quiet for its steps needs them: where the linear floor reaches [`DITHERED_STEPS`] of a
+/// step the noise flips the readings all the time, the floors follow, and the averages
+/// resolve less than a step.
+const QUANTUM_MARGIN_STEPS: (f64, f64) = (1.5, 0.75);
+
+/// Linear floor, in quantisation steps, above which the noise dithers the steps.
+const DITHERED_STEPS: f64 = 0.25;
+
+/// Thresholds over the floors, once the floors have warmed up, for a sensor of quantisation
+/// step `step_g`.
+fn thresholds(plan: &Plan, h: &NoiseFloor, r: &NoiseFloor, step_g: f64) -> Option<Limits> {
     if h.len() < plan.floor_warmup {
         return None;
     }
     let sc = &plan.config.segment;
-    let (h, r) = (
-        Thresholds::for_segment(h.value()?, sc),
-        Thresholds::for_segment(r.value()?, sc),
-    );
+    let (floor_h, floor_r) = (h.value()?, r.value()?);
+    let step_g = if floor_h < DITHERED_STEPS * step_g {
+        step_g
+    } else {
+        0.0
+    };
+    let th = |f: f64| Thresholds::for_segment(f, sc, step_g, QUANTUM_MARGIN_STEPS);
+    let (h, r) = (th(floor_h), th(floor_r));
     let weak = |t: Thresholds| (WEAK_FACTOR * t.on_g).powi(2);
     Some(Limits {
         h,
@@ -1061,6 +1086,37 @@ mod tests {
                 assert!(ms.is_empty(), "{rate} Hz, seed {seed}: {ms:?}");
             }
         }
+    }
+
+    #[test]
+    fn a_coarse_quiet_sensor_with_an_axis_on_the_edge_of_a_step_does_not_chatter() {
+        // A simulated night on 10 bits over ±8 g (15.6 mg steps) with 2 mg of noise: after
+        // the posture change at 10 888 s an axis sits near the edge between two steps and
+        // flips in a minority of blocks, too few to lift the floors, until the next posture
+        // change at 13 114 s. Without margins of a step or so each flip was a movement (859
+        // of them); none of them is.
+        use crate::sim::{Layout, Night, SensorConfig, Severity, SimConfig};
+        let night = Night::new(&SimConfig {
+            duration_h: 6.0,
+            rate_hz: 50.0,
+            layout: Layout::Ankle,
+            difficulty: 0.0,
+            severity: Severity::Moderate,
+            sensor: SensorConfig {
+                bits: 10,
+                jitter_ms: 1.0,
+                ..SensorConfig::default()
+            },
+            ..SimConfig::new(1002)
+        })
+        .unwrap();
+        let s = night.samples(Site::Ankle);
+        let ms = run(&mut core(50.0), &s, 4096);
+        let flips = ms
+            .iter()
+            .filter(|m| (10_900.0..13_100.0).contains(&m.onset_s) && m.peak_g < 0.012)
+            .count();
+        assert!(flips <= 3, "{flips} movements of a flip");
     }
 
     #[test]

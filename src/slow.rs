@@ -36,7 +36,7 @@
 
 use crate::calibrate::{Calibrator, Correction};
 use crate::config::{steps, Config};
-use crate::envelope::{NoiseFloor, Thresholds};
+use crate::envelope::{NoiseFloor, Quantum, Thresholds};
 use crate::filter::OnePole;
 use crate::gravity::{axes, BlockSums};
 use crate::movement::jerk_g_per_s;
@@ -200,10 +200,8 @@ pub(crate) struct SlowChannel {
     gather_from_s: f64,
     /// Earliest onset of a movement not yet delivered: the open run's, or `gather_from_s`.
     pending_s: f64,
-    /// Smallest non-zero largest sample-to-sample change of a step's last block seen on
-    /// each axis, in g (lane 0 not read); on a coarse, quiet sensor the least of them is its
-    /// quantisation step (see [`SlowChannel::margins`]).
-    least_d: [f32; 4],
+    /// The quantisation step, from each step's last block (see [`SlowChannel::MARGIN_STEPS`]).
+    quantum: Quantum,
 }
 
 impl SlowChannel {
@@ -221,7 +219,7 @@ impl SlowChannel {
             thresholds: None,
             run: None,
             unsettled_s: f64::NEG_INFINITY,
-            least_d: [f32::INFINITY; 4],
+            quantum: Quantum::UNSEEN,
             acc_n: 0,
             acc_samples: 0,
             acc_g: [0.0; 4],
@@ -371,11 +369,7 @@ impl SlowChannel {
         let r2 = (w[0] + w[1]) + (w[2] + w[3]);
         // The quantisation step shows in single blocks: a step's largest change is that of
         // its noisiest block.
-        for (least, &d) in self.least_d.iter_mut().zip(&b.max_abs_d) {
-            if d > 0.0 && d < *least {
-                *least = d;
-            }
-        }
+        self.quantum.observe(&b.max_abs_d);
         self.step_r2 += f64::from(r2);
         self.step_blocks += 1;
         if self.step_blocks == plan.floor_steps {
@@ -416,21 +410,12 @@ impl SlowChannel {
         None
     }
 
-    /// The thresholds' least margins above the floor, in g: the segmenter's, and on a
-    /// coarse sensor (10 bits over ±8 g: 15.6 mg a step) at least two quantisation steps to
-    /// start and one to go on. A still limb near the edge between two steps reads as one or
-    /// the other, and as its true value drifts by a fraction of a step the smoothed mean
-    /// wanders by up to a step: on a quiet sensor that is well above the floor, and not a
-    /// movement.
-    fn margins(&self, config: &Config) -> (f64, f64) {
-        let sc = &config.segment;
-        let [_, x, y, z] = self.least_d;
-        let step_g = f64::from(x.min(y).min(z));
-        (
-            sc.min_on_margin_g.max(2.0 * step_g),
-            sc.min_off_margin_g.max(step_g),
-        )
-    }
+    /// The thresholds' least margins above the floor in quantisation steps, to start and to
+    /// go on (besides the segmenter's margins in g). A still limb near the edge between two
+    /// steps reads as one or the other, and as its true value drifts by a fraction of a step
+    /// the smoothed mean wanders by up to a step: on a quiet sensor that is well above the
+    /// floor, and not a movement.
+    const MARGIN_STEPS: (f64, f64) = (2.0, 1.0);
 
     #[inline(never)]
     fn close_floor_step(&mut self, plan: &SlowPlan, config: &Config) {
@@ -438,13 +423,12 @@ impl SlowChannel {
             .push((self.step_r2 / f64::from(self.step_blocks)).sqrt());
         self.step_r2 = 0.0;
         self.step_blocks = 0;
-        let (on_margin_g, off_margin_g) = self.margins(config);
-        let sc = &config.segment;
+        let step_g = self.quantum.step_g();
         self.thresholds = self
             .floor
             .value()
             .filter(|_| self.floor.len() >= plan.floor_warmup)
-            .map(|f| Thresholds::over(f, sc.on_factor, sc.off_factor, on_margin_g, off_margin_g));
+            .map(|f| Thresholds::for_segment(f, &config.segment, step_g, Self::MARGIN_STEPS));
         #[allow(clippy::cast_possible_truncation)] // a threshold in g: f32 holds it
         let off2 = self
             .thresholds

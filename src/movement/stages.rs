@@ -203,7 +203,7 @@ impl Stages {
     #[inline(never)]
     pub fn views(&self, blocks: &Blocks) -> Views {
         let plan = &self.plan;
-        let th = |f: f64| Thresholds::for_segment(f, &plan.config.segment);
+        let th = |f: f64| Thresholds::for_segment(f, &plan.config.segment, 0.0, (0.0, 0.0));
         let mut floor_h = NoiseFloor::new(plan.floor_capacity, plan.config.floor.quantile);
         let mut floor_r = NoiseFloor::new(plan.floor_capacity, plan.config.floor.quantile);
         let (mut step_h2, mut step_r2, mut step_blocks) = (0.0, 0.0, 0);
