@@ -170,6 +170,8 @@ pub(crate) struct Quantum {
     /// blocks came within [`Quantum::SAME`] of it since it was found.
     least: [f32; 4],
     hits: [u32; 4],
+    /// Running share of the blocks observed in which some axis did not change at all.
+    still_share: f32,
 }
 
 impl Quantum {
@@ -177,7 +179,12 @@ impl Quantum {
     pub(crate) const UNSEEN: Quantum = Quantum {
         least: [f32::INFINITY; 4],
         hits: [0; 4],
+        still_share: 1.0,
     };
+
+    /// Weight of a block in the running share of still blocks: the share follows over a few
+    /// hundred observations (minutes, at one a floor step).
+    const SHARE_STEP: f32 = 1.0 / 256.0;
 
     /// Changes within this factor of the least are the same step (a file of four decimals
     /// writes 15.6 mg steps as 0.0156 or 0.0157).
@@ -188,6 +195,12 @@ impl Quantum {
 
     /// Takes a block's largest sample-to-sample change per lane.
     pub(crate) fn observe(&mut self, max_abs_d: &[f32; 4]) {
+        let still = if max_abs_d[1..].contains(&0.0) {
+            1.0
+        } else {
+            0.0
+        };
+        self.still_share += (still - self.still_share) * Self::SHARE_STEP;
         for ((least, hits), &d) in self.least.iter_mut().zip(&mut self.hits).zip(max_abs_d) {
             if d <= 0.0 {
                 continue;
@@ -200,6 +213,12 @@ impl Quantum {
                 *hits = hits.saturating_add(1);
             }
         }
+    }
+
+    /// True when the noise flips the readings of every axis in most blocks: averages then
+    /// resolve less than a step, and a flip is not an event.
+    pub(crate) fn dithered(&self) -> bool {
+        self.still_share < 0.5
     }
 
     /// The least step over the axes that show one, in g; 0 when none does.
@@ -285,6 +304,17 @@ mod tests {
             d *= 0.97;
         }
         assert_eq!(q.step_g(), 0.0);
+        // Every axis changes in every block: dithered. A quiet coarse sensor, whose axes
+        // mostly hold still, is not; nor is one before any block.
+        assert!(q.dithered());
+        let mut quiet = Quantum::UNSEEN;
+        assert!(!quiet.dithered());
+        for k in 0..2000 {
+            let flip = if k % 4 == 0 { 0.0156 } else { 0.0 };
+            quiet.observe(&[0.0, 0.0, flip, 0.0]);
+        }
+        assert!(!quiet.dithered());
+        assert!((quiet.step_g() - 0.0156).abs() < 1e-6);
     }
 
     /// The exact quantile of a slice, the oracle: the ceil(q·n)-th smallest value.

@@ -656,7 +656,7 @@ fn close_floor_step(plan: &Plan, st: &mut State, frozen: bool) {
     if !frozen {
         st.floor_h.push((st.step_h2 / m).sqrt());
         st.floor_r.push((st.step_r2 / m).sqrt());
-        st.thresholds = thresholds(plan, &st.floor_h, &st.floor_r, st.quantum.step_g());
+        st.thresholds = thresholds(plan, &st.floor_h, &st.floor_r, &st.quantum);
     }
     st.step_h2 = 0.0;
     st.step_r2 = 0.0;
@@ -712,30 +712,27 @@ struct Limits {
 /// the edge between two steps flips between them: the linear channel sees each flip as a
 /// step of one quantum, the rotation channel a tilt of up to one quantum from rest. When the
 /// flips are too rare to lift the floors (a median) they would each start a movement, and a
-/// posture that leaves an axis near an edge would chatter until the next one. Only a sensor
-/// quiet for its steps needs them: where the linear floor reaches [`DITHERED_STEPS`] of a
-/// step the noise flips the readings all the time, the floors follow, and the averages
-/// resolve less than a step.
-const QUANTUM_MARGIN_STEPS: (f64, f64) = (1.5, 0.75);
+/// posture that leaves an axis near an edge would chatter until the next one: a flip does
+/// not reach a whole step above the floor, nor stays half a step above it. Only a sensor
+/// quiet for its steps needs them: where the noise flips every axis in most blocks
+/// ([`Quantum::dithered`]) the floors follow the flips, and the averages resolve less than
+/// a step. (1.5 and 0.75 steps cost more small movements on the benchmarks' 10-bit nights.)
+const QUANTUM_MARGIN_STEPS: (f64, f64) = (1.0, 0.5);
 
-/// Linear floor, in quantisation steps, above which the noise dithers the steps.
-const DITHERED_STEPS: f64 = 0.25;
-
-/// Thresholds over the floors, once the floors have warmed up, for a sensor of quantisation
-/// step `step_g`.
-fn thresholds(plan: &Plan, h: &NoiseFloor, r: &NoiseFloor, step_g: f64) -> Option<Limits> {
+/// Thresholds over the floors, once the floors have warmed up, for a sensor whose steps
+/// `quantum` shows.
+fn thresholds(plan: &Plan, h: &NoiseFloor, r: &NoiseFloor, quantum: &Quantum) -> Option<Limits> {
     if h.len() < plan.floor_warmup {
         return None;
     }
     let sc = &plan.config.segment;
-    let (floor_h, floor_r) = (h.value()?, r.value()?);
-    let step_g = if floor_h < DITHERED_STEPS * step_g {
-        step_g
-    } else {
+    let step_g = if quantum.dithered() {
         0.0
+    } else {
+        quantum.step_g()
     };
     let th = |f: f64| Thresholds::for_segment(f, sc, step_g, QUANTUM_MARGIN_STEPS);
-    let (h, r) = (th(floor_h), th(floor_r));
+    let (h, r) = (th(h.value()?), th(r.value()?));
     let weak = |t: Thresholds| (WEAK_FACTOR * t.on_g).powi(2);
     Some(Limits {
         h,
@@ -1093,8 +1090,8 @@ mod tests {
         // A simulated night on 10 bits over ±8 g (15.6 mg steps) with 2 mg of noise: after
         // the posture change at 10 888 s an axis sits near the edge between two steps and
         // flips in a minority of blocks, too few to lift the floors, until the next posture
-        // change at 13 114 s. Without margins of a step or so each flip was a movement (859
-        // of them); none of them is.
+        // change at 13 114 s. Without margins of a step each flip was a movement (859 of
+        // them); none of them is.
         use crate::sim::{Layout, Night, SensorConfig, Severity, SimConfig};
         let night = Night::new(&SimConfig {
             duration_h: 6.0,
