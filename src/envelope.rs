@@ -170,7 +170,7 @@ pub(crate) struct Quantum {
     /// blocks came within [`Quantum::SAME`] of it since it was found.
     least: [f32; 4],
     hits: [u32; 4],
-    /// Running share of the blocks observed in which some axis did not change at all.
+    /// Running share of the axes that did not change at all in the blocks observed.
     still_share: f32,
 }
 
@@ -195,11 +195,9 @@ impl Quantum {
 
     /// Takes a block's largest sample-to-sample change per lane.
     pub(crate) fn observe(&mut self, max_abs_d: &[f32; 4]) {
-        let still = if max_abs_d[1..].contains(&0.0) {
-            1.0
-        } else {
-            0.0
-        };
+        let n_still = max_abs_d[1..].iter().filter(|&&d| d == 0.0).count();
+        #[allow(clippy::cast_precision_loss)] // 0 to 3
+        let still = n_still as f32 / 3.0;
         self.still_share += (still - self.still_share) * Self::SHARE_STEP;
         for ((least, hits), &d) in self.least.iter_mut().zip(&mut self.hits).zip(max_abs_d) {
             if d <= 0.0 {
@@ -215,10 +213,13 @@ impl Quantum {
         }
     }
 
-    /// True when the noise flips the readings of every axis in most blocks: averages then
-    /// resolve less than a step, and a flip is not an event.
-    pub(crate) fn dithered(&self) -> bool {
-        self.still_share < 0.5
+    /// How quiet the sensor is for its steps, from 0 to 1: 0 where the noise flips the
+    /// readings of an axis in half the blocks or more (the averages then resolve less than
+    /// a step, and a flip is no event), 1 where the axes hold still in 70 % of the blocks or
+    /// more, in between in proportion. (Measured on simulated 10-bit nights: 2 mg of noise
+    /// leaves 68-80 % of the axes still, 4-7 mg 29-51 %.)
+    pub(crate) fn quietness(&self) -> f64 {
+        f64::from(((self.still_share - 0.5) / 0.2).clamp(0.0, 1.0))
     }
 
     /// The least step over the axes that show one, in g; 0 when none does.
@@ -304,17 +305,28 @@ mod tests {
             d *= 0.97;
         }
         assert_eq!(q.step_g(), 0.0);
-        // Every axis changes in every block: dithered. A quiet coarse sensor, whose axes
-        // mostly hold still, is not; nor is one before any block.
-        assert!(q.dithered());
+        // Every axis changes in every block: not quiet at all. A coarse sensor whose axes
+        // mostly hold still is quiet, one with an axis in two flipping half-way between.
+        assert_eq!(q.quietness(), 0.0);
         let mut quiet = Quantum::UNSEEN;
-        assert!(!quiet.dithered());
+        assert_eq!(quiet.quietness(), 1.0);
         for k in 0..2000 {
             let flip = if k % 4 == 0 { 0.0156 } else { 0.0 };
             quiet.observe(&[0.0, 0.0, flip, 0.0]);
         }
-        assert!(!quiet.dithered());
+        assert_eq!(quiet.quietness(), 1.0);
         assert!((quiet.step_g() - 0.0156).abs() < 1e-6);
+        let mut half = Quantum::UNSEEN;
+        for k in 0..2000 {
+            let d = if k % 5 < 2 { 0.0156 } else { 0.0 };
+            half.observe(&[0.0, 0.0156, d, 0.0]);
+        }
+        // a third of the axes still always, a third three blocks in five: 53 % still
+        assert!(
+            (half.quietness() - 0.17).abs() < 0.05,
+            "{}",
+            half.quietness()
+        );
     }
 
     /// The exact quantile of a slice, the oracle: the ceil(q·n)-th smallest value.

@@ -714,9 +714,10 @@ struct Limits {
 /// flips are too rare to lift the floors (a median) they would each start a movement, and a
 /// posture that leaves an axis near an edge would chatter until the next one: a flip does
 /// not reach a whole step above the floor, nor stays half a step above it. Only a sensor
-/// quiet for its steps needs them: where the noise flips every axis in most blocks
-/// ([`Quantum::dithered`]) the floors follow the flips, and the averages resolve less than
-/// a step. (1.5 and 0.75 steps cost more small movements on the benchmarks' 10-bit nights.)
+/// quiet for its steps needs them: where the noise flips the axes in most blocks the floors
+/// follow the flips, and the averages resolve less than a step; the margins scale with
+/// [`Quantum::quietness`]. (1.5 and 0.75 steps cost more small movements on the
+/// benchmarks' 10-bit nights.)
 const QUANTUM_MARGIN_STEPS: (f64, f64) = (1.0, 0.5);
 
 /// Thresholds over the floors, once the floors have warmed up, for a sensor whose steps
@@ -726,11 +727,7 @@ fn thresholds(plan: &Plan, h: &NoiseFloor, r: &NoiseFloor, quantum: &Quantum) ->
         return None;
     }
     let sc = &plan.config.segment;
-    let step_g = if quantum.dithered() {
-        0.0
-    } else {
-        quantum.step_g()
-    };
+    let step_g = quantum.step_g() * quantum.quietness();
     let th = |f: f64| Thresholds::for_segment(f, sc, step_g, QUANTUM_MARGIN_STEPS);
     let (h, r) = (th(h.value()?), th(r.value()?));
     let weak = |t: Thresholds| (WEAK_FACTOR * t.on_g).powi(2);
