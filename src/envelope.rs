@@ -194,23 +194,22 @@ impl Quantum {
     const MIN_HITS: u32 = 8;
 
     /// Takes a block's largest sample-to-sample change per lane.
+    #[allow(clippy::needless_range_loop)] // one index over three lane arrays reads best
     pub(crate) fn observe(&mut self, max_abs_d: &[f32; 4]) {
-        let n_still = max_abs_d[1..].iter().filter(|&&d| d == 0.0).count();
-        #[allow(clippy::cast_precision_loss)] // 0 to 3
-        let still = n_still as f32 / 3.0;
-        self.still_share += (still - self.still_share) * Self::SHARE_STEP;
-        for ((least, hits), &d) in self.least.iter_mut().zip(&mut self.hits).zip(max_abs_d) {
-            if d <= 0.0 {
-                continue;
-            }
-            if d * Self::SAME < *least {
-                *least = d;
-                *hits = 1;
-            } else if d <= *least * Self::SAME {
-                *least = least.min(d);
-                *hits = hits.saturating_add(1);
+        let mut still = 0.0f32;
+        for i in 1..4 {
+            let d = max_abs_d[i];
+            if d == 0.0 {
+                still += 1.0 / 3.0;
+            } else if d * Self::SAME < self.least[i] {
+                self.least[i] = d;
+                self.hits[i] = 1;
+            } else if d <= self.least[i] * Self::SAME {
+                self.least[i] = self.least[i].min(d);
+                self.hits[i] = self.hits[i].saturating_add(1);
             }
         }
+        self.still_share += (still - self.still_share) * Self::SHARE_STEP;
     }
 
     /// How quiet the sensor is for its steps, from 0 to 1: 0 where the noise flips the

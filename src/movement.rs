@@ -562,7 +562,9 @@ impl MovementCore {
                     stirred,
                     e_h2,
                 };
-                let done = st.slow.step(sp, &plan.config, &st.block, &st.calib, seg);
+                let done = st
+                    .slow
+                    .step(sp, &plan.config, &st.block, &st.calib, seg, &st.quantum);
                 st.slow.release(done, &st.seg)
             }
             None => None,

@@ -200,8 +200,6 @@ pub(crate) struct SlowChannel {
     gather_from_s: f64,
     /// Earliest onset of a movement not yet delivered: the open run's, or `gather_from_s`.
     pending_s: f64,
-    /// The quantisation step, from each step's last block (see [`SlowChannel::MARGIN_STEPS`]).
-    quantum: Quantum,
 }
 
 impl SlowChannel {
@@ -219,7 +217,6 @@ impl SlowChannel {
             thresholds: None,
             run: None,
             unsettled_s: f64::NEG_INFINITY,
-            quantum: Quantum::UNSEEN,
             acc_n: 0,
             acc_samples: 0,
             acc_g: [0.0; 4],
@@ -286,7 +283,8 @@ impl SlowChannel {
     }
 
     /// Takes one block of the signal path; once a step's blocks are in, advances by the
-    /// step. Returns a movement that became final.
+    /// step. `quantum` is the core's view of the sensor's steps (see
+    /// [`SlowChannel::MARGIN_STEPS`]). Returns a movement that became final.
     #[inline(always)]
     #[allow(clippy::needless_range_loop)] // one index over several lane arrays reads best
     pub(crate) fn step(
@@ -296,6 +294,7 @@ impl SlowChannel {
         b: &BlockSums,
         calib: &Calibrator,
         seg: SegmenterSays,
+        quantum: &Quantum,
     ) -> Option<Movement> {
         // Σ g_fast over the block's samples, from the sums against its reference.
         let n = b.n as f32;
@@ -328,7 +327,7 @@ impl SlowChannel {
         if self.acc_n < plan.blocks {
             return None;
         }
-        self.advance(plan, config, b, calib)
+        self.advance(plan, config, b, calib, quantum)
     }
 
     /// Advances by the step whose last block is `b`.
@@ -340,6 +339,7 @@ impl SlowChannel {
         config: &Config,
         b: &BlockSums,
         calib: &Calibrator,
+        quantum: &Quantum,
     ) -> Option<Movement> {
         let inv_n = 1.0 / self.acc_samples.max(1) as f32;
         let seg = self.acc_seg;
@@ -367,13 +367,10 @@ impl SlowChannel {
             w[i] = k2[i] * d * d;
         }
         let r2 = (w[0] + w[1]) + (w[2] + w[3]);
-        // The quantisation step shows in single blocks: a step's largest change is that of
-        // its noisiest block.
-        self.quantum.observe(&b.max_abs_d);
         self.step_r2 += f64::from(r2);
         self.step_blocks += 1;
         if self.step_blocks == plan.floor_steps {
-            self.close_floor_step(plan, config);
+            self.close_floor_step(plan, config, quantum.step_g());
         }
         let out = if self.run.is_some() || r2 >= self.off2 {
             let times = (t_first_s, b.t_last_s);
@@ -418,12 +415,11 @@ impl SlowChannel {
     const MARGIN_STEPS: (f64, f64) = (2.0, 1.0);
 
     #[inline(never)]
-    fn close_floor_step(&mut self, plan: &SlowPlan, config: &Config) {
+    fn close_floor_step(&mut self, plan: &SlowPlan, config: &Config, step_g: f64) {
         self.floor
             .push((self.step_r2 / f64::from(self.step_blocks)).sqrt());
         self.step_r2 = 0.0;
         self.step_blocks = 0;
-        let step_g = self.quantum.step_g();
         self.thresholds = self
             .floor
             .value()
@@ -647,7 +643,7 @@ mod tests {
             // A wobble of a few tenths of a milli-g gives the floor something to measure.
             let wobble = 0.02 * (t * 1.3).sin() + 0.015 * (t * 3.1).cos();
             let b = block(t, tilted(tilt_at(t) + wobble));
-            out.extend(ch.step(plan, &config, &b, &calib, says(t)));
+            out.extend(ch.step(plan, &config, &b, &calib, says(t), &Quantum::UNSEEN));
         }
         out
     }

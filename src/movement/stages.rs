@@ -282,7 +282,17 @@ impl Stages {
         };
         let mut n = 0;
         for b in &blocks.sums {
-            n += u64::from(ch.step(plan, config, b, &calib, seg).is_some());
+            n += u64::from(
+                ch.step(
+                    plan,
+                    config,
+                    b,
+                    &calib,
+                    seg,
+                    &crate::envelope::Quantum::UNSEEN,
+                )
+                .is_some(),
+            );
         }
         n
     }
