@@ -303,11 +303,11 @@ impl SlowChannel {
             acc[i] += n * b.ref_g[i] + b.sum_u[i];
         }
         self.acc_g = acc;
+        // Branch-free maxima: which block of a step is largest is noise, and a mispredicted
+        // branch costs more than the select.
         let mut d = self.acc_d;
         for i in 0..4 {
-            if b.max_abs_d[i] > d[i] {
-                d[i] = b.max_abs_d[i];
-            }
+            d[i] = d[i].max(b.max_abs_d[i]);
         }
         self.acc_d = d;
         self.acc_samples += b.n;
@@ -321,9 +321,7 @@ impl SlowChannel {
         let s = &mut self.acc_seg;
         s.free &= seg.free;
         s.stirred |= seg.stirred;
-        if seg.e_h2 > s.e_h2 {
-            s.e_h2 = seg.e_h2;
-        }
+        s.e_h2 = s.e_h2.max(seg.e_h2);
         if self.acc_n < plan.blocks {
             return None;
         }
