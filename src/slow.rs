@@ -26,8 +26,10 @@
 //! did, and the rest takes the new orientation (as the segmenter settles a posture). A run
 //! whose motion goes on for longer than `settle_s` is a drift of the orientation, not a leg
 //! movement: it is dropped and the rest takes the orientation reached. A gap or the end of
-//! the stream ends a run as it stands. On a coarse sensor the thresholds stand at least two
-//! quantisation steps above the floor (see [`SlowChannel::margins`]).
+//! the stream ends a run as it stands. A run that settles but began within `settle_s` of a
+//! drift, or of the segmenter letting go, is the drift's end or the limb settling, and is
+//! dropped. On a coarse sensor the thresholds stand at least two quantisation steps above
+//! the floor (see [`SlowChannel::MARGIN_STEPS`]).
 //!
 //! Movements reach the core's sink in order of onset, the segmenter's and this channel's
 //! together: a finished movement waits while the segmenter's rising run began before it.
@@ -255,8 +257,9 @@ impl SlowChannel {
     /// Takes the movement the channel has just finished, if any, and returns the one to
     /// deliver now, if any, once the segmenter has stepped: a movement waits while the
     /// segmenter is rising since before its onset, is taken in by the movement that run
-    /// becomes (the segmenter holds one that began before the slow one ended), and goes out
-    /// when the run dies away. Two slow movements inside one rising run are one.
+    /// becomes (the run went on through the slow movement, so the segmenter's movement
+    /// spans it), and goes out when the run dies away. Two slow movements inside one rising
+    /// run are one.
     #[inline(always)]
     pub(crate) fn release(&mut self, done: Option<Movement>, seg: &Segmenter) -> Option<Movement> {
         if done.is_none() && self.waiting.is_none() {
@@ -273,7 +276,7 @@ impl SlowChannel {
         };
         match seg.pending_onset_s() {
             Some(p) if p < w.onset_s => {
-                if !(seg.holds_movement() && p <= w.offset_s) {
+                if !seg.holds_movement() {
                     self.waiting = Some(w);
                 }
                 None
