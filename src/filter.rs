@@ -10,7 +10,7 @@
 //!
 //! Conventions: `alpha = 1 − exp(−2π·fc/fs)` (the pole of the matched z-transform of an RC
 //! low-pass, `p = 1 − alpha`); unit gain at DC; one section is −3 dB at about `fc` when
-//! `fc ≪ fs` (exactly where `|H| = 1/√2`, see [`OnePole::gain_at`]).
+//! `fc ≪ fs` (exactly where `|H| = 1/√2`, see `OnePole::gain_at` in the tests).
 
 use crate::ConfigError;
 

@@ -176,7 +176,7 @@ pub struct OnsetSpectrum {
     fft: Arc<dyn Fft<f64>>,
     /// Hann window, `n_bins` long.
     window: Vec<f64>,
-    /// Σ w[n]², the power normalisation.
+    /// Σ w\[n\]², the power normalisation.
     window_energy: f64,
     /// Counts of the current window.
     counts: Vec<f64>,

@@ -4,7 +4,7 @@
 //! integer codes times a step of 2^-k g, and 2^-k = 5^k / 10^k, so code × 5^k printed with k
 //! decimals is the exact value; trailing zeros are dropped (`-0.953125`, `0.5`, `1`), as in
 //! the real recordings' CSVs. A reader that parses decimals correctly gets back exactly the
-//! samples [`SimSource`](super::SimSource) hands out.
+//! samples [`SimSource`] hands out.
 
 use std::io::Write;
 
