@@ -14,7 +14,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::calibrate::{CalibrationReport, Calibrator, Correction};
-use crate::config::{steps, Config, WEAK_FACTOR};
+use crate::config::{steps, Config, SegmentConfig, WEAK_FACTOR};
 use crate::envelope::{NoiseFloor, Quantum, Thresholds};
 use crate::filter::OnePole;
 use crate::gravity::{
@@ -533,9 +533,7 @@ impl MovementCore {
                 };
                 // The resting orientation follows slowly while nothing moves.
                 if e_r2 < off_r2 && !st.seg.is_active() && !st.seg.is_rising() {
-                    for (r, g) in st.rest.iter_mut().zip(g_fast) {
-                        plan.rest.step_f64(r, g);
-                    }
+                    follow_rest(plan, &mut st.rest, g_fast);
                 }
                 (movement, !st.seg.holds_movement(), !quiet)
             }
@@ -545,9 +543,7 @@ impl MovementCore {
                 // floor learns the sensor's noise and not the zeros of a rest that is the
                 // orientation itself.
                 if st.rest_known {
-                    for (r, g) in st.rest.iter_mut().zip(g_fast) {
-                        plan.rest.step_f64(r, g);
-                    }
+                    follow_rest(plan, &mut st.rest, g_fast);
                 } else {
                     st.rest = g_fast;
                     st.rest_known = true;
@@ -611,6 +607,15 @@ impl MovementCore {
     fn emit(&mut self, m: &Movement, sink: &mut impl CoreSink) {
         self.state.summary.n_movements += 1;
         sink.movement(*m);
+    }
+}
+
+/// One block's step of the resting orientation towards `g_fast` (time constant
+/// `signal.baseline_tau_s`), as it follows while nothing moves.
+#[inline(always)]
+fn follow_rest(plan: &Plan, rest: &mut [f64; 3], g_fast: [f64; 3]) {
+    for (r, g) in rest.iter_mut().zip(g_fast) {
+        plan.rest.step_f64(r, g);
     }
 }
 
@@ -722,15 +727,20 @@ struct Limits {
 /// benchmarks' 10-bit nights.)
 const QUANTUM_MARGIN_STEPS: (f64, f64) = (1.0, 0.5);
 
+/// A channel's thresholds over its floor, with the margins of a sensor whose steps
+/// `quantum` shows (the margins found once for both channels).
+fn over_floor<'a>(sc: &'a SegmentConfig, quantum: &Quantum) -> impl Fn(f64) -> Thresholds + 'a {
+    let step_g = quantum.step_g() * quantum.quietness();
+    move |floor_g| Thresholds::for_segment(floor_g, sc, step_g, QUANTUM_MARGIN_STEPS)
+}
+
 /// Thresholds over the floors, once the floors have warmed up, for a sensor whose steps
 /// `quantum` shows.
 fn thresholds(plan: &Plan, h: &NoiseFloor, r: &NoiseFloor, quantum: &Quantum) -> Option<Limits> {
     if h.len() < plan.floor_warmup {
         return None;
     }
-    let sc = &plan.config.segment;
-    let step_g = quantum.step_g() * quantum.quietness();
-    let th = |f: f64| Thresholds::for_segment(f, sc, step_g, QUANTUM_MARGIN_STEPS);
+    let th = over_floor(&plan.config.segment, quantum);
     let (h, r) = (th(h.value()?), th(r.value()?));
     let weak = |t: Thresholds| (WEAK_FACTOR * t.on_g).powi(2);
     Some(Limits {

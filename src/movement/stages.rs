@@ -3,10 +3,10 @@
 //!
 //! Not a stable API: hidden from the docs, and free to change with the core.
 
-use super::{CoreSink, MovementCore, Plan};
+use super::{follow_rest, over_floor, CoreSink, MovementCore, Plan};
 use crate::calibrate::{Calibrator, UNIT_GAIN2};
 use crate::config::Config;
-use crate::envelope::{NoiseFloor, Thresholds};
+use crate::envelope::{NoiseFloor, Quantum};
 use crate::gravity::{axes, to_f32, BlockSums, FillBuffer, Gravity, PathPlan, FILL_MAX};
 use crate::segment::{BlockView, Movement, Segmenter};
 use crate::slow::{self, SlowChannel};
@@ -199,11 +199,12 @@ impl Stages {
     }
 
     /// What the segmenter sees of each block, from a simplified block stage (identity
-    /// calibration; floors, thresholds and resting orientation as the core keeps them).
+    /// calibration; floors, quantisation margins, thresholds and resting orientation as the
+    /// core keeps them).
     #[inline(never)]
     pub fn views(&self, blocks: &Blocks) -> Views {
         let plan = &self.plan;
-        let th = |f: f64| Thresholds::for_segment(f, &plan.config.segment, 0.0, (0.0, 0.0));
+        let mut quantum = Quantum::UNSEEN;
         let mut floor_h = NoiseFloor::new(plan.floor_capacity, plan.config.floor.quantile);
         let mut floor_r = NoiseFloor::new(plan.floor_capacity, plan.config.floor.quantile);
         let (mut step_h2, mut step_r2, mut step_blocks) = (0.0, 0.0, 0);
@@ -217,21 +218,23 @@ impl Stages {
             step_r2 += e_r2;
             step_blocks += 1;
             if step_blocks == plan.floor_step_blocks {
+                quantum.observe(&b.max_abs_d);
                 let m = f64::from(step_blocks);
                 floor_h.push((step_h2 / m).sqrt());
                 floor_r.push((step_r2 / m).sqrt());
                 (step_h2, step_r2, step_blocks) = (0.0, 0.0, 0);
             }
             let (Some(fh), Some(fr)) = (floor_h.value(), floor_r.value()) else {
-                rest = Some(g_fast);
+                if let Some(r) = rest.as_mut() {
+                    follow_rest(plan, r, g_fast);
+                }
                 continue;
             };
+            let th = over_floor(&plan.config.segment, &quantum);
             let (th_h, th_r) = (th(fh), th(fr));
             if e_r2 < th_r.off_g * th_r.off_g {
                 if let Some(r) = rest.as_mut() {
-                    for (r, g) in r.iter_mut().zip(g_fast) {
-                        plan.rest.step_f64(r, g);
-                    }
+                    follow_rest(plan, r, g_fast);
                 }
             }
             let [x, y, z] = axes(b.max_abs_d);
@@ -283,15 +286,8 @@ impl Stages {
         let mut n = 0;
         for b in &blocks.sums {
             n += u64::from(
-                ch.step(
-                    plan,
-                    config,
-                    b,
-                    &calib,
-                    seg,
-                    &crate::envelope::Quantum::UNSEEN,
-                )
-                .is_some(),
+                ch.step(plan, config, b, &calib, seg, &Quantum::UNSEEN)
+                    .is_some(),
             );
         }
         n
