@@ -361,13 +361,7 @@ impl SlowChannel {
         if !seg.free || !self.resting || b.t_last_s < self.quiet_until_s {
             return self.hold(plan, b.t_last_s, seg.free);
         }
-        let (rest, k2) = (self.rest, calib.gain2());
-        let mut w = [0.0f32; 4];
-        for i in 0..4 {
-            let d = g[i] - rest[i];
-            w[i] = k2[i] * d * d;
-        }
-        let r2 = (w[0] + w[1]) + (w[2] + w[3]);
+        let r2 = dist2(g, self.rest, calib.gain2());
         self.step_r2 += f64::from(r2);
         self.step_blocks += 1;
         if self.step_blocks == plan.floor_steps {
@@ -482,7 +476,7 @@ impl SlowChannel {
             });
             return None;
         };
-        if dist2(self.g, run.anchor, calib.gain2()) > th.on_g * th.on_g {
+        if f64::from(dist2(self.g, run.anchor, calib.gain2())) > th.on_g * th.on_g {
             run.anchor = self.g;
             run.last_motion_s = end_s;
         }
@@ -545,14 +539,16 @@ impl SlowChannel {
 }
 
 /// Squared calibrated distance between two orientations in the signal path's lanes, with
-/// the calibration's squared gains `k2`, in g².
-fn dist2(a: [f32; 4], b: [f32; 4], k2: [f32; 4]) -> f64 {
-    let mut s = 0.0f32;
+/// the calibration's squared gains `k2`, in g² (summed in pairs, as the lanes allow).
+#[inline(always)]
+#[allow(clippy::needless_range_loop)] // one index over three lane arrays reads best
+fn dist2(a: [f32; 4], b: [f32; 4], k2: [f32; 4]) -> f32 {
+    let mut w = [0.0f32; 4];
     for i in 0..4 {
         let d = a[i] - b[i];
-        s += k2[i] * d * d;
+        w[i] = k2[i] * d * d;
     }
-    f64::from(s)
+    (w[0] + w[1]) + (w[2] + w[3])
 }
 
 /// One movement from two found in turn inside one rising run of the segmenter.
