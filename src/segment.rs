@@ -59,6 +59,12 @@ const TAIL_FRACTION: f64 = 0.1;
 /// Blocks below the offset threshold that separate two bursts of one movement.
 const MIN_DIP_BLOCKS: u32 = 2;
 
+/// Time constant of the orientation smoothing whose path gives a movement's `wander`, in
+/// seconds: it keeps a slow wobble of the limb (0.1–1 Hz) and drops most of the noise the
+/// gravity estimate still holds, whose block-to-block steps would otherwise add up along
+/// the path.
+const WANDER_TAU_S: f64 = 0.3;
+
 /// How a movement ended.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub(crate) enum Ending {
@@ -98,6 +104,17 @@ pub(crate) struct Movement {
     pub(crate) n_bursts: u32,
     /// Time spent above the offset threshold, in seconds.
     pub(crate) active_s: f64,
+    /// Where in time the linear channel's energy above the noise lies: 1 − its RMS distance
+    /// from the movement's midpoint over half the movement's length. A limb that moves out,
+    /// holds and comes back puts its acceleration at the ends (near 0); shaking that swells
+    /// and fades puts it in the middle (near 1); energy spread evenly gives 1 − 1/√3 ≈ 0.42.
+    /// 0 when no block's energy rose above the noise.
+    pub(crate) centre: f64,
+    /// Length of the path of the smoothed orientation over the largest distance from rest
+    /// (the rotation channel's peak): about 2 for a limb that moves out and back once, more
+    /// for one that wanders back and forth. 0 when unknown (no rotation at all, or a
+    /// movement the slow channel found).
+    pub(crate) wander: f64,
     /// Resting gravity direction before, calibrated, in g.
     pub(crate) rest_before: [f64; 3],
     /// Resting gravity direction after, calibrated, in g.
@@ -133,6 +150,31 @@ struct Open {
     hold_sum: [f64; 3],
     hold_n: u32,
     block_s: f64,
+    /// The linear channel's energy above the noise, summed over the blocks with its first
+    /// and second moments in time (from `t0_s`): `[Σw, Σw·t, Σw·t²]`.
+    energy: [f64; 3],
+    t0_s: f64,
+    /// The smoothed orientation, its smoothing weight per block, and its path so far.
+    wander_g: [f64; 3],
+    wander_alpha: f64,
+    path_g: f64,
+}
+
+impl Open {
+    /// Adds a block to the energy moments and the orientation's path.
+    fn track(&mut self, b: &BlockView) {
+        // Noise alone keeps the envelope near the floor, half the offset threshold.
+        let w = (b.e_h_g * b.e_h_g - 0.5 * b.th_h.off_g * b.th_h.off_g).max(0.0);
+        let t = 0.5 * (b.t_start_s + b.t_end_s) - self.t0_s;
+        self.energy[0] += w;
+        self.energy[1] += w * t;
+        self.energy[2] += w * t * t;
+        let before = self.wander_g;
+        for (s, g) in self.wander_g.iter_mut().zip(b.g_fast) {
+            *s += self.wander_alpha * (g - *s);
+        }
+        self.path_g += dist(self.wander_g, before);
+    }
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
@@ -263,6 +305,7 @@ impl Segmenter {
 
         match &mut self.phase {
             Phase::Active(o) => {
+                o.track(b);
                 if above_off {
                     if o.quiet_since_s.is_some() {
                         // A dip of one block is chatter on the threshold, not a new burst.
@@ -370,11 +413,14 @@ impl Segmenter {
                     peak_score: score,
                     n_bursts: 1,
                     active_s: (b.t_end_s - start).max(0.0),
+                    centre: 0.0,
+                    wander: 0.0,
                     rest_before: b.g_rest,
                     rest_after: b.g_rest,
                     ending: Ending::Quiet,
                 };
-                self.phase = Phase::Active(Open {
+                let block_s = (b.t_end_s - b.t_start_s).max(0.0);
+                let mut open = Open {
                     m,
                     sum_m: m_here,
                     n_m: 1,
@@ -382,9 +428,14 @@ impl Segmenter {
                     last_strong_s: end_here.max(start),
                     anchor: b.g_fast,
                     last_motion_s: b.t_end_s,
-                    block_s: (b.t_end_s - b.t_start_s).max(0.0),
+                    block_s,
+                    t0_s: start,
+                    wander_g: b.g_rest,
+                    wander_alpha: 1.0 - (-block_s / WANDER_TAU_S).exp(),
                     ..Open::default()
-                });
+                };
+                open.track(b);
+                self.phase = Phase::Active(open);
                 self.run_start_s = None;
             }
         } else {
@@ -427,6 +478,16 @@ fn finish_open(o: &Open) -> Movement {
     } else {
         m.peak_g
     };
+    let [w, wt, wt2] = o.energy;
+    let half = 0.5 * (m.offset_s - m.onset_s);
+    if w > 0.0 && half > 0.0 {
+        let mid = 0.5 * (m.onset_s + m.offset_s) - o.t0_s;
+        let spread2 = (wt2 - 2.0 * mid * wt + mid * mid * w) / w;
+        m.centre = 1.0 - (spread2.max(0.0).sqrt() / half).min(1.0);
+    }
+    if m.peak_r_g > 0.0 {
+        m.wander = o.path_g / m.peak_r_g;
+    }
     m
 }
 
@@ -658,5 +719,80 @@ mod tests {
         assert!((angle_deg([0.0, 0.0, 1.0], [0.0, t.sin(), t.cos()]) - 0.5).abs() < 1e-12);
         assert_eq!(angle_deg([0.0; 3], [1.0, 0.0, 0.0]), 0.0);
         assert!((chord_to_deg(2.0 * 1f64.to_radians().sin(), 1.0) - 2.0).abs() < 1e-12);
+    }
+
+    /// Blocks of 50 ms from t = 0, each with its linear envelope and its tilt about the x
+    /// axis (radians) from a rest straight up; the rotation envelope is the tilt's chord.
+    fn tilting(blocks: &[(f64, f64)]) -> Vec<BlockView> {
+        blocks
+            .iter()
+            .enumerate()
+            .map(|(i, &(e_h_g, tilt))| {
+                let g_fast = [0.0, tilt.sin(), tilt.cos()];
+                let g_rest = [0.0, 0.0, 1.0];
+                BlockView {
+                    t_start_s: i as f64 * 0.05,
+                    t_end_s: i as f64 * 0.05 + 0.04,
+                    e_h_g,
+                    e_r_g: dist(g_fast, g_rest),
+                    jerk_g_per_s: 0.0,
+                    g_fast,
+                    g_rest,
+                    th_h: th(),
+                    th_r: th(),
+                }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_limb_out_held_and_back_has_its_energy_at_the_ends_and_wanders_out_and_back() {
+        // 2° out in 0.2 s with a push, held 2 s, back in 0.2 s with a push.
+        let a = 2f64.to_radians();
+        let mut lv = vec![(0.001, 0.0); 20];
+        lv.extend((1..=4).map(|k| (0.03, a * f64::from(k) / 4.0)));
+        lv.extend(vec![(0.001, a); 40]);
+        lv.extend((0..4).map(|k| (0.03, a * f64::from(3 - k) / 4.0)));
+        lv.extend(vec![(0.001, 0.0); 40]);
+        let ms = run(&tilting(&lv));
+        assert_eq!(ms.len(), 1, "{ms:?}");
+        let m = ms[0];
+        assert!(m.centre < 0.15, "centre {}", m.centre);
+        // Out and back: twice the reach, less what the smoothing has not followed back when
+        // the movement closes.
+        assert!((1.5..=2.05).contains(&m.wander), "wander {}", m.wander);
+    }
+
+    #[test]
+    fn shaking_that_swells_and_fades_has_its_energy_in_the_middle_and_wanders_back_and_forth() {
+        // 4 s of shaking under a sin² envelope, the limb rocking ±2° at 0.5 Hz.
+        let a = 2f64.to_radians();
+        let n = 80;
+        let mut lv = vec![(0.001, 0.0); 20];
+        lv.extend((0..n).map(|k| {
+            let x = f64::from(k) / f64::from(n);
+            let swell = (std::f64::consts::PI * x).sin().powi(2);
+            (
+                0.001 + 0.03 * swell,
+                a * (std::f64::consts::TAU * 2.0 * x).sin(),
+            )
+        }));
+        lv.extend(vec![(0.001, 0.0); 40]);
+        let ms = run(&tilting(&lv));
+        assert_eq!(ms.len(), 1, "{ms:?}");
+        let m = ms[0];
+        assert!(m.centre > 0.55, "centre {}", m.centre);
+        assert!(m.wander > 4.0, "wander {}", m.wander);
+        // Evenly spread energy sits between the two.
+        let even: Vec<_> = std::iter::repeat_n((0.03, 0.0), 60).collect();
+        let m = run(&tilting(
+            &[vec![(0.001, 0.0); 20], even, vec![(0.001, 0.0); 40]].concat(),
+        ))[0];
+        assert!(
+            (m.centre - (1.0 - 1.0 / 3f64.sqrt())).abs() < 0.05,
+            "{}",
+            m.centre
+        );
+        assert_eq!(m.wander, 0.0, "no rotation, no wander");
     }
 }

@@ -571,6 +571,9 @@ fn joined(a: &Movement, b: &Movement) -> Movement {
         peak_score: a.peak_score.max(b.peak_score),
         n_bursts: a.n_bursts + b.n_bursts,
         active_s: a.active_s + b.active_s,
+        // The slow channel measures neither.
+        centre: 0.0,
+        wander: 0.0,
         rest_before: a.rest_before,
         rest_after: b.rest_after,
         ending: b.ending,
