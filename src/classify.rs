@@ -135,13 +135,13 @@ pub struct ClassifyConfig {
     /// the midpoint over half the length: near 0 for a foot pushed out and brought back,
     /// 0.42 for energy spread evenly, about 0.65 for shaking that swells and fades — and
     /// its orientation wanders by `restless_min_wander`. Of the movements the detector
-    /// found on the development benchmark's ankle-only nights, 97 % of the fidgets in bed
+    /// found on the development benchmark's ankle-only nights, 96 % of the fidgets in bed
     /// and 4 % of the leg movements reach 0.5.
     pub restless_min_centre: f64,
     /// ... and when the path of its smoothed orientation is at least this many times its
     /// largest distance from rest: about 2 for a limb that goes out and back once, 3 for
-    /// one and a half such swings. On the same nights 92 % of the fidgets and 3 % of the
-    /// leg movements reach 3, and both signs together 91 % and 0.4 %.
+    /// one and a half such swings. On the same nights 94 % of the fidgets and 3 % of the
+    /// leg movements reach 3, and both signs together 93 % and 0.3 %.
     pub restless_min_wander: f64,
     /// Activity pieces closer than this are one bout of activity, and posture changes and
     /// other movements inside a bout belong to it, in seconds.

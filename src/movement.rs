@@ -21,7 +21,7 @@ use crate::gravity::{
     axes, is_regular, rotation_delay_s, to_f32, BlockSums, FillBuffer, Gravity, PathPlan, FILL_MAX,
 };
 use crate::io::check::gap_threshold_s;
-use crate::segment::{BlockView, Movement, SegmentPlan, Segmenter};
+use crate::segment::{wander_alpha, BlockView, Movement, SegmentPlan, Segmenter};
 use crate::slow::{self, SlowChannel, SlowPlan};
 use crate::{ConfigError, Error, ErrorKind, Gap, Position, Sample, Site};
 
@@ -196,6 +196,7 @@ impl MovementCore {
             post_window_s: config.segment.post_window_s,
             settle_s: config.segment.settle_s,
             rotation_delay_s: rotation_delay_s(lp, sample_rate_hz),
+            wander_alpha: wander_alpha(block_s),
         };
         let floor_warmup = steps(2.0, floor_step_s) as usize;
         let slow = if site == Site::Wrist {

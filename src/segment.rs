@@ -49,6 +49,15 @@ pub(crate) struct SegmentPlan {
     /// Lag of the rotation channel behind the motion (the gravity filter's group delay),
     /// subtracted from its onset crossings and from the end crossings of both channels.
     pub(crate) rotation_delay_s: f64,
+    /// Weight of a block in the orientation smoothing behind `Movement::wander` (see
+    /// [`wander_alpha`]).
+    pub(crate) wander_alpha: f64,
+}
+
+/// The smoothing weight per block of the orientation whose path gives `Movement::wander`,
+/// for blocks `block_s` apart: a time constant of [`WANDER_TAU_S`] at every rate.
+pub(crate) fn wander_alpha(block_s: f64) -> f64 {
+    1.0 - (-block_s / WANDER_TAU_S).exp()
 }
 
 /// A movement's tail, where its envelopes are above the offset threshold but below this
@@ -60,10 +69,11 @@ const TAIL_FRACTION: f64 = 0.1;
 const MIN_DIP_BLOCKS: u32 = 2;
 
 /// Time constant of the orientation smoothing whose path gives a movement's `wander`, in
-/// seconds: it keeps a slow wobble of the limb (0.1–1 Hz) and drops most of the noise the
-/// gravity estimate still holds, whose block-to-block steps would otherwise add up along
-/// the path.
-const WANDER_TAU_S: f64 = 0.3;
+/// seconds: it keeps most of a limb's slow rocking (a few tenths of a hertz) and drops
+/// most of the noise the gravity estimate still holds, whose block-to-block steps would
+/// otherwise add up along the path. Chosen on the development nights from 0.3, 0.45 and
+/// 0.6 s (hard-night PLM F1 0.951, 0.953, 0.952).
+const WANDER_TAU_S: f64 = 0.45;
 
 /// How a movement ended.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -154,16 +164,16 @@ struct Open {
     /// and second moments in time (from `t0_s`): `[Σw, Σw·t, Σw·t²]`.
     energy: [f64; 3],
     t0_s: f64,
-    /// The smoothed orientation, its smoothing weight per block, and its path so far.
+    /// The smoothed orientation and its path so far.
     wander_g: [f64; 3],
-    wander_alpha: f64,
     path_g: f64,
 }
 
 impl Open {
     /// Adds a block to the energy moments and the orientation's path.
-    fn track(&mut self, b: &BlockView) {
-        // Noise alone keeps the envelope near the floor, half the offset threshold.
+    fn track(&mut self, plan: &SegmentPlan, b: &BlockView) {
+        // Energy above twice the noise's: the floor is about half the offset threshold, so
+        // a block of noise alone adds little or nothing.
         let w = (b.e_h_g * b.e_h_g - 0.5 * b.th_h.off_g * b.th_h.off_g).max(0.0);
         let t = 0.5 * (b.t_start_s + b.t_end_s) - self.t0_s;
         self.energy[0] += w;
@@ -171,7 +181,7 @@ impl Open {
         self.energy[2] += w * t * t;
         let before = self.wander_g;
         for (s, g) in self.wander_g.iter_mut().zip(b.g_fast) {
-            *s += self.wander_alpha * (g - *s);
+            *s += plan.wander_alpha * (g - *s);
         }
         self.path_g += dist(self.wander_g, before);
     }
@@ -305,7 +315,7 @@ impl Segmenter {
 
         match &mut self.phase {
             Phase::Active(o) => {
-                o.track(b);
+                o.track(plan, b);
                 if above_off {
                     if o.quiet_since_s.is_some() {
                         // A dip of one block is chatter on the threshold, not a new burst.
@@ -419,7 +429,6 @@ impl Segmenter {
                     rest_after: b.g_rest,
                     ending: Ending::Quiet,
                 };
-                let block_s = (b.t_end_s - b.t_start_s).max(0.0);
                 let mut open = Open {
                     m,
                     sum_m: m_here,
@@ -428,13 +437,12 @@ impl Segmenter {
                     last_strong_s: end_here.max(start),
                     anchor: b.g_fast,
                     last_motion_s: b.t_end_s,
-                    block_s,
+                    block_s: (b.t_end_s - b.t_start_s).max(0.0),
                     t0_s: start,
                     wander_g: b.g_rest,
-                    wander_alpha: 1.0 - (-block_s / WANDER_TAU_S).exp(),
                     ..Open::default()
                 };
-                open.track(b);
+                open.track(plan, b);
                 self.phase = Phase::Active(open);
                 self.run_start_s = None;
             }
@@ -510,6 +518,8 @@ mod tests {
         post_window_s: 1.0,
         settle_s: 12.0,
         rotation_delay_s: 0.0,
+        // wander_alpha(0.05): blocks 50 ms apart.
+        wander_alpha: 0.1052,
     };
 
     fn th() -> Thresholds {

@@ -859,6 +859,7 @@ mod tests {
             post_window_s: 1.0,
             settle_s: 12.0,
             rotation_delay_s: 0.0,
+            wander_alpha: 0.15,
         };
         let up = [0.0, 0.0, 1.0];
         seg.step(
