@@ -161,9 +161,8 @@ struct Open {
     hold_n: u32,
     block_s: f64,
     /// The linear channel's energy above the noise, summed over the blocks with its first
-    /// and second moments in time (from `t0_s`): `[Σw, Σw·t, Σw·t²]`.
+    /// and second moments in time (from the movement's onset): `[Σw, Σw·t, Σw·t²]`.
     energy: [f64; 3],
-    t0_s: f64,
     /// The smoothed orientation and its path so far.
     wander_g: [f64; 3],
     path_g: f64,
@@ -175,7 +174,7 @@ impl Open {
         // Energy above twice the noise's: the floor is about half the offset threshold, so
         // a block of noise alone adds little or nothing.
         let w = (b.e_h_g * b.e_h_g - 0.5 * b.th_h.off_g * b.th_h.off_g).max(0.0);
-        let t = 0.5 * (b.t_start_s + b.t_end_s) - self.t0_s;
+        let t = 0.5 * (b.t_start_s + b.t_end_s) - self.m.onset_s;
         self.energy[0] += w;
         self.energy[1] += w * t;
         self.energy[2] += w * t * t;
@@ -438,7 +437,6 @@ impl Segmenter {
                     anchor: b.g_fast,
                     last_motion_s: b.t_end_s,
                     block_s: (b.t_end_s - b.t_start_s).max(0.0),
-                    t0_s: start,
                     wander_g: b.g_rest,
                     ..Open::default()
                 };
@@ -489,8 +487,8 @@ fn finish_open(o: &Open) -> Movement {
     let [w, wt, wt2] = o.energy;
     let half = 0.5 * (m.offset_s - m.onset_s);
     if w > 0.0 && half > 0.0 {
-        let mid = 0.5 * (m.onset_s + m.offset_s) - o.t0_s;
-        let spread2 = (wt2 - 2.0 * mid * wt + mid * mid * w) / w;
+        // The moments are taken from the onset, so the midpoint is `half` after it.
+        let spread2 = (wt2 - 2.0 * half * wt + half * half * w) / w;
         m.centre = 1.0 - (spread2.max(0.0).sqrt() / half).min(1.0);
     }
     if m.peak_r_g > 0.0 {
