@@ -137,6 +137,17 @@ pub struct SegmentConfig {
     /// of a small sensor (see `src/slow.rs`): 0.6 s keeps most of the tilt of a 0.5–10 s
     /// movement and cuts the noise a few times. Only leg sensors use it.
     pub slow_tau_s: f64,
+    /// Onset threshold of the slow channel's linear energy, as a multiple of its own floor
+    /// (an RMS ratio); 0 leaves the slow channel to orientation alone.
+    ///
+    /// The blocks' linear envelope averaged over the slow channel's steps and smoothed
+    /// with `slow_tau_s` holds a second's worth of samples: a faint leg movement that
+    /// raises the acceleration's RMS by half for a second or more stands out of it, while
+    /// each 50 ms block sees only noise (see `src/slow.rs`).
+    pub slow_linear_on_factor: f64,
+    /// Offset threshold of the slow channel's linear energy, as a multiple of its floor
+    /// (between 1 and `slow_linear_on_factor`).
+    pub slow_linear_off_factor: f64,
 }
 
 impl Default for SegmentConfig {
@@ -151,6 +162,8 @@ impl Default for SegmentConfig {
             settle_s: 12.0,
             after_gap_s: 1.0,
             slow_tau_s: 0.6,
+            slow_linear_on_factor: 1.6,
+            slow_linear_off_factor: 1.2,
         }
     }
 }
@@ -359,6 +372,17 @@ impl Config {
         positive("segment.settle_s", g.settle_s)?;
         positive("segment.after_gap_s", g.after_gap_s)?;
         non_negative("segment.slow_tau_s", g.slow_tau_s)?;
+        non_negative("segment.slow_linear_on_factor", g.slow_linear_on_factor)?;
+        if g.slow_linear_on_factor > 0.0
+            && !(g.slow_linear_off_factor >= 1.0
+                && g.slow_linear_off_factor <= g.slow_linear_on_factor)
+        {
+            return Err(ConfigError::new(
+                "segment.slow_linear_off_factor",
+                g.slow_linear_off_factor,
+                "must lie between 1 and segment.slow_linear_on_factor",
+            ));
+        }
         let c = &self.calibration;
         positive("calibration.window_s", c.window_s)?;
         positive("calibration.still_sd_g", c.still_sd_g)?;
@@ -398,6 +422,17 @@ mod tests {
         c.segment.off_factor = 5.0;
         let e = c.validate(100.0).unwrap_err();
         assert_eq!(e.field, "segment.off_factor");
+        // The slow channel's linear factors: the offset between 1 and the onset, unless
+        // the onset is 0 (off).
+        let mut c = Config::default();
+        c.segment.slow_linear_off_factor = 2.0;
+        let e = c.validate(100.0).unwrap_err();
+        assert_eq!(e.field, "segment.slow_linear_off_factor");
+        c.segment.slow_linear_on_factor = 0.0;
+        assert!(c.validate(100.0).is_ok());
+        c.segment.slow_linear_on_factor = -1.0;
+        let e = c.validate(100.0).unwrap_err();
+        assert_eq!(e.field, "segment.slow_linear_on_factor");
         let mut c = Config::default();
         c.signal.gravity_cutoff_hz = 30.0;
         assert_eq!(

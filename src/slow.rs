@@ -12,6 +12,18 @@
 //! it (a movement stirs the blocks a little even when they cannot find it; the slow
 //! wandering of a quiet sensor does not).
 //!
+//! The same steps also smooth the blocks' squared linear envelope, with the same time
+//! constant, against a floor of its own: a faint movement that barely tilts the sensor
+//! still shakes it, and a rise of the acceleration's RMS by half for a second stands out of
+//! a second's worth of samples where each block sees noise
+//! ([`slow_linear_on_factor`](crate::config::SegmentConfig::slow_linear_on_factor), 1.6,
+//! and its offset factor, 1.2). A step at or above either channel's offset threshold opens
+//! or extends a run; reaching the linear onset threshold confirms it and counts as the
+//! blocks' stir. A step held up by the energy alone is timed by the energy's own lag (half
+//! a step: the linear envelope does not wait for the gravity estimate), and it moves the
+//! run's end only if its own, unsmoothed energy reached the onset threshold, as the
+//! smoothed energy lingers after the motion.
+//!
 //! The channel only looks where the segmenter sees nothing. While a movement of the block
 //! envelopes is open or closing (or after a gap, or before the floors are warm) the slow
 //! channel drops what it holds (the block envelopes measure it better) and its floor
@@ -68,6 +80,9 @@ pub(crate) struct SlowPlan {
     /// Lag of a crossing behind the motion: the gravity estimate's, half a step, and the
     /// smoothing's.
     delay_s: f64,
+    /// Lag of a crossing of the linear energy: half a step and the smoothing's (the blocks'
+    /// linear envelope does not wait for the gravity estimate).
+    lin_delay_s: f64,
     merge_gap_s: f64,
     /// Stillness that settles a run on a new orientation, and the longest motion that may
     /// be a leg movement.
@@ -78,6 +93,9 @@ pub(crate) struct SlowPlan {
     floor_warmup: usize,
     /// Sample rate, in Hz: turns a block's largest sample-to-sample change into g/s.
     sample_rate_hz: f64,
+    /// Onset and offset factors of the linear energy over its floor; `None` when the
+    /// channel watches orientation alone.
+    linear: Option<(f64, f64)>,
 }
 
 impl SlowPlan {
@@ -99,17 +117,23 @@ impl SlowPlan {
         let step_s = f64::from(blocks) * block_s;
         let smooth = OnePole::from_time_constant(tau_s, 1.0 / step_s);
         let a = f64::from(smooth.alpha);
+        let lin_delay_s = 0.5 * step_s;
         Some(SlowPlan {
             blocks,
             step_s,
             smooth,
             rest: OnePole::from_time_constant(config.signal.baseline_tau_s, 1.0 / step_s),
-            delay_s: rotation_delay_s + 0.5 * step_s + (1.0 - a) / a * step_s,
+            delay_s: rotation_delay_s + lin_delay_s + (1.0 - a) / a * step_s,
+            lin_delay_s,
             merge_gap_s: config.segment.merge_gap_s,
             settle_s: config.segment.settle_s,
             floor_steps: steps(floor_step_s, step_s),
             floor_warmup,
             sample_rate_hz,
+            linear: (config.segment.slow_linear_on_factor > 0.0).then_some((
+                config.segment.slow_linear_on_factor,
+                config.segment.slow_linear_off_factor,
+            )),
         })
     }
 
@@ -182,6 +206,16 @@ pub(crate) struct SlowChannel {
     /// Squares of the offset threshold, and the thresholds; `None` until the floor is warm.
     off2: f32,
     thresholds: Option<Thresholds>,
+    /// The blocks' squared linear envelope, a step's mean smoothed as the orientation is,
+    /// in g²; its floor (an RMS, in g), the floor step's sum, and its thresholds (`None`
+    /// until the floor is warm, or when the plan leaves it out; squared offset infinite).
+    lin2: f64,
+    /// The last step's mean of the blocks' squared linear envelope, unsmoothed, in g².
+    step_e_h2: f64,
+    lin_floor: NoiseFloor,
+    step_lin2: f64,
+    lin_off2: f64,
+    lin_thresholds: Option<Thresholds>,
     run: Option<Run>,
     /// When the orientation was last known to be on the move without a leg movement (lag
     /// corrected): a run was dropped as a drift, or the hold after the segmenter let go
@@ -195,6 +229,7 @@ pub(crate) struct SlowChannel {
     acc_samples: u32,
     acc_g: [f32; 4],
     acc_d: [f32; 4],
+    acc_e_h2: f64,
     acc_seg: SegmenterSays,
     /// A finished movement waiting for the segmenter's rising run that began before it.
     waiting: Option<Movement>,
@@ -217,12 +252,19 @@ impl SlowChannel {
             step_blocks: 0,
             off2: f32::INFINITY,
             thresholds: None,
+            lin2: 0.0,
+            step_e_h2: 0.0,
+            lin_floor: NoiseFloor::new(capacity, quantile),
+            step_lin2: 0.0,
+            lin_off2: f64::INFINITY,
+            lin_thresholds: None,
             run: None,
             unsettled_s: f64::NEG_INFINITY,
             acc_n: 0,
             acc_samples: 0,
             acc_g: [0.0; 4],
             acc_d: [0.0; 4],
+            acc_e_h2: 0.0,
             acc_seg: SegmenterSays::GATHER,
             waiting: None,
             gather_from_s: f64::NEG_INFINITY,
@@ -250,6 +292,7 @@ impl SlowChannel {
         self.acc_samples = 0;
         self.acc_g = [0.0; 4];
         self.acc_d = [0.0; 4];
+        self.acc_e_h2 = 0.0;
         self.acc_seg = SegmenterSays::GATHER;
         run.and_then(|r| self.finish(r, Ending::Cut, corr))
     }
@@ -325,6 +368,7 @@ impl SlowChannel {
         s.free &= seg.free;
         s.stirred |= seg.stirred;
         s.e_h2 = s.e_h2.max(seg.e_h2);
+        self.acc_e_h2 += seg.e_h2;
         if self.acc_n < plan.blocks {
             return None;
         }
@@ -352,22 +396,27 @@ impl SlowChannel {
             g[i] += a * (self.acc_g[i] * inv_n - g[i]);
         }
         self.g = g;
+        let e_h2 = self.acc_e_h2 / f64::from(self.acc_n);
+        self.lin2 += f64::from(a) * (e_h2 - self.lin2);
+        self.step_e_h2 = e_h2;
         self.primed = true;
         self.acc_n = 0;
         self.acc_samples = 0;
         self.acc_g = [0.0; 4];
         self.acc_d = [0.0; 4];
+        self.acc_e_h2 = 0.0;
         self.acc_seg = SegmenterSays::GATHER;
         if !seg.free || !self.resting || b.t_last_s < self.quiet_until_s {
             return self.hold(plan, b.t_last_s, seg.free);
         }
         let r2 = dist2(g, self.rest, calib.gain2());
         self.step_r2 += f64::from(r2);
+        self.step_lin2 += self.lin2;
         self.step_blocks += 1;
         if self.step_blocks == plan.floor_steps {
             self.close_floor_step(plan, config, quantum.step_g());
         }
-        let out = if self.run.is_some() || r2 >= self.off2 {
+        let out = if self.run.is_some() || r2 >= self.off2 || self.lin2 >= self.lin_off2 {
             let times = (t_first_s, b.t_last_s);
             self.run_step(plan, times, f64::from(r2), calib, seg, max_d)
         } else {
@@ -414,7 +463,6 @@ impl SlowChannel {
         self.floor
             .push((self.step_r2 / f64::from(self.step_blocks)).sqrt());
         self.step_r2 = 0.0;
-        self.step_blocks = 0;
         self.thresholds = self
             .floor
             .value()
@@ -425,6 +473,30 @@ impl SlowChannel {
             .thresholds
             .map_or(f32::INFINITY, |t| (t.off_g * t.off_g) as f32);
         self.off2 = off2;
+        if let Some((on, off)) = plan.linear {
+            self.lin_floor
+                .push((self.step_lin2 / f64::from(self.step_blocks)).sqrt());
+            let sc = &config.segment;
+            let (on_steps, off_steps) = Self::MARGIN_STEPS;
+            self.lin_thresholds = self
+                .lin_floor
+                .value()
+                .filter(|_| self.lin_floor.len() >= plan.floor_warmup)
+                .map(|f| {
+                    Thresholds::over(
+                        f,
+                        on,
+                        off,
+                        sc.min_on_margin_g.max(on_steps * step_g),
+                        sc.min_off_margin_g.max(off_steps * step_g),
+                    )
+                });
+            self.lin_off2 = self
+                .lin_thresholds
+                .map_or(f64::INFINITY, |t| t.off_g * t.off_g);
+        }
+        self.step_lin2 = 0.0;
+        self.step_blocks = 0;
     }
 
     /// A step from `t_first_s` to `t_last_s` that opens, extends or closes a run;
@@ -441,12 +513,29 @@ impl SlowChannel {
         let th = self.thresholds?;
         let corr = calib.correction();
         let r = r2.sqrt();
-        let (start_s, end_s) = (t_first_s - plan.delay_s, t_last_s - plan.delay_s);
+        // The linear energy's score (its RMS over the onset threshold), and whether it is at
+        // or above its offset threshold.
+        let lin = self.lin2.sqrt();
+        let (lin_score, lin_off, raw_on) = self.lin_thresholds.map_or((0.0, false, false), |t| {
+            (
+                lin / t.on_g,
+                lin >= t.off_g,
+                self.step_e_h2 >= t.on_g * t.on_g,
+            )
+        });
+        let score = (r / th.on_g).max(lin_score);
+        // A step above threshold on the linear energy alone is timed by that energy's lag.
+        let delay_s = if r < th.off_g && lin_off {
+            plan.lin_delay_s
+        } else {
+            plan.delay_s
+        };
+        let (start_s, end_s) = (t_first_s - delay_s, t_last_s - delay_s);
         let e_h_g = seg.e_h2.sqrt();
         let m_here = (seg.e_h2 + r2).sqrt();
         let jerk = jerk_g_per_s(max_abs_d, corr, plan.sample_rate_hz);
         let Some(run) = &mut self.run else {
-            if r < th.off_g {
+            if r < th.off_g && !lin_off {
                 return None;
             }
             let rest = corr.apply(axes(self.rest));
@@ -458,7 +547,7 @@ impl SlowChannel {
                     peak_h_g: e_h_g,
                     peak_r_g: r,
                     peak_jerk_g_per_s: jerk,
-                    peak_score: r / th.on_g,
+                    peak_score: score,
                     n_bursts: 1,
                     active_s: end_s - start_s,
                     rest_before: rest,
@@ -466,8 +555,9 @@ impl SlowChannel {
                     ending: Ending::Quiet,
                     ..Movement::default()
                 },
-                confirmed: r >= th.on_g,
-                stirred: seg.stirred,
+                confirmed: r >= th.on_g || lin_score >= 1.0,
+                // Energy that rose this far is the stir the blocks could not show.
+                stirred: seg.stirred || lin_score >= 1.0,
                 sum_m: m_here,
                 n_m: 1,
                 quiet_since_s: None,
@@ -479,18 +569,26 @@ impl SlowChannel {
         if f64::from(dist2(self.g, run.anchor, calib.gain2())) > th.on_g * th.on_g {
             run.anchor = self.g;
             run.last_motion_s = end_s;
+        } else if lin_off {
+            run.last_motion_s = end_s;
         }
-        if r >= th.off_g {
+        if r >= th.off_g || lin_off {
             let m = &mut run.m;
-            m.offset_s = end_s;
+            // The smoothed energy lingers after the motion: a step held up by it alone ends
+            // the movement only if its own energy reached the onset threshold. An
+            // orientation step after one timed by the energy's shorter lag may end earlier
+            // than it did.
+            if r >= th.off_g || raw_on {
+                m.offset_s = m.offset_s.max(end_s);
+            }
             m.peak_g = m.peak_g.max(m_here);
             m.peak_h_g = m.peak_h_g.max(e_h_g);
             m.peak_r_g = m.peak_r_g.max(r);
             m.peak_jerk_g_per_s = m.peak_jerk_g_per_s.max(jerk);
-            m.peak_score = m.peak_score.max(r / th.on_g);
+            m.peak_score = m.peak_score.max(score);
             m.active_s += t_last_s - t_first_s;
-            run.confirmed |= r >= th.on_g;
-            run.stirred |= seg.stirred;
+            run.confirmed |= r >= th.on_g || lin_score >= 1.0;
+            run.stirred |= seg.stirred || lin_score >= 1.0;
             run.sum_m += m_here;
             run.n_m += 1;
             run.quiet_since_s = None;
@@ -749,6 +847,42 @@ mod tests {
             let mid = 0.5 * (ms[0].onset_s + ms[0].offset_s);
             assert!((mid - (150.0 + dur / 2.0)).abs() < 0.15, "{dur} s: {ms:?}");
         }
+    }
+
+    #[test]
+    fn faint_motion_that_raises_the_linear_energy_is_a_movement_without_a_tilt() {
+        // The blocks' linear envelope wanders about 17 mg (a small sensor's noise); for 2 s
+        // from 150 s its energy is three times that (an RMS 1.7 times), with no tilt and no
+        // block above its offset threshold. A 0.1 s burst as strong at 100 s is a twitch.
+        let base2 = 0.017f64.powi(2);
+        let says = |t: f64| {
+            let wander = 1.0 + 0.3 * (t * 2.7).sin() * (t * 0.37).cos();
+            let boost = if (150.0..152.0).contains(&t) || (100.0..100.1).contains(&t) {
+                3.0
+            } else {
+                1.0
+            };
+            SegmenterSays {
+                free: true,
+                stirred: false,
+                e_h2: base2 * wander * boost,
+            }
+        };
+        let on = plan(&Config::default());
+        let mut ch = SlowChannel::new(120, 0.5);
+        let ms = run_says(&mut ch, &on, (0.0, 200.0), |_| 0.0, says);
+        assert_eq!(ms.len(), 1, "{ms:?}");
+        let m = ms[0];
+        // Timed by the energy's own lag: within the 0.5 s that scoring allows.
+        assert!((149.5..150.5).contains(&m.onset_s), "{m:?}");
+        assert!((151.5..152.5).contains(&m.offset_s), "{m:?}");
+        assert!(m.angle_deg < 0.2, "{m:?}");
+        // Orientation alone finds nothing there.
+        let mut off = Config::default();
+        off.segment.slow_linear_on_factor = 0.0;
+        let mut ch = SlowChannel::new(120, 0.5);
+        let ms = run_says(&mut ch, &plan(&off), (0.0, 200.0), |_| 0.0, says);
+        assert!(ms.is_empty(), "{ms:?}");
     }
 
     #[test]
