@@ -12,6 +12,8 @@
 //!    `jerk_min_g`, the orientation barely changes, the transient is seen on at least two
 //!    sensors when two or more are worn ("often whole-body", §2.1), and no other movement
 //!    comes within `jerk_isolation_s` — except other jerks: several can come at one onset.
+//!    (Where a periodic series expects its next member and a worn wrist did not feel the
+//!    transient, the detector makes it a leg movement after all: see [`crate::detector`].)
 //! 3. **Activity** for fidgeting on a leg: a leg movement whose linear acceleration swells
 //!    in its middle (`restless_min_centre`) while its orientation wanders back and forth
 //!    (`restless_min_wander`). A leg movement moves the foot out and back once, its

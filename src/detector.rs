@@ -14,7 +14,10 @@
 //!    such a transient, a jerk included, is named up to `pair_max_s` after its onset
 //!    instead of the isolation time after its end.
 //! 3. **Series.** Leg movements go through the streaming PLM rule ([`crate::series`]), which
-//!    holds at most three of them until their run reaches four or breaks.
+//!    holds at most three of them until their run reaches four or breaks. A jerk on the
+//!    legs that a worn wrist did not feel, coming where a series expects its next member
+//!    (the last leg movement one of its members, the interval inside the window), is that
+//!    member's start: a leg movement, reported at the shortest an LM may be.
 //! 4. **Order.** Events are delivered in order of onset, each as soon as nothing earlier can
 //!    still appear.
 //! 5. **Sleep and metrics.** Activity and jerks drive the sleep tracker ([`crate::sleep`]);
@@ -44,7 +47,7 @@ use crate::movement::{CoreSink, MovementCore, SiteSummary};
 use crate::segment::Movement;
 use crate::series::{LegMovement, LmClass, Scored, SeriesTracker};
 use crate::sleep::{SleepNotice, SleepTracker};
-use crate::{Config, ConfigError, Error, Event, Gap, Kind, Sample, Sink, Site, SleepBout};
+use crate::{Config, ConfigError, Error, Event, Gap, Kind, Sample, Sink, Site, Sites, SleepBout};
 
 /// What a detector reports about a whole night when it is finished.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -101,6 +104,8 @@ const OUT_CAPACITY: usize = 256;
 struct Scorer {
     config: Config,
     n_sites: u32,
+    /// The sensors worn (a transient that a worn wrist does not see is no whole-body jerk).
+    worn: Sites,
     open: Option<Group>,
     closed: VecDeque<Group>,
     /// End of the last decided group that was not jerk-like (for jerk isolation).
@@ -165,10 +170,11 @@ enum Pairing {
 const DUE_MARGIN_S: f64 = 1e-6;
 
 impl Scorer {
-    fn new(config: &Config, n_sites: u32) -> Result<Self, ConfigError> {
+    fn new(config: &Config, worn: Sites) -> Result<Self, ConfigError> {
         Ok(Scorer {
             config: config.clone(),
-            n_sites,
+            n_sites: worn.len(),
+            worn,
             open: None,
             closed: VecDeque::with_capacity(16),
             last_nonjerk_end_s: f64::NEG_INFINITY,
@@ -536,7 +542,20 @@ impl Scorer {
             }
             BoutOut::Event(n) => n,
         };
-        let e = n.event;
+        let mut e = n.event;
+        if e.kind == Kind::HypnicJerk
+            && self.worn.contains(Site::Wrist)
+            && !e.sites.contains(Site::Wrist)
+            && self.series.continues_series(e.onset_s)
+        {
+            // A jerk-like transient on the legs that the wrist did not feel, where a
+            // periodic series expects its next member, is that member's start: a hypnic
+            // jerk comes at sleep onset and is often whole-body (domain.md §2.1), a
+            // periodic series has already shown the sleeper asleep and the legs moving
+            // every 10-90 s. It is reported at the shortest an LM may be, as a lone push.
+            e.kind = Kind::Lm;
+            e.offset_s = e.offset_s.max(e.onset_s + self.config.classify.lm_min_s);
+        }
         match e.kind {
             Kind::Lm | Kind::Plm => {
                 let cfg = &self.config.series;
@@ -810,12 +829,13 @@ impl Detector {
             + train_s
             + c.activity_bout_gap_s
             + series_s;
-        #[allow(clippy::cast_possible_truncation)] // at most four sites
-        let n_sites = sites.len() as u32;
+        let worn = sites
+            .iter()
+            .fold(Sites::NONE, |worn, &(site, _)| worn.with(site));
         Ok(Detector {
             cores,
             feeds,
-            scorer: Scorer::new(config, n_sites)?,
+            scorer: Scorer::new(config, worn)?,
             latency_s,
         })
     }
@@ -857,7 +877,7 @@ impl Detector {
         }
         // The config was validated when the detector was built, so this cannot fail; keep
         // the old scorer's settings if it somehow did.
-        if let Ok(fresh) = Scorer::new(&self.scorer.config, self.scorer.n_sites) {
+        if let Ok(fresh) = Scorer::new(&self.scorer.config, self.scorer.worn) {
             self.scorer = fresh;
         }
     }
@@ -1300,6 +1320,66 @@ mod tests {
             }
         }
         assert!(late.is_empty(), "late: {late:?} (bound {bound} s)");
+    }
+
+    #[test]
+    fn a_legs_only_jerk_where_a_series_expects_its_next_member_is_that_member() {
+        use crate::context::{BoutOut, Named};
+        let legs = Sites::one(Site::LeftAnkle).with(Site::RightAnkle);
+        let event = |onset_s: f64, kind: Kind, sites: Sites| {
+            let mut e = Event::new(
+                onset_s,
+                onset_s + if kind == Kind::Lm { 2.0 } else { 0.3 },
+                kind,
+            );
+            e.sites = sites;
+            BoutOut::Event(Named {
+                event: e,
+                n_components: 1,
+            })
+        };
+        // Four leg movements 25 s apart (a series), then a brief, sharp transient on both
+        // legs 25 s after the last; `wrist`: the wrist is worn, `felt`: it saw the
+        // transient too, `series`: the four come before it.
+        let kinds = |wrist: bool, felt: bool, series: bool| {
+            let mut worn = legs;
+            if wrist {
+                worn = worn.with(Site::Wrist);
+            }
+            let mut scorer = Scorer::new(&Config::default(), worn).unwrap();
+            let mut sink = Timed::default();
+            if series {
+                for k in 0..4 {
+                    scorer.named(
+                        event(100.0 + 25.0 * f64::from(k), Kind::Lm, legs),
+                        &mut sink,
+                    );
+                }
+            }
+            let sites = if felt { legs.with(Site::Wrist) } else { legs };
+            scorer.named(event(200.0, Kind::HypnicJerk, sites), &mut sink);
+            scorer
+                .out
+                .iter()
+                .map(|e| (e.onset_s, e.kind))
+                .collect::<Vec<_>>()
+        };
+        let member = kinds(true, false, true);
+        assert_eq!(member.len(), 5, "{member:?}");
+        assert!(member.iter().all(|&(_, k)| k == Kind::Plm), "{member:?}");
+        // The wrist felt it: a whole-body jerk. No wrist worn, or no series: a jerk.
+        for (wrist, felt, series) in [
+            (true, true, true),
+            (false, false, true),
+            (true, false, false),
+        ] {
+            let out = kinds(wrist, felt, series);
+            assert_eq!(
+                out.last(),
+                Some(&(200.0, Kind::HypnicJerk)),
+                "wrist {wrist}, felt {felt}, series {series}: {out:?}"
+            );
+        }
     }
 
     #[test]

@@ -147,6 +147,15 @@ impl SeriesTracker {
         }
     }
 
+    /// True when a CLM starting at `onset_s` would continue a run that is already a series:
+    /// the last LM was a member of it and the interval is inside the window.
+    pub(crate) fn continues_series(&self, onset_s: f64) -> bool {
+        self.series_id.is_some()
+            && self
+                .prev
+                .is_some_and(|(prev, clm)| clm && self.cfg.imi_in_window(onset_s - prev))
+    }
+
     /// Earliest time at which [`advance_to`](Self::advance_to) may change anything: when no
     /// later LM can continue the open run. `None` when no run is open and nothing waits.
     pub(crate) fn due_s(&self) -> Option<f64> {
