@@ -40,9 +40,11 @@
 //!    when lying on the side, barely moves gravity, and the noise hides the rest). Its
 //!    length is unknown, so it is reported at the shortest an LM may be, `lm_min_s` from
 //!    its onset. When the return of such a foot movement is seen too — one more brief
-//!    transient on a leg it shares, ending within `pair_max_s` of its onset, with nothing
-//!    but jerks within the jerk isolation time before the push or after the return, and
-//!    the two not both jerk-like — the detector joins the two groups before naming them,
+//!    transient on a leg it shares, ending within `pair_max_s` of its onset, with no burst
+//!    (a movement shorter than an LM, jerks aside: a train's) within the jerk isolation
+//!    time before the push or after the return, and the two not both jerk-like — leg
+//!    movements close by do not stop it, as on crowded nights a foot's neighbours are other
+//!    leg movements — the detector joins the two groups before naming them,
 //!    and they are one leg movement from the push's onset to the return's end, in wake as
 //!    in sleep: seen at both ends, it is no lone transient. A wrist-only movement is
 //!    activity when it lasts seconds and is clearly above noise (fidgeting), `other`
@@ -91,8 +93,9 @@ pub struct ClassifyConfig {
     pub lm_transient_min_g: f64,
     /// Longest leg movement taken from a push and a return transient, in seconds: a leg
     /// transient as strong as `lm_transient_min_g` followed by one more brief leg transient
-    /// on a leg it shares, whose end comes within this time of its onset, with nothing but
-    /// jerks within `jerk_isolation_s` before the first or after the second, is one leg
+    /// on a leg it shares, whose end comes within this time of its onset, with no movement
+    /// shorter than an LM but jerks within `jerk_isolation_s` before the first or after the
+    /// second, is one leg
     /// movement from the first's onset to the second's offset, asleep or awake. The foot's
     /// push and return are seen and its hold is not (see `lm_transient_min_g`). WASM
     /// 2016's longest candidate LM on one leg, 10 s.

@@ -9,7 +9,7 @@
 //!    they overlap or follow within 0.5 s ([`crate::classify`]).
 //! 2. **Classes.** A group is named once nothing that could change its name can still come:
 //!    its neighbours within the jerk isolation time are known. A brief leg transient strong
-//!    enough for a foot's push, with nothing but jerks before it, waits too for a return
+//!    enough for a foot's push, with no burst but jerks before it, waits too for a return
 //!    that would make it one leg movement with it ([`crate::classify`], `pair_max_s`):
 //!    such a transient, a jerk included, is named up to `pair_max_s` after its onset
 //!    instead of the isolation time after its end.
@@ -110,6 +110,9 @@ struct Scorer {
     closed: VecDeque<Group>,
     /// End of the last decided group that was not jerk-like (for jerk isolation).
     last_nonjerk_end_s: f64,
+    /// End of the last decided group that was brief (shorter than an LM) and not jerk-like:
+    /// a burst such as a train's, which no push of a paired leg movement may follow closely.
+    last_burst_end_s: f64,
     trains: TrainFilter,
     bouts: BoutMerger,
     scratch_named: Vec<Named>,
@@ -148,7 +151,7 @@ enum PairState {
     OpenGroup,
     /// No group follows yet; a return may start until this time.
     NoneUntil(f64),
-    /// The next closed group is its return if nothing but jerks comes before this time.
+    /// The next closed group is its return if no burst but jerks comes before this time.
     Return(f64),
 }
 
@@ -178,6 +181,7 @@ impl Scorer {
             open: None,
             closed: VecDeque::with_capacity(16),
             last_nonjerk_end_s: f64::NEG_INFINITY,
+            last_burst_end_s: f64::NEG_INFINITY,
             trains: TrainFilter::new(
                 config.classify.train_min_movements,
                 config.classify.train_max_interval_s,
@@ -381,6 +385,9 @@ impl Scorer {
             let cfg = &self.config.classify;
             if !g.is_jerk_like(cfg, self.n_sites) {
                 self.last_nonjerk_end_s = self.last_nonjerk_end_s.max(g.offset_s);
+                if is_burst(&g, cfg) {
+                    self.last_burst_end_s = self.last_burst_end_s.max(g.offset_s);
+                }
             }
             let at = Situation {
                 n_sites_worn: self.n_sites,
@@ -411,14 +418,25 @@ impl Scorer {
     }
 
     /// True when `g`, the first closed group, may be the push of a leg movement whose
-    /// return is to come: a brief leg transient as strong as a push, with nothing but jerks
-    /// within the jerk isolation time before it. Nothing this depends on changes while `g`
-    /// waits at the front.
+    /// return is to come: a brief leg transient as strong as a push, with no burst (a group
+    /// shorter than an LM) but jerks within the jerk isolation time before it. Nothing this
+    /// depends on changes while `g` waits at the front.
     fn may_start_pair(&self, g: &Group) -> bool {
         let cfg = &self.config.classify;
         g.is_leg_transient(cfg)
             && g.peak_h_g() >= cfg.lm_transient_min_g
-            && self.quiet_before(g.onset_s)
+            && g.onset_s - self.last_burst_end_s >= cfg.jerk_isolation_s
+    }
+
+    /// True when every closed group from the `from`-th on that starts before `t_s` is
+    /// jerk-like or as long as an LM: no burst comes before `t_s` among those known.
+    fn no_bursts(&self, from: usize, t_s: f64) -> bool {
+        let cfg = &self.config.classify;
+        self.closed
+            .iter()
+            .skip(from)
+            .take_while(|a| a.onset_s < t_s)
+            .all(|a| a.is_jerk_like(cfg, self.n_sites) || !is_burst(a, cfg))
     }
 
     /// True when no group named so far other than a jerk ended within the jerk isolation
@@ -469,9 +487,9 @@ impl Scorer {
         }
     }
 
-    /// What the first closed group's pairing decides at watermark `w`: nothing but jerks
+    /// What the first closed group's pairing decides at watermark `w`: no burst but jerks
     /// may come within the jerk isolation time after the return (the push's side was
-    /// checked by `may_start_pair`).
+    /// checked by `may_start_pair`); leg movements may.
     fn pairing(&self, w: f64) -> Pairing {
         let known = |t: f64| w >= t || w.is_infinite();
         match self.pair_state() {
@@ -484,7 +502,7 @@ impl Scorer {
                 if !known(t) || open_near {
                     return Pairing::Wait;
                 }
-                if self.only_jerks(2, t) {
+                if self.no_bursts(2, t) {
                     Pairing::Pair
                 } else {
                     Pairing::Alone
@@ -680,6 +698,11 @@ impl Scorer {
 }
 
 /// A leg movement scored by the series rule becomes the event pushed with it.
+/// A group shorter than an LM: a burst, as a train's are.
+fn is_burst(g: &Group, cfg: &crate::classify::ClassifyConfig) -> bool {
+    g.offset_s - g.onset_s < cfg.lm_min_s
+}
+
 fn scored(s: Scored, lm_events: &mut VecDeque<Event>, out: &mut Vec<Event>) {
     if let Some(mut e) = lm_events.pop_front() {
         e.kind = if s.class == LmClass::Plm {
@@ -1258,10 +1281,15 @@ mod tests {
             // movement in sleep), then a twitch.
             push(900.0),
             weak(911.0),
-            // A third movement within the isolation time after the return: no pair.
+            // A leg movement within the isolation time after the return: still a pair (a
+            // neighbour as long as an LM is no train)...
             push(1000.0),
             weak(1003.0),
             still(1006.0),
+            // ...but a third burst is: no pair.
+            push(1050.0),
+            weak(1053.0),
+            weak(1056.0),
             // Too weak for a push.
             weak(1100.0),
             weak(1103.0),
@@ -1273,31 +1301,39 @@ mod tests {
             // A return starting in time but ending after the reach.
             push(1300.0),
             weak(1309.9),
-            // A push less than the isolation time after a movement.
+            // A push less than the isolation time after a leg movement pairs; after a
+            // burst, it does not.
             still(1400.0),
             push(1404.0),
             weak(1407.0),
-            // A sharp push whose return has a neighbour: the push is a jerk, named once the
-            // return's neighbours are known.
+            weak(1450.0),
+            push(1453.0),
+            weak(1456.0),
+            // A sharp push whose return has a burst after it: the push is a jerk, named once
+            // the return's neighbours are known.
             jerk(1500.0),
             weak(1506.0),
-            still(1507.0),
+            weak(1508.0),
         ];
         let got = name_movements(&moves, 1600.0, false);
         let kinds: Vec<Kind> = got.events.iter().map(|(_, e)| e.kind).collect();
         use Kind::{HypnicJerk as J, Lm, Other as O};
         #[rustfmt::skip]
-        let want = [Lm, Lm, O, J, J, Lm, O, O, O, Lm, O, O, J, Lm, Lm, O, Lm, O, O, J, O, Lm];
+        let want = [
+            Lm, Lm, O, J, J, Lm, O, Lm, Lm, O, O, O, O, O, J, Lm, Lm, O, Lm, Lm, O, O, O, J, O, O,
+        ];
         assert_eq!(kinds, want, "{got:?}");
         let span = |i: usize| (got.events[i].1.onset_s, got.events[i].1.offset_s);
         assert_eq!(span(0), (300.0, 304.2));
         assert_eq!(span(1), (400.0, 404.2));
         assert_eq!(span(5), (900.0, 900.5));
-        assert_eq!(span(14), (1300.0, 1300.5));
+        assert_eq!(span(7), (1000.0, 1003.2));
+        assert_eq!(span(16), (1300.0, 1300.5));
+        assert_eq!(span(19), (1404.0, 1407.2));
         // The jerk at 1200 s goes out once the movement after it is handed over, too long
         // to be a return, not when that movement's group closes half a second later.
         let handed_over = ((1209.5 + 0.2) / 0.05) as usize;
-        assert!(got.events[12].0 <= handed_over, "{:?}", got.events[12]);
+        assert!(got.events[14].0 <= handed_over, "{:?}", got.events[14]);
         // The deadlines of the wait for a return are those of a full pass every block.
         assert_eq!(got, name_movements(&moves, 1600.0, true));
     }
