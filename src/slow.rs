@@ -80,8 +80,10 @@ pub(crate) struct SlowPlan {
     /// Lag of a crossing behind the motion: the gravity estimate's, half a step, and the
     /// smoothing's.
     delay_s: f64,
-    /// Lag of a crossing of the linear energy: half a step and the smoothing's (the blocks'
-    /// linear envelope does not wait for the gravity estimate).
+    /// Lag of a crossing of the linear energy: half a step. The blocks' linear envelope does
+    /// not wait for the gravity estimate, and a movement's energy, several times the
+    /// floor's, crosses the offset threshold within a step or so of the smoothing, well
+    /// before its mean lag (with which onsets came up to 0.75 s early).
     lin_delay_s: f64,
     merge_gap_s: f64,
     /// Stillness that settles a run on a new orientation, and the longest motion that may
