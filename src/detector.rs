@@ -432,10 +432,7 @@ impl Scorer {
     /// jerk-like or as long as an LM: no burst comes before `t_s` among those known.
     fn no_bursts(&self, from: usize, t_s: f64) -> bool {
         let cfg = &self.config.classify;
-        self.closed
-            .iter()
-            .skip(from)
-            .take_while(|a| a.onset_s < t_s)
+        self.closed_before(from, t_s)
             .all(|a| a.is_jerk_like(cfg, self.n_sites) || !is_burst(a, cfg))
     }
 
@@ -448,11 +445,16 @@ impl Scorer {
     /// True when every closed group from the `from`-th on that starts before `t_s` is
     /// jerk-like: nothing else comes before `t_s` among those known.
     fn only_jerks(&self, from: usize, t_s: f64) -> bool {
+        self.closed_before(from, t_s)
+            .all(|a| a.is_jerk_like(&self.config.classify, self.n_sites))
+    }
+
+    /// The closed groups from the `from`-th on that start before `t_s`.
+    fn closed_before(&self, from: usize, t_s: f64) -> impl Iterator<Item = &Group> {
         self.closed
             .iter()
             .skip(from)
-            .take_while(|a| a.onset_s < t_s)
-            .all(|a| a.is_jerk_like(&self.config.classify, self.n_sites))
+            .take_while(move |a| a.onset_s < t_s)
     }
 
     /// How the pairing of the first closed group stands, whatever the watermark: whether it

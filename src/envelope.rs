@@ -267,12 +267,24 @@ impl Thresholds {
         floor_g: f64,
         sc: &crate::config::SegmentConfig,
         step_g: f64,
+        steps: (f64, f64),
+    ) -> Self {
+        Self::with_margins(floor_g, (sc.on_factor, sc.off_factor), sc, step_g, steps)
+    }
+
+    /// Thresholds over a floor with factors `(on, off)` and the segmenter's margins, the
+    /// margins at least `(on, off)` quantisation steps of `step_g` each.
+    pub(crate) fn with_margins(
+        floor_g: f64,
+        (on_factor, off_factor): (f64, f64),
+        sc: &crate::config::SegmentConfig,
+        step_g: f64,
         (on_steps, off_steps): (f64, f64),
     ) -> Self {
         Self::over(
             floor_g,
-            sc.on_factor,
-            sc.off_factor,
+            on_factor,
+            off_factor,
             sc.min_on_margin_g.max(on_steps * step_g),
             sc.min_off_margin_g.max(off_steps * step_g),
         )

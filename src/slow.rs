@@ -212,8 +212,6 @@ pub(crate) struct SlowChannel {
     /// in g²; its floor (an RMS, in g), the floor step's sum, and its thresholds (`None`
     /// until the floor is warm, or when the plan leaves it out; squared offset infinite).
     lin2: f64,
-    /// The last step's mean of the blocks' squared linear envelope, unsmoothed, in g².
-    step_e_h2: f64,
     lin_floor: NoiseFloor,
     step_lin2: f64,
     lin_off2: f64,
@@ -255,7 +253,6 @@ impl SlowChannel {
             off2: f32::INFINITY,
             thresholds: None,
             lin2: 0.0,
-            step_e_h2: 0.0,
             lin_floor: NoiseFloor::new(capacity, quantile),
             step_lin2: 0.0,
             lin_off2: f64::INFINITY,
@@ -400,7 +397,6 @@ impl SlowChannel {
         self.g = g;
         let e_h2 = self.acc_e_h2 / f64::from(self.acc_n);
         self.lin2 += f64::from(a) * (e_h2 - self.lin2);
-        self.step_e_h2 = e_h2;
         self.primed = true;
         self.acc_n = 0;
         self.acc_samples = 0;
@@ -420,7 +416,7 @@ impl SlowChannel {
         }
         let out = if self.run.is_some() || r2 >= self.off2 || self.lin2 >= self.lin_off2 {
             let times = (t_first_s, b.t_last_s);
-            self.run_step(plan, times, f64::from(r2), calib, seg, max_d)
+            self.run_step(plan, times, (f64::from(r2), e_h2), calib, seg, max_d)
         } else {
             None
         };
@@ -475,22 +471,20 @@ impl SlowChannel {
             .thresholds
             .map_or(f32::INFINITY, |t| (t.off_g * t.off_g) as f32);
         self.off2 = off2;
-        if let Some((on, off)) = plan.linear {
+        if let Some(factors) = plan.linear {
             self.lin_floor
                 .push((self.step_lin2 / f64::from(self.step_blocks)).sqrt());
-            let sc = &config.segment;
-            let (on_steps, off_steps) = Self::MARGIN_STEPS;
             self.lin_thresholds = self
                 .lin_floor
                 .value()
                 .filter(|_| self.lin_floor.len() >= plan.floor_warmup)
                 .map(|f| {
-                    Thresholds::over(
+                    Thresholds::with_margins(
                         f,
-                        on,
-                        off,
-                        sc.min_on_margin_g.max(on_steps * step_g),
-                        sc.min_off_margin_g.max(off_steps * step_g),
+                        factors,
+                        &config.segment,
+                        step_g,
+                        Self::MARGIN_STEPS,
                     )
                 });
             self.lin_off2 = self
@@ -501,13 +495,14 @@ impl SlowChannel {
         self.step_blocks = 0;
     }
 
-    /// A step from `t_first_s` to `t_last_s` that opens, extends or closes a run;
-    /// `max_abs_d` is its largest sample-to-sample change per lane.
+    /// A step from `t_first_s` to `t_last_s` that opens, extends or closes a run: `r2` is
+    /// its squared distance from rest, `mean_e_h2` the mean of its blocks' squared linear
+    /// envelope (unsmoothed), `max_abs_d` its largest sample-to-sample change per lane.
     fn run_step(
         &mut self,
         plan: &SlowPlan,
         (t_first_s, t_last_s): (f64, f64),
-        r2: f64,
+        (r2, mean_e_h2): (f64, f64),
         calib: &Calibrator,
         seg: SegmenterSays,
         max_abs_d: [f32; 4],
@@ -519,11 +514,7 @@ impl SlowChannel {
         // or above its offset threshold.
         let lin = self.lin2.sqrt();
         let (lin_score, lin_off, raw_on) = self.lin_thresholds.map_or((0.0, false, false), |t| {
-            (
-                lin / t.on_g,
-                lin >= t.off_g,
-                self.step_e_h2 >= t.on_g * t.on_g,
-            )
+            (lin / t.on_g, lin >= t.off_g, mean_e_h2 >= t.on_g * t.on_g)
         });
         let score = (r / th.on_g).max(lin_score);
         // A step above threshold on the linear energy alone is timed by that energy's lag.
