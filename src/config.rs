@@ -391,6 +391,7 @@ impl Config {
         self.series.validate()?;
         positive("sleep.persist_s", self.sleep.persist_s)?;
         positive("sleep.jerk_window_s", self.sleep.jerk_window_s)?;
+        positive("sleep.settle_s", self.sleep.settle_s)?;
         Ok(())
     }
 }
@@ -444,6 +445,16 @@ mod tests {
         let mut c = Config::default();
         c.floor.quantile = 1.0;
         assert_eq!(c.validate(100.0).unwrap_err().field, "floor.quantile");
+        // Naming waits for the neighbours within the jerk isolation time, no longer.
+        let mut c = Config::default();
+        c.classify.chatter_quiet_s = c.classify.jerk_isolation_s + 0.1;
+        let e = c.validate(100.0).unwrap_err();
+        assert_eq!(e.field, "classify.chatter_quiet_s");
+        c.classify.chatter_quiet_s = c.classify.jerk_isolation_s;
+        assert!(c.validate(100.0).is_ok());
+        let mut c = Config::default();
+        c.sleep.settle_s = 0.0;
+        assert_eq!(c.validate(100.0).unwrap_err().field, "sleep.settle_s");
     }
 
     #[test]

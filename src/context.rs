@@ -5,7 +5,8 @@
 //! detector knows what it may deliver.
 //!
 //! - [`TrainFilter`]: four or more leg movements (or jerk-like transients) in a row, each
-//!   starting within 3.3 s of the last (0.3 Hz or faster), are a rhythmic train, not leg
+//!   starting within `train_max_interval_s` (4 s) of the last (0.3 Hz or faster, with room for
+//!   a faint train seen in pieces), are a rhythmic train, not leg
 //!   movements or jerks: a high-frequency train (HFLM, hypnagogic foot tremor, domain.md
 //!   §2.6) becomes `other`, a train as strong as footsteps `activity`. A chain waits until
 //!   it either reaches four (then it and everything after it in the chain is renamed at

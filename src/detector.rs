@@ -381,8 +381,14 @@ impl Scorer {
                     g.join_return(&n);
                 }
             }
-            let isolated = self.quiet_before(g.onset_s) && self.only_jerks(0, g.offset_s + iso);
             let cfg = &self.config.classify;
+            let near = cfg.chatter_quiet_s;
+            let isolated =
+                self.quiet_before(g.onset_s, iso) && self.only_jerks(0, g.offset_s + iso);
+            let train_free = g.onset_s - self.last_burst_end_s >= iso
+                && self.no_bursts(0, g.offset_s + iso)
+                && self.quiet_before(g.onset_s, near)
+                && self.only_jerks(0, g.offset_s + near);
             if !g.is_jerk_like(cfg, self.n_sites) {
                 self.last_nonjerk_end_s = self.last_nonjerk_end_s.max(g.offset_s);
                 if is_burst(&g, cfg) {
@@ -392,7 +398,8 @@ impl Scorer {
             let at = Situation {
                 n_sites_worn: self.n_sites,
                 isolated,
-                asleep: self.sleep.is_confirmed(),
+                train_free,
+                asleep: self.sleep.settled_at(g.onset_s),
             };
             let e = g.classify(cfg, at);
             self.decided(e, &g, sink);
@@ -436,10 +443,10 @@ impl Scorer {
             .all(|a| a.is_jerk_like(cfg, self.n_sites) || !is_burst(a, cfg))
     }
 
-    /// True when no group named so far other than a jerk ended within the jerk isolation
-    /// time before `onset_s`.
-    fn quiet_before(&self, onset_s: f64) -> bool {
-        onset_s - self.last_nonjerk_end_s >= self.config.classify.jerk_isolation_s
+    /// True when no group named so far other than a jerk ended within `within_s` before
+    /// `onset_s`.
+    fn quiet_before(&self, onset_s: f64, within_s: f64) -> bool {
+        onset_s - self.last_nonjerk_end_s >= within_s
     }
 
     /// True when every closed group from the `from`-th on that starts before `t_s` is
@@ -879,7 +886,7 @@ impl Detector {
     ///
     /// The movement core needs its quiet time and post-movement window (or the settle time of
     /// a posture change), naming needs the jerk isolation time (and a foot's push up to
-    /// `pair_max_s` more, for its return), the train rule up to four movements at 3.3 s,
+    /// `pair_max_s` more, for its return), the train rule up to four movements at 4 s,
     /// the bout rule its 30 s gap, and a leg movement waits until its series reaches four
     /// or breaks: at most three intervals of 90 s. One exception: while a bout of activity
     /// goes on (walking about, say), what happens inside it waits for the bout to end,
@@ -1268,10 +1275,10 @@ mod tests {
         let weak = |on: f64| transient(on, 0.03, 0.03);
         let jerk = |on: f64| transient(on, 0.3, 0.05);
         let moves = [
-            // Awake (sleep is confirmed after 10 min without wake evidence), a push and its
-            // return 4 s later.
-            push(300.0),
-            weak(304.0),
+            // Awake (movements are named as in sleep after a minute without wake evidence,
+            // and sleep is confirmed after 10), a push and its return 4 s later.
+            push(30.0),
+            weak(34.0),
             // A sharp push too; the jerk after the pair is then not alone.
             jerk(400.0),
             weak(404.0),
@@ -1326,7 +1333,7 @@ mod tests {
         ];
         assert_eq!(kinds, want, "{got:?}");
         let span = |i: usize| (got.events[i].1.onset_s, got.events[i].1.offset_s);
-        assert_eq!(span(0), (300.0, 304.2));
+        assert_eq!(span(0), (30.0, 34.2));
         assert_eq!(span(1), (400.0, 404.2));
         assert_eq!(span(5), (900.0, 900.5));
         assert_eq!(span(7), (1000.0, 1003.2));
@@ -1358,6 +1365,29 @@ mod tests {
             }
         }
         assert!(late.is_empty(), "late: {late:?} (bound {bound} s)");
+    }
+
+    #[test]
+    fn a_minute_after_wake_movements_are_named_as_in_sleep() {
+        // Leg movements of 15 s: longer than any candidate LM, so wake activity when awake,
+        // but in sleep (up to `activity_min_asleep_s`) a non-candidate leg movement.
+        let long = |on: f64| Movement {
+            offset_s: on + 15.0,
+            ..transient(on, 0.1, 0.1)
+        };
+        // The night starts at 0: the first, 30 s in, is wake; the second follows it by 25 s
+        // (one bout with it); the third comes 215 s after the bout, before sleep is
+        // confirmed.
+        let out = name_movements(&[long(30.0), long(70.0), long(300.0)], 1000.0, false);
+        let got: Vec<_> = out
+            .events
+            .iter()
+            .map(|(_, e)| (e.kind, e.onset_s, e.offset_s))
+            .collect();
+        assert_eq!(
+            got,
+            [(Kind::Activity, 30.0, 85.0), (Kind::Lm, 300.0, 315.0)]
+        );
     }
 
     #[test]
