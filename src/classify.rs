@@ -1,8 +1,9 @@
 //! Naming movements: a group of simultaneous movements on the worn sensors becomes one event.
 //!
 //! Movements on different sensors that overlap or follow within 0.5 s form a *group* (the
-//! WASM 2016 cross-leg merge, domain.md §3.2 step 3, applied to every site). A group gets
-//! exactly one class, decided in this order:
+//! WASM 2016 cross-leg merge, domain.md §3.2 step 3, applied to every site; a leg movement
+//! is measured against the group's legs once it has some, so that a wrist's long movement
+//! bridges no leg movements). A group gets exactly one class, decided in this order:
 //!
 //! 1. **Posture change** when any sensor's resting gravity direction moved by at least
 //!    `posture_min_deg` and stayed (domain.md §2.4: tens of degrees, persistent), or the
@@ -331,9 +332,18 @@ impl Group {
         g
     }
 
-    /// True when a movement starting at `onset_s` joins this group.
-    pub(crate) fn joins(&self, onset_s: f64, merge_gap_s: f64) -> bool {
-        onset_s < self.offset_s + merge_gap_s
+    /// True when a movement on `site` starting at `onset_s` joins this group: it overlaps
+    /// the group or follows it within `merge_gap_s`. A leg movement is measured against the
+    /// legs' span once the group has one (the WASM 2016 merge is a merge of legs): a wrist
+    /// may move long after the legs have stopped (breathing on a chest keeps the wrist's
+    /// part of a turn open for a minute and more), and leg movements then are movements of
+    /// their own, not parts of the turn.
+    pub(crate) fn joins(&self, site: Site, onset_s: f64, merge_gap_s: f64) -> bool {
+        let end_s = match self.leg_span {
+            Some((_, leg_end_s)) if site.is_leg() => leg_end_s,
+            _ => self.offset_s,
+        };
+        onset_s < end_s + merge_gap_s
     }
 
     /// Adds a movement.
@@ -890,8 +900,8 @@ mod tests {
     #[test]
     fn bilateral_groups_take_the_leg_span_and_both_sites() {
         let mut g = Group::new(Site::LeftAnkle, mv(10.0, 12.0));
-        assert!(g.joins(12.4, 0.5));
-        assert!(!g.joins(12.5, 0.5));
+        assert!(g.joins(Site::RightAnkle, 12.4, 0.5));
+        assert!(!g.joins(Site::RightAnkle, 12.5, 0.5));
         g.add(Site::RightAnkle, mv(12.4, 13.0));
         let at = Situation {
             n_sites_worn: 2,
@@ -913,5 +923,22 @@ mod tests {
             ..ClassifyConfig::default()
         };
         assert_eq!(cfg.validate().unwrap_err().field, "classify.jerk_min_g");
+    }
+
+    #[test]
+    fn a_long_wrist_movement_bridges_no_leg_movements() {
+        // A turn: the legs settle at 2 s, the wrist's part goes on for a minute.
+        let mut turn = Group::new(Site::LeftAnkle, mv(0.0, 2.0));
+        turn.add(Site::Wrist, mv(0.1, 60.0));
+        assert!(turn.joins(Site::RightAnkle, 2.4, 0.5));
+        assert!(
+            !turn.joins(Site::RightAnkle, 30.0, 0.5),
+            "a leg movement of its own"
+        );
+        assert!(turn.joins(Site::Wrist, 30.0, 0.5));
+        // With no leg part yet, a leg movement joins a wrist's movement it overlaps.
+        let wrist = Group::new(Site::Wrist, mv(0.0, 10.0));
+        assert!(wrist.joins(Site::LeftAnkle, 5.0, 0.5));
+        assert!(!wrist.joins(Site::LeftAnkle, 10.5, 0.5));
     }
 }

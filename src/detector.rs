@@ -346,7 +346,7 @@ impl Scorer {
             let Some(m) = f.queue.pop_front() else { break };
             let site = f.site;
             match &mut self.open {
-                Some(g) if g.joins(m.onset_s, merge_gap) => g.add(site, m),
+                Some(g) if g.joins(site, m.onset_s, merge_gap) => g.add(site, m),
                 _ => {
                     if let Some(g) = self.open.replace(Group::new(site, m)) {
                         self.closed.push_back(g);
