@@ -34,7 +34,8 @@
 //!    noise chatters on the offset threshold, and on a crowded night of periodic movements
 //!    the next leg movement may come within seconds.
 //! 5. **Activity** for sustained movement: longer than `activity_min_s` (wake movement is
-//!    tens of seconds and longer, §2.5; a candidate LM ends by 10 s), or a wrist moving
+//!    tens of seconds and longer, §2.5; a candidate LM ends by 10 s), in confirmed sleep
+//!    longer than `activity_min_asleep_s`, or a wrist moving
 //!    for seconds together with the legs (a whole-body movement, not a leg movement).
 //! 6. **Leg movement** otherwise, when a leg sensor moved for at least 0.5 s; the series
 //!    rule later makes it `plm` or `lm`. Shorter, it is a leg movement only when it is a
@@ -57,7 +58,8 @@
 //! *Asleep* in these rules means sleep confirmed by the tracker ([`crate::sleep`]) or no wake
 //! movement for `SleepConfig::settle_s` (a minute): a confirmed onset is dated back to the
 //! start of the stillness, so waiting for the confirmation would name the first ten minutes
-//! of sleep as wake.
+//! of sleep as wake. The length rule (5) alone waits for the confirmation: minutes after a
+//! wake, getting up and walking about is as long as a long leg movement of sleep.
 //!
 //! Two rules then look across groups (in the detector): four or more leg movements in a
 //! row, each within 4 s of the last (0.3 Hz or faster, with room for a faint train seen in
@@ -285,6 +287,9 @@ pub(crate) struct Situation {
     /// Asleep as far as the detector can tell when the group was named: sleep confirmed,
     /// or no wake movement for `SleepConfig::settle_s`.
     pub(crate) asleep: bool,
+    /// The sleep tracker had confirmed sleep when the group was named (the length rule
+    /// asks for this).
+    pub(crate) confirmed: bool,
 }
 
 /// Most movements a leg may add to a group whose bursts are still one small movement's
@@ -483,6 +488,7 @@ impl Group {
             isolated,
             train_free,
             asleep,
+            confirmed,
         } = at;
         let parts = self.parts();
         let longest = parts
@@ -538,7 +544,9 @@ impl Group {
                 return Kind::Other;
             }
         }
-        let activity_min_s = if asleep {
+        // Length alone waits for confirmed sleep: minutes after a wake, getting up and
+        // walking about is as long as a long leg movement of sleep, and far stronger.
+        let activity_min_s = if confirmed {
             cfg.activity_min_asleep_s
         } else {
             cfg.activity_min_s
@@ -615,6 +623,7 @@ mod tests {
             isolated,
             train_free: false,
             asleep: false,
+            confirmed: false,
         };
         g.classify(&ClassifyConfig::default(), at).kind
     }
@@ -647,6 +656,7 @@ mod tests {
             isolated,
             train_free: false,
             asleep,
+            confirmed: asleep,
         };
         let mut t = mv(100.0, 100.2);
         // Too strong for a twitch, but with as much rotation as linear push: no jerk.
@@ -722,6 +732,7 @@ mod tests {
             isolated: true,
             train_free: false,
             asleep: true,
+            confirmed: true,
         };
         let e = joined.classify(&cfg, at);
         assert_eq!((e.kind, e.onset_s, e.offset_s), (Kind::Lm, 100.0, 104.4));
@@ -813,6 +824,7 @@ mod tests {
             isolated: false,
             train_free: false,
             asleep: true,
+            confirmed: true,
         };
         assert_eq!(
             Group::new(Site::Ankle, t).classify(&cfg, asleep).kind,
@@ -862,6 +874,7 @@ mod tests {
             isolated: false,
             train_free,
             asleep,
+            confirmed: asleep,
         };
         assert_eq!(g.classify(&cfg, at(true, true)).kind, Kind::Lm);
         assert_eq!(g.classify(&cfg, at(true, false)).kind, Kind::Other);
@@ -908,6 +921,7 @@ mod tests {
             isolated: true,
             train_free: false,
             asleep: false,
+            confirmed: false,
         };
         let e = g.classify(&ClassifyConfig::default(), at);
         assert_eq!(e.kind, Kind::Lm);
@@ -923,6 +937,22 @@ mod tests {
             ..ClassifyConfig::default()
         };
         assert_eq!(cfg.validate().unwrap_err().field, "classify.jerk_min_g");
+    }
+
+    #[test]
+    fn length_alone_names_activity_until_sleep_is_confirmed() {
+        let cfg = ClassifyConfig::default();
+        let g = Group::new(Site::Ankle, mv(0.0, 15.0));
+        let at = |asleep, confirmed| Situation {
+            n_sites_worn: 1,
+            isolated: true,
+            train_free: true,
+            asleep,
+            confirmed,
+        };
+        assert_eq!(g.classify(&cfg, at(false, false)).kind, Kind::Activity);
+        assert_eq!(g.classify(&cfg, at(true, false)).kind, Kind::Activity);
+        assert_eq!(g.classify(&cfg, at(true, true)).kind, Kind::Lm);
     }
 
     #[test]

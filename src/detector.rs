@@ -400,6 +400,7 @@ impl Scorer {
                 isolated,
                 train_free,
                 asleep: self.sleep.settled_at(g.onset_s),
+                confirmed: self.sleep.is_confirmed(),
             };
             let e = g.classify(cfg, at);
             self.decided(e, &g, sink);
@@ -1369,16 +1370,19 @@ mod tests {
 
     #[test]
     fn a_minute_after_wake_movements_are_named_as_in_sleep() {
-        // Leg movements of 15 s: longer than any candidate LM, so wake activity when awake,
-        // but in sleep (up to `activity_min_asleep_s`) a non-candidate leg movement.
+        // Wake: a leg moving for 15 s (longer than any candidate LM; before sleep is
+        // confirmed, activity whatever the quiet before it).
         let long = |on: f64| Movement {
             offset_s: on + 15.0,
             ..transient(on, 0.1, 0.1)
         };
-        // The night starts at 0: the first, 30 s in, is wake; the second follows it by 25 s
-        // (one bout with it); the third comes 215 s after the bout, before sleep is
-        // confirmed.
-        let out = name_movements(&[long(30.0), long(70.0), long(300.0)], 1000.0, false);
+        // A lone push of the foot, its hold unseen: a leg movement asleep, `other` awake.
+        let push = |on: f64| transient(on, 0.08, 0.08);
+        // The night starts at 0. Wake at 30 s; a push 35 s after it (past the bout gap,
+        // within a minute); another 255 s after it, long before sleep is confirmed; then a
+        // long movement 100 s later, still unconfirmed: activity again.
+        let moves = [long(30.0), push(80.0), push(300.0), long(400.0)];
+        let out = name_movements(&moves, 1000.0, false);
         let got: Vec<_> = out
             .events
             .iter()
@@ -1386,7 +1390,12 @@ mod tests {
             .collect();
         assert_eq!(
             got,
-            [(Kind::Activity, 30.0, 85.0), (Kind::Lm, 300.0, 315.0)]
+            [
+                (Kind::Activity, 30.0, 45.0),
+                (Kind::Other, 80.0, 80.2),
+                (Kind::Lm, 300.0, 300.5),
+                (Kind::Activity, 400.0, 415.0),
+            ]
         );
     }
 
