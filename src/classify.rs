@@ -138,8 +138,9 @@ pub struct ClassifyConfig {
     /// movement under 10 mg of noise).
     pub train_min_s: f64,
     /// Asleep, a bursty movement shorter than a whole train is one leg movement also when
-    /// its neighbours within `jerk_isolation_s` are leg movements or jerks, none shorter
-    /// than an LM but jerks, and none closer than this, in seconds. The detected pieces of
+    /// it has neighbours, as long as no burst (a movement shorter than an LM, jerks aside)
+    /// comes within `jerk_isolation_s` and no movement but a jerk within this, in seconds.
+    /// The detected pieces of
     /// a faint train follow each other within a second or two (1–2 bursts a second,
     /// domain.md §2.6, a burst or two lost in the noise); the leg movements of a crowded
     /// series of periodic movements come several seconds apart. On the development nights,

@@ -36,12 +36,13 @@ pub struct SleepConfig {
     /// seconds.
     pub jerk_window_s: f64,
     /// Quiet after the last wake movement from which movements are named as in sleep, in
-    /// seconds, while sleep waits for its confirmation (`persist_s`). The onset, once
-    /// confirmed, is dated back to the start of the quiet, so the movements of its first
-    /// minutes were made asleep; named as in wake, a large leg movement there (a bursty one
-    /// as strong as a step) became activity, whose wake evidence moved the onset past it.
-    /// On the development nights 30, 60 and 120 s gave the same leg movements within
-    /// 0.001 of F1 and better activity than 0 or 300 s.
+    /// seconds, while sleep waits for its confirmation (`persist_s`); the length rule alone
+    /// waits for the confirmation (see [`crate::classify`]). The onset, once confirmed, is
+    /// dated back to the start of the quiet, so the movements of its first minutes were
+    /// made asleep; named as in wake, a large leg movement there (a bursty one as strong as
+    /// a step) became activity, whose wake evidence moved the onset past it. On the
+    /// development nights (the length rule then included) 30, 60 and 120 s gave the same
+    /// leg movements within 0.001 of F1 and better activity than 0 or 300 s.
     pub settle_s: f64,
 }
 
