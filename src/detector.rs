@@ -382,13 +382,10 @@ impl Scorer {
                 }
             }
             let cfg = &self.config.classify;
-            let near = cfg.chatter_quiet_s;
-            let isolated =
-                self.quiet_before(g.onset_s, iso) && self.only_jerks(0, g.offset_s + iso);
-            let train_free = g.onset_s - self.last_burst_end_s >= iso
+            let isolated = self.alone_within(&g, iso);
+            let train_free = self.no_burst_before(g.onset_s)
                 && self.no_bursts(0, g.offset_s + iso)
-                && self.quiet_before(g.onset_s, near)
-                && self.only_jerks(0, g.offset_s + near);
+                && self.alone_within(&g, cfg.chatter_quiet_s);
             if !g.is_jerk_like(cfg, self.n_sites) {
                 self.last_nonjerk_end_s = self.last_nonjerk_end_s.max(g.offset_s);
                 if is_burst(&g, cfg) {
@@ -433,7 +430,13 @@ impl Scorer {
         let cfg = &self.config.classify;
         g.is_leg_transient(cfg)
             && g.peak_h_g() >= cfg.lm_transient_min_g
-            && g.onset_s - self.last_burst_end_s >= cfg.jerk_isolation_s
+            && self.no_burst_before(g.onset_s)
+    }
+
+    /// True when no burst (a group shorter than an LM, jerks aside) named so far ended
+    /// within the jerk isolation time before `onset_s`.
+    fn no_burst_before(&self, onset_s: f64) -> bool {
+        onset_s - self.last_burst_end_s >= self.config.classify.jerk_isolation_s
     }
 
     /// True when every closed group from the `from`-th on that starts before `t_s` is
@@ -444,10 +447,12 @@ impl Scorer {
             .all(|a| a.is_jerk_like(cfg, self.n_sites) || !is_burst(a, cfg))
     }
 
-    /// True when no group named so far other than a jerk ended within `within_s` before
-    /// `onset_s`.
-    fn quiet_before(&self, onset_s: f64, within_s: f64) -> bool {
-        onset_s - self.last_nonjerk_end_s >= within_s
+    /// True when nothing but jerks comes within `within_s` of `g`, the group being named,
+    /// on either side: no group named so far ended that close before it, and no closed
+    /// group starts that soon after it (at most the jerk isolation time, which naming
+    /// waits for).
+    fn alone_within(&self, g: &Group, within_s: f64) -> bool {
+        g.onset_s - self.last_nonjerk_end_s >= within_s && self.only_jerks(0, g.offset_s + within_s)
     }
 
     /// True when every closed group from the `from`-th on that starts before `t_s` is
