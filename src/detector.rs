@@ -386,6 +386,9 @@ impl Scorer {
             let train_free = self.no_burst_before(g.onset_s)
                 && self.no_bursts(0, g.offset_s + iso)
                 && self.alone_within(&g, cfg.chatter_quiet_s);
+            let quiet = cfg.chatter_quiet_s;
+            let flanked =
+                g.onset_s - self.last_burst_end_s < quiet && !self.no_bursts(0, g.offset_s + quiet);
             if !g.is_jerk_like(cfg, self.n_sites) {
                 self.last_nonjerk_end_s = self.last_nonjerk_end_s.max(g.offset_s);
                 if is_burst(&g, cfg) {
@@ -396,6 +399,7 @@ impl Scorer {
                 n_sites_worn: self.n_sites,
                 isolated,
                 train_free,
+                flanked,
                 asleep: self.sleep.settled_at(g.onset_s),
                 confirmed: self.sleep.is_confirmed(),
             };
@@ -1351,6 +1355,36 @@ mod tests {
         assert!(got.events[14].0 <= handed_over, "{:?}", got.events[14]);
         // The deadlines of the wait for a return are those of a full pass every block.
         assert_eq!(got, name_movements(&moves, 1600.0, true));
+    }
+
+    #[test]
+    fn a_leg_movement_between_two_bursts_is_a_piece_of_a_train() {
+        let lm = |on: f64| Movement {
+            offset_s: on + 2.0,
+            ..transient(on, 0.1, 0.1)
+        };
+        // Too weak for a push: a burst of a train (or a twitch).
+        let burst = |on: f64| transient(on, 0.03, 0.03);
+        let moves = [
+            // A burst ending 1.3 s before and one starting 1 s after: between them.
+            burst(98.5),
+            lm(100.0),
+            burst(103.0),
+            // A burst on one side only, before or after, leaves a leg movement.
+            burst(198.5),
+            lm(200.0),
+            lm(300.0),
+            burst(303.0),
+            // Bursts farther than `chatter_quiet_s` (2.5 s) on both sides.
+            burst(396.5),
+            lm(400.0),
+            burst(404.6),
+        ];
+        let got = name_movements(&moves, 600.0, false);
+        let kinds: Vec<Kind> = got.events.iter().map(|(_, e)| e.kind).collect();
+        use Kind::{Lm, Other as O};
+        assert_eq!(kinds, [O, O, O, O, Lm, Lm, O, O, Lm, O], "{got:?}");
+        assert_eq!(got, name_movements(&moves, 600.0, true));
     }
 
     #[test]
