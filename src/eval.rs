@@ -48,12 +48,14 @@ use serde::{Deserialize, Serialize};
 use crate::{Event, Kind};
 
 mod baseline;
+mod causes;
 mod night;
 mod report;
 mod simulated;
 mod table;
 
 pub use baseline::{merge_legs, Baseline, DEFAULT_SHARED, SHARED_ENV};
+pub use causes::{plm_error_causes, Cause, PlmErrorCauses};
 pub use night::{
     read_json, score_night, DetectedSleep, EvalConfig, NightErrors, NightScore, TruthConfig,
     TruthFlags, TruthInfo, TruthNight,

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use super::{score_events, ClassScore, MatchConfig, ScoredClass};
+use super::{plm_error_causes, score_events, ClassScore, MatchConfig, PlmErrorCauses, ScoredClass};
 use crate::event::SleepBout;
 use crate::metrics::{night_metrics, NightMetrics};
 use crate::series::ScoringRule;
@@ -174,6 +174,10 @@ pub struct NightScore {
     /// Night-level errors (absent without a truth JSON).
     #[serde(default)]
     pub night: Option<NightErrors>,
+    /// The PLM errors by the leg-movement discrepancy nearest each (see
+    /// [`plm_error_causes`]); absent when the truth lists no leg movements.
+    #[serde(default)]
+    pub plm_errors: Option<PlmErrorCauses>,
 }
 
 /// Settings of a scoring run.
@@ -208,9 +212,17 @@ pub fn score_night(
         Some(info) => Some(night_errors(truth, info, detected, sleep, cfg)?),
         None => None,
     };
+    let series = cfg
+        .series
+        .clone()
+        .unwrap_or_else(|| SeriesConfig::for_rule(truth.rule()));
+    let plm_errors = truth
+        .lm_listed()
+        .then(|| plm_error_causes(&truth.events, detected, &series, &cfg.matching));
     Ok(NightScore {
         classes: scores,
         night,
+        plm_errors,
     })
 }
 

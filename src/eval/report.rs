@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::night::{score_night, DetectedSleep, EvalConfig, NightErrors, NightScore, TruthNight};
-use super::{ClassScore, ScoredClass};
+use super::{ClassScore, PlmErrorCauses, ScoredClass};
 use crate::{Collect, Detect, Error, ErrorKind, Event, Sample, Source};
 
 /// Mean and mean absolute value of one night-level error over the nights that have it.
@@ -64,6 +64,9 @@ pub struct Report {
     pub pooled_night: PooledErrors,
     /// Each night's score, by name.
     pub nights: BTreeMap<String, NightScore>,
+    /// The nights' PLM errors by cause, added up.
+    #[serde(default)]
+    pub plm_errors: PlmErrorCauses,
 }
 
 impl Report {
@@ -90,10 +93,15 @@ impl Report {
             imi_histogram_emd_s: of(&|e| e.imi_histogram_emd_s),
             sleep_onset_error_s: of(&|e| e.sleep_onset_error_s),
         };
+        let mut plm_errors = PlmErrorCauses::default();
+        for c in nights.values().filter_map(|s| s.plm_errors.as_ref()) {
+            plm_errors.add(c);
+        }
         Report {
             pooled,
             pooled_night,
             nights,
+            plm_errors,
         }
     }
 }
@@ -133,6 +141,21 @@ fn write_class_table(
     Ok(())
 }
 
+/// The PLM errors by cause, most first; nothing when there are none.
+fn write_causes(f: &mut fmt::Formatter<'_>, causes: &PlmErrorCauses) -> fmt::Result {
+    if causes.total() == 0 {
+        return Ok(());
+    }
+    writeln!(
+        f,
+        "\nPLM errors by nearest leg-movement discrepancy   false neg  false pos"
+    )?;
+    for (cause, fn_, fp) in causes.rows() {
+        writeln!(f, "{cause:<46} {fn_:>10} {fp:>10}")?;
+    }
+    Ok(())
+}
+
 impl fmt::Display for Report {
     /// A plain-text table: pooled class scores, pooled night errors, then one line per night.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -160,6 +183,7 @@ impl fmt::Display for Report {
                 e.n_nights
             )?;
         }
+        write_causes(f, &self.plm_errors)?;
         writeln!(
             f,
             "\n{:<24} {:>7} {:>7} {:>9} {:>9} {:>9} {:>7}",
@@ -188,6 +212,9 @@ impl fmt::Display for NightScore {
     /// A plain-text table: class scores, then the night-level errors when known.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write_class_table(f, &self.classes)?;
+        if let Some(c) = &self.plm_errors {
+            write_causes(f, c)?;
+        }
         let Some(n) = &self.night else {
             return writeln!(f, "\n(no truth JSON: night-level errors not computed)");
         };

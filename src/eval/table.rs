@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use super::baseline::Baseline;
 use super::night::{NightErrors, NightScore};
-use super::{run_simulated, ClassScore, ScoredClass};
+use super::{run_simulated, ClassScore, PlmErrorCauses, ScoredClass};
 use crate::sim::{Layout, Severity, SimConfig};
 use crate::{Config, Error, ErrorKind};
 
@@ -169,6 +169,9 @@ pub struct GroupScore {
     pub imi_histogram_emd_mean_s: Stat,
     /// Mean total variation distance between the IMI histograms, 0 to 1.
     pub imi_histogram_tv_mean: Stat,
+    /// The nights' PLM errors by cause, added up.
+    #[serde(default)]
+    pub plm_errors: PlmErrorCauses,
 }
 
 /// `100 × |detected − truth| / truth` of a night's PLM count; `None` without true PLMs.
@@ -227,6 +230,13 @@ impl GroupScore {
             plms_index_abs_mean_per_h: Stat::mean(&abs(&leg_errs, &|e| e.plms_index_error_per_h)),
             imi_histogram_emd_mean_s: Stat::mean(&abs(&leg_errs, &|e| e.imi_histogram_emd_s)),
             imi_histogram_tv_mean: Stat::mean(&abs(&leg_errs, &|e| e.imi_histogram_tv)),
+            plm_errors: nights.iter().filter_map(|s| s.plm_errors.as_ref()).fold(
+                PlmErrorCauses::default(),
+                |mut acc, c| {
+                    acc.add(c);
+                    acc
+                },
+            ),
         }
     }
 
@@ -578,6 +588,58 @@ impl AccuracyTable {
             .is_some_and(|d| d.classes.contains(&c))
     }
 
+    /// The PLM errors of the hard nights and of all nights by cause, per detector.
+    fn write_causes(&self, s: &mut String, names: &[&str]) -> std::fmt::Result {
+        let causes = |g: Group, k: usize| self.score(g, k).map(|x| &x.plm_errors);
+        if (0..names.len()).all(|k| causes(Group::All, k).is_none_or(|c| c.total() == 0)) {
+            return Ok(());
+        }
+        writeln!(
+            s,
+            "\nPLM errors by the leg-movement discrepancy nearest each (within the span of \
+             a shortest series, 270 s; \
+             `missed_as_*`: a true leg movement found as another class, `extra_in_*`: a \
+             detected one inside a true event of another class; false negatives + false \
+             positives):\n"
+        )?;
+        for (k, name) in names.iter().enumerate() {
+            let (Some(hard), Some(all)) =
+                (causes(Group::Difficulty(true), k), causes(Group::All, k))
+            else {
+                continue;
+            };
+            if all.total() == 0 {
+                continue;
+            }
+            writeln!(
+                s,
+                "| {name}: cause | hard nights | share | all nights | share |"
+            )?;
+            writeln!(s, "|---|---:|---:|---:|---:|")?;
+            let share = |n: u32, c: &PlmErrorCauses| {
+                fmt_opt(
+                    (c.total() > 0).then(|| 100.0 * f64::from(n) / f64::from(c.total())),
+                    1,
+                )
+            };
+            for (cause, fn_, fp) in all.rows() {
+                let (h_fn, h_fp) = hard
+                    .rows()
+                    .into_iter()
+                    .find(|r| r.0 == cause)
+                    .map_or((0, 0), |r| (r.1, r.2));
+                writeln!(
+                    s,
+                    "| {cause} | {h_fn} + {h_fp} | {} % | {fn_} + {fp} | {} % |",
+                    share(h_fn + h_fp, hard),
+                    share(fn_ + fp, all)
+                )?;
+            }
+            writeln!(s)?;
+        }
+        Ok(())
+    }
+
     fn write_markdown(&self, s: &mut String) -> std::fmt::Result {
         let names = self.names();
         let joined = names.join(" / ");
@@ -702,6 +764,7 @@ impl AccuracyTable {
             }
             writeln!(s)?;
         }
+        self.write_causes(s, &names)?;
         // Groups.
         writeln!(
             s,
@@ -987,6 +1050,7 @@ mod tests {
         classes.insert("leg_movement".to_string(), classes["plm"]);
         NightScore {
             classes,
+            plm_errors: None,
             night: Some(NightErrors {
                 truth_n_plm: truth_plm,
                 detected_n_plm: det_plm,
@@ -1085,6 +1149,10 @@ mod tests {
         let mut b = night(10, 10, None, None);
         b.classes
             .insert("plm".into(), ClassScore::from_counts(8, 2, 2));
+        b.plm_errors = Some(PlmErrorCauses {
+            false_negatives: [("unseen".to_string(), 2)].into(),
+            false_positives: [("split".to_string(), 2)].into(),
+        });
         let mut two = one.clone();
         two.name = "two".into();
         two.nights[1] = Some(b);
@@ -1118,6 +1186,11 @@ mod tests {
         assert_eq!(onset.results[0].shortfall, Some(45.0));
         let md = t.to_markdown();
         assert!(md.contains("| hard | plm F1 | ≥ 0.95 | 1.000 | yes | 0.800 | no, by 0.150 |"));
+        // PLM errors by cause: detector two's, on its hard night; one has none.
+        assert!(md.contains("| two: cause | hard nights | share | all nights | share |"));
+        assert!(md.contains("| split | 0 + 2 | 50.0 % | 0 + 2 | 50.0 % |"));
+        assert!(md.contains("| unseen | 2 + 0 | 50.0 % | 2 + 0 | 50.0 % |"));
+        assert!(!md.contains("one: cause"));
         // The table survives a JSON round trip.
         // (compared as text: the parser may round the last bit of a float differently).
         let json = serde_json::to_string(&t).unwrap();
