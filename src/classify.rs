@@ -43,21 +43,20 @@
 //!    aside), one ending within `chatter_quiet_s` before it and one starting within that
 //!    after it, is `other`: a piece of a tremor or ALMA train (1–2 bursts a second, §2.6)
 //!    seen apart from the bursts around it, which would otherwise complete a false series.
-//!    Shorter, it is a leg movement only when it is a
-//!    transient too strong for a twitch (`lm_transient_min_g`), on the legs alone, with no
-//!    neighbour, asleep, and not a jerk: the start of a foot movement whose
-//!    held part the sensor cannot see (a dorsiflexion about an axis near the vertical, as
-//!    when lying on the side, barely moves gravity, and the noise hides the rest). Its
-//!    length is unknown, so it is reported at the shortest an LM may be, `lm_min_s` from
-//!    its onset. When the return of such a foot movement is seen too — one more brief
-//!    transient on a leg it shares, ending within `pair_max_s` of its onset, with no burst
-//!    (a movement shorter than an LM, jerks aside: a train's) within the jerk isolation
-//!    time before the push or after the return, and the two not both jerk-like — leg
-//!    movements close by do not stop it, as on crowded nights a foot's neighbours are other
-//!    leg movements — the detector joins the two groups before naming them,
-//!    and they are one leg movement from the push's onset to the return's end, in wake as
-//!    in sleep: seen at both ends, it is no lone transient. A wrist-only movement is
-//!    activity when it lasts seconds and is clearly above noise (fidgeting), `other`
+//!    Shorter, it is a leg movement only when it is a transient too strong for a twitch
+//!    (`lm_transient_min_g`), on the legs alone, with no neighbour, asleep, and not a jerk:
+//!    the start of a foot movement whose held part the sensor cannot see (a dorsiflexion
+//!    about an axis near the vertical, as when lying on the side, barely moves gravity, and
+//!    the noise hides the rest). Its length is unknown, so it is reported at the shortest
+//!    an LM may be, `lm_min_s` from its onset. When the return of such a foot movement is
+//!    seen too — one more brief transient on a leg it shares, ending within `pair_max_s` of
+//!    its onset, with no burst (a movement shorter than an LM, jerks aside: a train's)
+//!    within the jerk isolation time before the push or after the return, and the two not
+//!    both jerk-like — leg movements close by do not stop it, as on crowded nights a foot's
+//!    neighbours are other leg movements — the detector joins the two groups before naming
+//!    them, and they are one leg movement from the push's onset to the return's end, in
+//!    wake as in sleep: seen at both ends, it is no lone transient. A wrist-only movement
+//!    is activity when it lasts seconds and is clearly above noise (fidgeting), `other`
 //!    otherwise (a twitch, a breath).
 //!
 //! *Asleep* in these rules means sleep confirmed by the tracker ([`crate::sleep`]) or no wake

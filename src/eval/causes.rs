@@ -159,18 +159,37 @@ pub fn plm_error_causes(
             .map_or(Cause::None, |(_, c)| c)
     };
     let pairs = match_class(truth, detected, ScoredClass::Plm, cfg);
+    let (t_matched, d_matched) = matched_flags(&pairs, truth.len(), detected.len());
     let mut out = PlmErrorCauses::default();
-    for (i, e) in truth.iter().enumerate() {
-        if e.kind == Kind::Plm && !pairs.iter().any(|&(t, _)| t == i) {
+    for (e, &m) in truth.iter().zip(&t_matched) {
+        if e.kind == Kind::Plm && !m {
             out.count(true, nearest(e.onset_s));
         }
     }
-    for (j, e) in detected.iter().enumerate() {
-        if e.kind == Kind::Plm && !pairs.iter().any(|&(_, d)| d == j) {
+    for (e, &m) in detected.iter().zip(&d_matched) {
+        if e.kind == Kind::Plm && !m {
             out.count(false, nearest(e.onset_s));
         }
     }
     out
+}
+
+/// Which truth and which detected events a matching took.
+fn matched_flags(
+    pairs: &[(usize, usize)],
+    n_truth: usize,
+    n_detected: usize,
+) -> (Vec<bool>, Vec<bool>) {
+    let (mut t, mut d) = (vec![false; n_truth], vec![false; n_detected]);
+    for &(i, j) in pairs {
+        if let Some(x) = t.get_mut(i) {
+            *x = true;
+        }
+        if let Some(x) = d.get_mut(j) {
+            *x = true;
+        }
+    }
+    (t, d)
 }
 
 /// The leg-movement discrepancies of a night, each at a time.
@@ -185,8 +204,7 @@ fn discrepancies(
         let on = |i: usize| truth.get(i).map_or(0.0, |e| e.onset_s);
         on(a.0).total_cmp(&on(b.0))
     });
-    let t_matched = |i: usize| pairs.iter().any(|&(t, _)| t == i);
-    let d_matched = |j: usize| pairs.iter().any(|&(_, d)| d == j);
+    let (t_flags, d_flags) = matched_flags(&pairs, truth.len(), detected.len());
     // Widened by the matching tolerance on both sides, as the matching does.
     let touch = |a: &Event, b: &Event| {
         a.onset_s - cfg.widen_s <= b.offset_s + cfg.widen_s
@@ -194,41 +212,26 @@ fn discrepancies(
     };
     let inside = |a: &Event, b: &Event| a.onset_s < b.offset_s && b.onset_s < a.offset_s;
     let mut out = Vec::new();
-    for (i, t) in truth.iter().enumerate() {
-        if !t.kind.is_leg_movement() || t_matched(i) {
-            continue;
-        }
-        let merged = detected
-            .iter()
-            .enumerate()
-            .any(|(j, d)| d.kind.is_leg_movement() && d_matched(j) && touch(t, d));
-        let other = detected
-            .iter()
-            .find(|d| !d.kind.is_leg_movement() && touch(t, d));
-        let cause = match (merged, other) {
+    // A true leg movement not found: merged, found as another class (covered, within the
+    // tolerance), or unseen.
+    for (t_s, joined, other) in unmatched((truth, &t_flags), (detected, &d_flags), &touch, &touch) {
+        let cause = match (joined, other) {
             (true, _) => Cause::Merged,
-            (false, Some(d)) => Cause::MissedAs(d.kind),
+            (false, Some(k)) => Cause::MissedAs(k),
             (false, None) => Cause::Unseen,
         };
-        out.push((t.onset_s, cause));
+        out.push((t_s, cause));
     }
-    for (j, d) in detected.iter().enumerate() {
-        if !d.kind.is_leg_movement() || d_matched(j) {
-            continue;
-        }
-        let split = truth
-            .iter()
-            .enumerate()
-            .any(|(i, t)| t.kind.is_leg_movement() && t_matched(i) && touch(t, d));
-        let other = truth
-            .iter()
-            .find(|t| !t.kind.is_leg_movement() && inside(t, d));
-        let cause = match (split, other) {
+    // A detected leg movement with no true one: split, inside a true event of another
+    // class, or alone.
+    for (t_s, joined, other) in unmatched((detected, &d_flags), (truth, &t_flags), &touch, &inside)
+    {
+        let cause = match (joined, other) {
             (true, _) => Cause::Split,
-            (false, Some(t)) => Cause::ExtraIn(t.kind),
+            (false, Some(k)) => Cause::ExtraIn(k),
             (false, None) => Cause::ExtraAlone,
         };
-        out.push((d.onset_s, cause));
+        out.push((t_s, cause));
     }
     let in_window = |imi: f64| series.imi_in_window(imi);
     let candidate = |e: &Event| {
@@ -253,6 +256,31 @@ fn discrepancies(
     out
 }
 
+/// For each leg movement of `side` that the matching left alone: its onset, whether it
+/// `touches` a leg movement of `other` that was matched (to something else), and the class
+/// of the first event of `other` of another class that it `meets`.
+fn unmatched<'a>(
+    (side, side_matched): (&'a [Event], &'a [bool]),
+    (other, other_matched): (&'a [Event], &'a [bool]),
+    touches: &'a dyn Fn(&Event, &Event) -> bool,
+    meets: &'a dyn Fn(&Event, &Event) -> bool,
+) -> impl Iterator<Item = (f64, bool, Option<Kind>)> + 'a {
+    side.iter()
+        .zip(side_matched)
+        .filter(|(e, &m)| e.kind.is_leg_movement() && !m)
+        .map(move |(e, _)| {
+            let joined = other
+                .iter()
+                .zip(other_matched)
+                .any(|(o, &m)| m && o.kind.is_leg_movement() && touches(e, o));
+            let class = other
+                .iter()
+                .find(|o| !o.kind.is_leg_movement() && meets(o, e))
+                .map(|o| o.kind);
+            (e.onset_s, joined, class)
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -263,6 +291,15 @@ mod tests {
 
     fn causes(truth: &[Event], detected: &[Event]) -> PlmErrorCauses {
         plm_error_causes(
+            truth,
+            detected,
+            &SeriesConfig::default(),
+            &MatchConfig::default(),
+        )
+    }
+
+    fn disc(truth: &[Event], detected: &[Event]) -> Vec<(f64, Cause)> {
+        discrepancies(
             truth,
             detected,
             &SeriesConfig::default(),
@@ -350,30 +387,15 @@ mod tests {
             ev(Kind::Lm, 102.5, 104.0),
             ev(Kind::Lm, 130.0, 132.0),
         ];
-        let d = discrepancies(
-            &truth,
-            &detected,
-            &SeriesConfig::default(),
-            &MatchConfig::default(),
-        );
+        let d = disc(&truth, &detected);
         assert_eq!(d, vec![(102.5, Cause::Split)]);
         // Two true movements 1 s apart found as one: merged.
-        let d = discrepancies(
-            &detected,
-            &truth,
-            &SeriesConfig::default(),
-            &MatchConfig::default(),
-        );
+        let d = disc(&detected, &truth);
         assert_eq!(d, vec![(102.5, Cause::Merged)]);
         // An interval of 10.2 s found as 9.8 s (a late onset before it): timing.
         let truth = vec![ev(Kind::Lm, 100.0, 102.0), ev(Kind::Lm, 110.2, 112.0)];
         let detected = vec![ev(Kind::Lm, 100.4, 102.0), ev(Kind::Lm, 110.2, 112.0)];
-        let d = discrepancies(
-            &truth,
-            &detected,
-            &SeriesConfig::default(),
-            &MatchConfig::default(),
-        );
+        let d = disc(&truth, &detected);
         assert_eq!(d, vec![(110.2, Cause::Timing)]);
     }
 
