@@ -95,6 +95,15 @@ impl PlmErrorCauses {
         }
     }
 
+    /// The counts of several nights (or groups) added up.
+    pub fn sum<'a>(parts: impl IntoIterator<Item = &'a PlmErrorCauses>) -> Self {
+        let mut out = PlmErrorCauses::default();
+        for p in parts {
+            out.add(p);
+        }
+        out
+    }
+
     /// Every PLM error counted.
     pub fn total(&self) -> u32 {
         self.false_negatives
@@ -401,7 +410,7 @@ mod tests {
 
     #[test]
     fn causes_add_up_and_sort_by_count() {
-        let mut a = PlmErrorCauses {
+        let a = PlmErrorCauses {
             false_negatives: map(&[("unseen", 2)]),
             false_positives: map(&[("split", 1)]),
         };
@@ -409,7 +418,7 @@ mod tests {
             false_negatives: map(&[("split", 3)]),
             false_positives: map(&[("unseen", 1)]),
         };
-        a.add(&b);
+        let a = PlmErrorCauses::sum([&a, &b]);
         assert_eq!(a.total(), 7);
         assert_eq!(
             a.rows(),

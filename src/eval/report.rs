@@ -93,10 +93,7 @@ impl Report {
             imi_histogram_emd_s: of(&|e| e.imi_histogram_emd_s),
             sleep_onset_error_s: of(&|e| e.sleep_onset_error_s),
         };
-        let mut plm_errors = PlmErrorCauses::default();
-        for c in nights.values().filter_map(|s| s.plm_errors.as_ref()) {
-            plm_errors.add(c);
-        }
+        let plm_errors = PlmErrorCauses::sum(nights.values().filter_map(|s| s.plm_errors.as_ref()));
         Report {
             pooled,
             pooled_night,

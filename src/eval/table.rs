@@ -230,13 +230,7 @@ impl GroupScore {
             plms_index_abs_mean_per_h: Stat::mean(&abs(&leg_errs, &|e| e.plms_index_error_per_h)),
             imi_histogram_emd_mean_s: Stat::mean(&abs(&leg_errs, &|e| e.imi_histogram_emd_s)),
             imi_histogram_tv_mean: Stat::mean(&abs(&leg_errs, &|e| e.imi_histogram_tv)),
-            plm_errors: nights.iter().filter_map(|s| s.plm_errors.as_ref()).fold(
-                PlmErrorCauses::default(),
-                |mut acc, c| {
-                    acc.add(c);
-                    acc
-                },
-            ),
+            plm_errors: PlmErrorCauses::sum(nights.iter().filter_map(|s| s.plm_errors.as_ref())),
         }
     }
 
@@ -596,8 +590,8 @@ impl AccuracyTable {
         }
         writeln!(
             s,
-            "\nPLM errors by the leg-movement discrepancy nearest each (within the span of \
-             a shortest series, 270 s; \
+            "\nPLM errors by the leg-movement discrepancy nearest each (within three series \
+             intervals, 270 s under both rules; \
              `missed_as_*`: a true leg movement found as another class, `extra_in_*`: a \
              detected one inside a true event of another class; false negatives + false \
              positives):\n"
