@@ -52,7 +52,7 @@ pub enum Cause {
     ExtraAlone,
     /// An interval or a duration on different sides of a series limit.
     Timing,
-    /// No discrepancy within the longest series interval.
+    /// No discrepancy within three series intervals.
     None,
 }
 
