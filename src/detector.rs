@@ -383,12 +383,11 @@ impl Scorer {
             }
             let cfg = &self.config.classify;
             let isolated = self.alone_within(&g, iso);
-            let train_free = self.no_burst_before(g.onset_s)
-                && self.no_bursts(0, g.offset_s + iso)
-                && self.alone_within(&g, cfg.chatter_quiet_s);
             let quiet = cfg.chatter_quiet_s;
-            let flanked =
-                g.onset_s - self.last_burst_end_s < quiet && !self.no_bursts(0, g.offset_s + quiet);
+            let train_free = !self.burst_before(g.onset_s, iso)
+                && !self.burst_after(&g, iso)
+                && self.alone_within(&g, quiet);
+            let flanked = self.burst_before(g.onset_s, quiet) && self.burst_after(&g, quiet);
             if !g.is_jerk_like(cfg, self.n_sites) {
                 self.last_nonjerk_end_s = self.last_nonjerk_end_s.max(g.offset_s);
                 if is_burst(&g, cfg) {
@@ -434,13 +433,19 @@ impl Scorer {
         let cfg = &self.config.classify;
         g.is_leg_transient(cfg)
             && g.peak_h_g() >= cfg.lm_transient_min_g
-            && self.no_burst_before(g.onset_s)
+            && !self.burst_before(g.onset_s, cfg.jerk_isolation_s)
     }
 
-    /// True when no burst (a group shorter than an LM, jerks aside) named so far ended
-    /// within the jerk isolation time before `onset_s`.
-    fn no_burst_before(&self, onset_s: f64) -> bool {
-        onset_s - self.last_burst_end_s >= self.config.classify.jerk_isolation_s
+    /// True when a burst (a group shorter than an LM, jerks aside) named so far ended
+    /// within `within_s` before `onset_s`.
+    fn burst_before(&self, onset_s: f64, within_s: f64) -> bool {
+        onset_s - self.last_burst_end_s < within_s
+    }
+
+    /// True when a closed group that is a burst starts within `within_s` after `g`, the
+    /// group being named (at most the jerk isolation time, which naming waits for).
+    fn burst_after(&self, g: &Group, within_s: f64) -> bool {
+        !self.no_bursts(0, g.offset_s + within_s)
     }
 
     /// True when every closed group from the `from`-th on that starts before `t_s` is
@@ -1245,6 +1250,14 @@ mod tests {
         }
     }
 
+    /// A leg movement of 0.1 g on both channels from `onset_s`, lasting `duration_s`.
+    fn lasting(onset_s: f64, duration_s: f64) -> Movement {
+        Movement {
+            offset_s: onset_s + duration_s,
+            ..transient(onset_s, 0.1, 0.1)
+        }
+    }
+
     /// Hands `moves` (one ankle, in onset order) to the pipeline as a core would, block by
     /// block to `end_s`, each movement 0.5 s after its end; the night starts at 0.
     fn name_movements(moves: &[Movement], end_s: f64, every_pass: bool) -> Timed {
@@ -1277,10 +1290,7 @@ mod tests {
 
     #[test]
     fn a_push_and_its_return_are_one_leg_movement() {
-        let still = |on: f64| Movement {
-            offset_s: on + 2.0,
-            ..transient(on, 0.1, 0.1)
-        };
+        let still = |on: f64| lasting(on, 2.0);
         let push = |on: f64| transient(on, 0.08, 0.08);
         let weak = |on: f64| transient(on, 0.03, 0.03);
         let jerk = |on: f64| transient(on, 0.3, 0.05);
@@ -1359,10 +1369,7 @@ mod tests {
 
     #[test]
     fn a_leg_movement_between_two_bursts_is_a_piece_of_a_train() {
-        let lm = |on: f64| Movement {
-            offset_s: on + 2.0,
-            ..transient(on, 0.1, 0.1)
-        };
+        let lm = |on: f64| lasting(on, 2.0);
         // Too weak for a push: a burst of a train (or a twitch).
         let burst = |on: f64| transient(on, 0.03, 0.03);
         let moves = [
@@ -1411,10 +1418,7 @@ mod tests {
     fn a_minute_after_wake_movements_are_named_as_in_sleep() {
         // Wake: a leg moving for 15 s (longer than any candidate LM; before sleep is
         // confirmed, activity whatever the quiet before it).
-        let long = |on: f64| Movement {
-            offset_s: on + 15.0,
-            ..transient(on, 0.1, 0.1)
-        };
+        let long = |on: f64| lasting(on, 15.0);
         // A lone push of the foot, its hold unseen: a leg movement asleep, `other` awake.
         let push = |on: f64| transient(on, 0.08, 0.08);
         // The night starts at 0. Wake at 30 s; a push 35 s after it (past the bout gap,
