@@ -4,6 +4,7 @@
 //! cargo run --release --example evaluate -- night.truth.csv night.events.csv [--json]
 //! cargo run --release --example evaluate -- --dir NIGHTS [--events night.events.csv] [--json]
 //! cargo run --release --example evaluate -- --bench dev|held [--baseline] [--json PATH] [--markdown PATH] [--threads N]
+//! cargo run --release --example evaluate -- --bench dev|held --seed-sets N [--json PATH] [--markdown PATH]
 //! ```
 //!
 //! One night: reads the truth CSV (and `night.truth.json` beside it, for sleep, time in bed
@@ -26,13 +27,19 @@
 //! files. The markdown table — targets met or missed, pooled classes, groups, nights, both
 //! detectors side by side — goes to stdout (and to `--markdown PATH`); `--json PATH` writes
 //! every figure. Progress goes to stderr.
+//!
+//! Seed sets: `--seed-sets N` runs the benchmark's nights N more times with fresh seeds
+//! (seeds + 1 000 000, + 2 000 000, … on top of `--seed-shift`) and gives each target's
+//! spread: the figure over all those nights pooled, the sets' mean and range, and how many
+//! sets meet it (`sleeptwitch::eval::SeedSpread`). A claim for the detector should hold there
+//! as well as on the benchmark's own seeds.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use sleeptwitch::eval::{
-    evaluate_dir, read_json, run_bench, score_night, Baseline, BenchOptions, DetectedSleep,
-    Detection, EvalConfig, NightDir, TruthNight,
+    evaluate_dir, read_json, run_bench, score_night, AccuracyTable, Baseline, BenchOptions,
+    DetectedSleep, Detection, EvalConfig, NightDir, SeedSpread, TruthNight,
 };
 use sleeptwitch::io::{read_events, CsvReader};
 use sleeptwitch::sim::{dev_benchmark, held_out_benchmark};
@@ -62,6 +69,8 @@ bench options:
   --threads N        nights run in parallel (default: one per core)
   --only TEXT        only the nights whose name contains TEXT
   --seed-shift N     add N to every night's seed (fresh nights of the same configs)
+  --seed-sets N      run N sets of fresh seeds (+1000000, +2000000, ... on top of
+                     --seed-shift) and report each target's spread over them
   --config FILE      the detector's config (TOML or JSON, naming only what changes),
                      for the bench and for --dir without --events; default: the defaults
 ";
@@ -83,6 +92,7 @@ struct Args {
     threads: usize,
     only: Option<String>,
     seed_shift: u64,
+    seed_sets: u64,
     detector_config: Option<PathBuf>,
 }
 
@@ -119,6 +129,12 @@ fn parse(raw: &[String]) -> Result<Args, String> {
                     .parse()
                     .map_err(|_| format!("--seed-shift: expected a count, found {v:?}"))?;
             }
+            "--seed-sets" => {
+                let v = value(arg)?;
+                a.seed_sets = v.parse().ok().filter(|&n| n > 0).ok_or_else(|| {
+                    format!("--seed-sets: expected a count of 1 or more, found {v:?}")
+                })?;
+            }
             "--dir" => a.dir = Some(value(arg)?.into()),
             "--events" => a.events_name = Some(value(arg)?),
             "--truth-json" => a.truth_json = Some(value(arg)?.into()),
@@ -147,8 +163,15 @@ fn parse(raw: &[String]) -> Result<Args, String> {
         }
         return Ok(a);
     }
-    if a.baseline || a.shared.is_some() || a.markdown_path.is_some() || a.only.is_some() {
-        return Err("--baseline, --shared, --markdown and --only go with --bench".into());
+    if a.baseline
+        || a.shared.is_some()
+        || a.markdown_path.is_some()
+        || a.only.is_some()
+        || a.seed_sets > 0
+    {
+        return Err(
+            "--baseline, --shared, --markdown, --only and --seed-sets go with --bench".into(),
+        );
     }
     match (&a.dir, a.positional.len()) {
         (Some(_), 0) | (None, 2) => Ok(a),
@@ -253,8 +276,47 @@ fn json<T: serde::Serialize>(v: &T) -> Result<String, Error> {
     serde_json::to_string_pretty(v).map_err(|e| Error::new(ErrorKind::Other(e.to_string())))
 }
 
-/// Runs a benchmark: the crate's detector and, with `--baseline`, the yardstick.
+/// Seeds of one seed set apart from the next.
+const SEED_SET_STEP: u64 = 1_000_000;
+
+/// Runs a benchmark: the crate's detector and, with `--baseline`, the yardstick; with
+/// `--seed-sets`, over that many sets of fresh seeds.
 fn run_benchmark(a: &Args, which: &str) -> Result<(), Error> {
+    let start = std::time::Instant::now();
+    let (md, json_text, n_nights) = if a.seed_sets == 0 {
+        let table = bench_table(a, which, a.seed_shift)?;
+        (table.to_markdown(), json(&table)?, table.nights.len())
+    } else {
+        let shifts: Vec<u64> = (1..=a.seed_sets)
+            .map(|k| a.seed_shift.wrapping_add(k.wrapping_mul(SEED_SET_STEP)))
+            .collect();
+        let tables = shifts
+            .iter()
+            .map(|&shift| bench_table(a, which, shift))
+            .collect::<Result<Vec<_>, Error>>()?;
+        let spread = SeedSpread::new(which, shifts, &tables)?;
+        let n = tables.iter().map(|t| t.nights.len()).sum();
+        (spread.to_markdown(), json(&spread)?, n)
+    };
+    eprintln!(
+        "{n_nights} nights in {:.0} s",
+        start.elapsed().as_secs_f64()
+    );
+    emit(&md)?;
+    let write = |path: &Path, text: &str| {
+        std::fs::write(path, text).map_err(|e| Error::from(e).in_file(path))
+    };
+    if let Some(p) = &a.markdown_path {
+        write(p, &md)?;
+    }
+    if let Some(p) = &a.json_path {
+        write(p, &json_text)?;
+    }
+    Ok(())
+}
+
+/// The benchmark's nights with `seed_shift` added to their seeds, run and tabulated.
+fn bench_table(a: &Args, which: &str, seed_shift: u64) -> Result<AccuracyTable, Error> {
     let mut nights = if which == "held" {
         held_out_benchmark()
     } else {
@@ -269,7 +331,7 @@ fn run_benchmark(a: &Args, which: &str) -> Result<(), Error> {
         )));
     }
     for n in &mut nights {
-        n.seed = n.seed.wrapping_add(a.seed_shift);
+        n.seed = n.seed.wrapping_add(seed_shift);
     }
     let baseline = if a.baseline {
         let b = match &a.shared {
@@ -286,13 +348,12 @@ fn run_benchmark(a: &Args, which: &str) -> Result<(), Error> {
         baseline,
         ..BenchOptions::default()
     };
-    let label = if a.seed_shift == 0 {
+    let label = if seed_shift == 0 {
         which.to_string()
     } else {
-        format!("{which} (seeds + {})", a.seed_shift)
+        format!("{which} (seeds + {seed_shift})")
     };
-    let start = std::time::Instant::now();
-    let table = run_bench(
+    run_bench(
         &label,
         &nights,
         &detector_config(a)?,
@@ -300,24 +361,7 @@ fn run_benchmark(a: &Args, which: &str) -> Result<(), Error> {
         &|det, night, s| {
             eprintln!("{det:>12} {night:<40} {s:6.1} s");
         },
-    )?;
-    eprintln!(
-        "{} nights in {:.0} s",
-        nights.len(),
-        start.elapsed().as_secs_f64()
-    );
-    let md = table.to_markdown();
-    emit(&md)?;
-    let write = |path: &Path, text: &str| {
-        std::fs::write(path, text).map_err(|e| Error::from(e).in_file(path))
-    };
-    if let Some(p) = &a.markdown_path {
-        write(p, &md)?;
-    }
-    if let Some(p) = &a.json_path {
-        write(p, &json(&table)?)?;
-    }
-    Ok(())
+    )
 }
 
 /// The detector's config: `--config FILE` (TOML or JSON, naming only what changes), else

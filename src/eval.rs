@@ -52,6 +52,7 @@ mod causes;
 mod night;
 mod report;
 mod simulated;
+mod spread;
 mod table;
 
 pub use baseline::{merge_legs, Baseline, DEFAULT_SHARED, SHARED_ENV};
@@ -65,6 +66,7 @@ pub use report::{
     Report,
 };
 pub use simulated::{run_simulated, truth_night, SimulatedRun};
+pub use spread::{SeedSpread, SpreadFigures, SpreadRow};
 pub use table::{
     plm_count_error_pct, run_bench, AccuracyTable, BenchOptions, Bound, DetectorScores, Group,
     GroupRow, GroupScore, Metric, NightInfo, PlmCountError, Stat, Target, TargetResult, TargetRow,

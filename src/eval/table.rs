@@ -337,7 +337,7 @@ impl Metric {
         }
     }
 
-    fn decimals(&self) -> usize {
+    pub(crate) fn decimals(&self) -> usize {
         match self {
             Metric::F1(_) | Metric::PeriodicityIndexMeanAbs => 3,
             Metric::PlmCountErrorPct | Metric::SleepOnsetMedianAbsS => 1,
@@ -353,6 +353,16 @@ pub enum Bound {
     AtLeast(f64),
     /// The figure must be at most this.
     AtMost(f64),
+}
+
+impl std::fmt::Display for Bound {
+    /// `≥ 0.95`, `≤ 5`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Bound::AtLeast(x) => write!(f, "≥ {x}"),
+            Bound::AtMost(x) => write!(f, "≤ {x}"),
+        }
+    }
 }
 
 impl Bound {
@@ -582,6 +592,14 @@ impl AccuracyTable {
             .is_some_and(|d| d.classes.contains(&c))
     }
 
+    /// Whether detector `k` has a figure of `metric` (an F1 only of a class it reports).
+    pub(crate) fn applies(&self, k: usize, metric: Metric) -> bool {
+        match metric {
+            Metric::F1(c) => self.reports(k, c),
+            _ => true,
+        }
+    }
+
     /// The PLM errors of the hard nights and of all nights by cause, per detector.
     fn write_causes(&self, s: &mut String, names: &[&str]) -> std::fmt::Result {
         let causes = |g: Group, k: usize| self.score(g, k).map(|x| &x.plm_errors);
@@ -657,21 +675,15 @@ impl AccuracyTable {
         for row in &self.targets {
             let t = &row.target;
             let d = t.metric.decimals();
-            let bound = match t.bound {
-                Bound::AtLeast(x) => format!("≥ {x}"),
-                Bound::AtMost(x) => format!("≤ {x}"),
-            };
             write!(
                 s,
-                "| {} | {} | {bound} |",
+                "| {} | {} | {} |",
                 t.group.label(),
-                t.metric.label()
+                t.metric.label(),
+                t.bound
             )?;
             for (k, r) in row.results.iter().enumerate() {
-                let applies = match t.metric {
-                    Metric::F1(c) => self.reports(k, c),
-                    _ => true,
-                };
+                let applies = self.applies(k, t.metric);
                 match (applies, r.value, r.shortfall) {
                     (true, Some(v), Some(sh)) => {
                         let met = if sh <= 0.0 {
@@ -895,7 +907,7 @@ impl AccuracyTable {
     }
 }
 
-fn fmt_opt(v: Option<f64>, d: usize) -> String {
+pub(crate) fn fmt_opt(v: Option<f64>, d: usize) -> String {
     v.map_or_else(|| "n/a".to_string(), |v| format!("{v:.d$}"))
 }
 
