@@ -197,6 +197,9 @@ impl MovementCore {
             settle_s: config.segment.settle_s,
             rotation_delay_s: rotation_delay_s(lp, sample_rate_hz),
             wander_alpha: wander_alpha(block_s),
+            // Breathing takes a wrist out of every hold and back.
+            return_hold_s: (site != Site::Wrist && config.segment.return_hold_s > 0.0)
+                .then_some(config.segment.return_hold_s),
         };
         let floor_warmup = steps(2.0, floor_step_s) as usize;
         let slow = if site == Site::Wrist {

@@ -52,6 +52,10 @@ pub(crate) struct SegmentPlan {
     /// Weight of a block in the orientation smoothing behind `Movement::wander` (see
     /// [`wander_alpha`]).
     pub(crate) wander_alpha: f64,
+    /// Hold, displaced from rest, after which coming back to the held orientation and
+    /// staying as long settles the movement (`segment.return_hold_s`); `None`: only
+    /// `settle_s` settles.
+    pub(crate) return_hold_s: Option<f64>,
 }
 
 /// The smoothing weight per block of the orientation whose path gives `Movement::wander`,
@@ -159,6 +163,10 @@ struct Open {
     last_motion_s: f64,
     hold_sum: [f64; 3],
     hold_n: u32,
+    /// The mean orientation of the last hold, displaced from rest, that lasted
+    /// `return_hold_s` before the limb moved again: the posture its later motions come back
+    /// to.
+    held: Option<[f64; 3]>,
     block_s: f64,
     /// The linear channel's energy above the noise, summed over the blocks with its first
     /// and second moments in time (from the movement's onset): `[Σw, Σw·t, Σw·t²]`.
@@ -169,6 +177,20 @@ struct Open {
 }
 
 impl Open {
+    /// True when the current hold has lasted `return_hold_s` by `t_s`.
+    fn held_for(&self, plan: &SegmentPlan, t_s: f64) -> bool {
+        self.hold_n > 0
+            && plan
+                .return_hold_s
+                .is_some_and(|x| t_s - self.last_motion_s >= x)
+    }
+
+    /// Mean orientation of the current hold (at least one block).
+    fn hold_mean(&self) -> [f64; 3] {
+        let n = f64::from(self.hold_n.max(1));
+        self.hold_sum.map(|s| s / n)
+    }
+
     /// Adds a block to the energy moments and the orientation's path.
     fn track(&mut self, plan: &SegmentPlan, b: &BlockView) {
         // Energy above twice the noise's: the floor is about half the offset threshold, so
@@ -360,6 +382,11 @@ impl Segmenter {
                 }
                 // Motion: linear activity, or the orientation leaving the hold it was in.
                 if h_off || dist(b.g_fast, o.anchor) > b.th_r.on_g {
+                    // A hold this long inside an open movement is away from rest (at rest,
+                    // the movement would have ended after the merge gap).
+                    if o.held_for(plan, b.t_end_s) {
+                        o.held = Some(o.hold_mean());
+                    }
                     o.anchor = b.g_fast;
                     o.last_motion_s = b.t_end_s;
                     o.hold_sum = [0.0; 3];
@@ -370,12 +397,16 @@ impl Segmenter {
                     }
                     o.hold_n += 1;
                 }
-                if r_off && b.t_end_s - o.last_motion_s >= plan.settle_s {
+                // Still for `settle_s`, or back in an earlier hold for `return_hold_s`: the
+                // limb is in a new posture.
+                let back_to_held = o.held.is_some_and(|h| {
+                    o.held_for(plan, b.t_end_s) && dist(o.hold_mean(), h) <= b.th_r.on_g
+                });
+                if r_off && (b.t_end_s - o.last_motion_s >= plan.settle_s || back_to_held) {
                     let mut m = finish_open(o);
                     m.offset_s = o.last_motion_s.max(m.onset_s);
-                    let n = f64::from(o.hold_n.max(1));
                     let after = if o.hold_n > 0 {
-                        o.hold_sum.map(|s| s / n)
+                        o.hold_mean()
                     } else {
                         b.g_fast
                     };
@@ -518,6 +549,7 @@ mod tests {
         rotation_delay_s: 0.0,
         // wander_alpha(0.05): blocks 50 ms apart.
         wander_alpha: 0.1052,
+        return_hold_s: None,
     };
 
     fn th() -> Thresholds {
@@ -718,6 +750,97 @@ mod tests {
         assert!((m.offset_s - 6.99).abs() < 1e-9, "{}", m.offset_s);
         assert!((settle_at.unwrap() - 18.99).abs() < 0.051);
         assert!((m.angle_deg - 0.5f64.to_degrees()).abs() < 1e-9);
+    }
+
+    /// Blocks of 50 ms at the orientations `g(i)`, moving (linear envelope up) where
+    /// `moving(i)`; the rotation channel reads the distance from the upright rest.
+    fn posture_blocks(
+        n: usize,
+        g: impl Fn(usize) -> [f64; 3],
+        moving: impl Fn(usize) -> bool,
+    ) -> Vec<BlockView> {
+        let up = [0.0, 0.0, 1.0];
+        (0..n)
+            .map(|i| {
+                let t0 = i as f64 * 0.05;
+                let moving = moving(i);
+                BlockView {
+                    t_start_s: t0,
+                    t_end_s: t0 + 0.04,
+                    e_h_g: if moving { 0.05 } else { 0.001 },
+                    e_r_g: dist(g(i), up).max(if moving { 0.2 } else { 0.0 }),
+                    jerk_g_per_s: 0.0,
+                    g_fast: g(i),
+                    g_rest: up,
+                    th_h: th(),
+                    th_r: th(),
+                }
+            })
+            .collect()
+    }
+
+    /// The first movement and the end time of the block that emitted it.
+    fn first_movement(plan: &SegmentPlan, bs: &[BlockView]) -> Option<(Movement, f64, bool)> {
+        let mut s = Segmenter::default();
+        bs.iter().find_map(|b| {
+            let o = s.step(plan, b);
+            o.movement.map(|m| (m, b.t_end_s, o.settle_rest))
+        })
+    }
+
+    #[test]
+    fn a_turn_settles_once_the_leg_is_back_in_its_hold() {
+        // Turned from 5 to 7 s, held 7 s, then a leg movement out from the new posture and
+        // back (14-16 s), then held again: the turn settles 5 s after that movement, not
+        // after `settle_s` of stillness that the movements of a series would never leave.
+        let tilted = [0.0, 0.5f64.sin(), 0.5f64.cos()];
+        let out = [0.0, 0.7f64.sin(), 0.7f64.cos()];
+        let g = |i: usize| match i {
+            0..120 => [0.0, 0.0, 1.0],
+            280..300 => out,
+            _ => tilted,
+        };
+        let moving = |i: usize| (100..140).contains(&i) || (280..320).contains(&i);
+        let bs = posture_blocks(800, g, moving);
+        let plan = SegmentPlan {
+            return_hold_s: Some(5.0),
+            ..PLAN
+        };
+        let (m, at, settled) = first_movement(&plan, &bs).expect("a movement");
+        assert!(settled);
+        assert_eq!(m.ending, Ending::Settled);
+        assert!((m.onset_s - 5.0).abs() < 1e-9);
+        assert!((m.offset_s - 15.99).abs() < 1e-9, "{}", m.offset_s);
+        assert!((at - 20.99).abs() < 0.051, "{at}");
+        assert!((m.angle_deg - 0.5f64.to_degrees()).abs() < 1e-9);
+        // Without the rule, only `settle_s` after the last motion.
+        let (m, at, _) = first_movement(&PLAN, &bs).expect("a movement");
+        assert_eq!(m.ending, Ending::Settled);
+        assert!((at - 27.99).abs() < 0.051, "{at}");
+    }
+
+    #[test]
+    fn a_held_leg_movement_that_comes_back_to_rest_ends_quiet() {
+        // Out at 5 s, held 6 s, back to rest at 11-12 s: one leg movement, no new posture.
+        let tilted = [0.0, 0.5f64.sin(), 0.5f64.cos()];
+        let g = |i: usize| {
+            if (120..240).contains(&i) {
+                tilted
+            } else {
+                [0.0, 0.0, 1.0]
+            }
+        };
+        let moving = |i: usize| (100..120).contains(&i) || (240..260).contains(&i);
+        let bs = posture_blocks(600, g, moving);
+        let plan = SegmentPlan {
+            return_hold_s: Some(5.0),
+            ..PLAN
+        };
+        let (m, _, settled) = first_movement(&plan, &bs).expect("a movement");
+        assert!(!settled);
+        assert_eq!(m.ending, Ending::Quiet);
+        assert!((m.onset_s - 5.0).abs() < 1e-9);
+        assert!((m.offset_s - 12.99).abs() < 0.051, "{}", m.offset_s);
     }
 
     #[test]

@@ -987,6 +987,7 @@ mod tests {
             settle_s: 12.0,
             rotation_delay_s: 0.0,
             wander_alpha: 0.15,
+            return_hold_s: None,
         };
         let up = [0.0, 0.0, 1.0];
         seg.step(
