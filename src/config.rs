@@ -133,8 +133,8 @@ pub struct SegmentConfig {
     /// for `settle_s` and the turn swallowed them for up to a minute and a half. A leg
     /// movement that holds a dorsiflexion comes back to the resting orientation, not to
     /// its hold, and ends as before. Not on the wrist: breathing takes it out of and back
-    /// into every hold. On 384 simulated nights, 3.5, 5 and 7 s all raised the PLM F1 of
-    /// every group and 5 s the posture-change F1 most.
+    /// into every hold. On 384 simulated nights 3.5 and 5 s raised the PLM F1 of every
+    /// group (7 s only the bilateral nights'), and 5 s the posture-change F1 most.
     pub return_hold_s: f64,
     /// Time after a gap during which no movement may start, in seconds: the gravity
     /// estimate restarts from the first sample and rings while it settles. At its end the

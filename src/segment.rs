@@ -779,7 +779,8 @@ mod tests {
             .collect()
     }
 
-    /// The first movement and the end time of the block that emitted it.
+    /// The first movement, the end time of the block that emitted it, and whether that
+    /// block settled the rest.
     fn first_movement(plan: &SegmentPlan, bs: &[BlockView]) -> Option<(Movement, f64, bool)> {
         let mut s = Segmenter::default();
         bs.iter().find_map(|b| {
