@@ -195,6 +195,13 @@ pub struct ClassifyConfig {
     /// Activity pieces closer than this are one bout of activity, and posture changes and
     /// other movements inside a bout belong to it, in seconds.
     pub activity_bout_gap_s: f64,
+    /// A leg movement or jerk-like transient that starts less than this after the end of a
+    /// bout of activity is the bout's tail, in seconds: the last of a fidget or a turn
+    /// fades below the activity's strength and is cut off from it. On 384 simulated nights
+    /// (held-out and development configurations, seeds + 21M to + 28M), of the leg
+    /// movements found within 2 s after activity 20 of 23 lay inside the true wake
+    /// movement, and within 2–5 s 6 of 18.
+    pub activity_tail_s: f64,
     /// Gap a movement on a neighbouring sensor may leave and still join a group, in seconds
     /// (WASM 2016 step 3: overlap, or less than 0.5 s from offset to onset).
     pub merge_gap_s: f64,
@@ -224,6 +231,7 @@ impl Default for ClassifyConfig {
             restless_min_centre: 0.5,
             restless_min_wander: 3.0,
             activity_bout_gap_s: 30.0,
+            activity_tail_s: 2.0,
             wrist_activity_min_s: 3.0,
             wrist_activity_min_g: 0.05,
             wrist_activity_min_deg: 1.0,
@@ -257,6 +265,7 @@ impl ClassifyConfig {
             ("classify.chatter_quiet_s", self.chatter_quiet_s),
             ("classify.train_max_interval_s", self.train_max_interval_s),
             ("classify.activity_bout_gap_s", self.activity_bout_gap_s),
+            ("classify.activity_tail_s", self.activity_tail_s),
             ("classify.restless_min_centre", self.restless_min_centre),
             ("classify.restless_min_wander", self.restless_min_wander),
             ("classify.wrist_activity_min_s", self.wrist_activity_min_s),

@@ -137,6 +137,7 @@ impl TrainFilter {
 #[derive(Clone, Debug)]
 pub(crate) struct BoutMerger {
     gap_s: f64,
+    tail_s: f64,
     bout: Option<Event>,
     /// Posture changes and other movements waiting to see whether activity follows.
     waiting: Vec<Named>,
@@ -176,10 +177,12 @@ fn extend(b: &mut Event, e: &Event) {
 }
 
 impl BoutMerger {
-    /// A merger joining activity less than `gap_s` apart.
-    pub(crate) fn new(gap_s: f64) -> Self {
+    /// A merger joining activity less than `gap_s` apart, and taking the leg movements that
+    /// start less than `tail_s` after a bout as its tail.
+    pub(crate) fn new(gap_s: f64, tail_s: f64) -> Self {
         BoutMerger {
             gap_s,
+            tail_s,
             bout: None,
             waiting: Vec::with_capacity(WAITING_CAPACITY),
             inside: Vec::with_capacity(WAITING_CAPACITY),
@@ -220,7 +223,7 @@ impl BoutMerger {
                 }
                 extend(b, &e);
             }
-            (Some(b), _) if absorbable(&e) => {
+            (Some(b), _) if absorbable(&e) || e.onset_s - b.offset_s < self.tail_s => {
                 // Part of the bout, so wake too: the turn of lying down again ends it.
                 extend(b, &e);
                 out(BoutOut::Activity {
@@ -425,7 +428,7 @@ mod tests {
 
     /// The events handed on and the wake evidence, as (onset, offset).
     fn run_bouts(events: &[Named], end: f64) -> (Vec<Event>, Vec<(f64, f64)>) {
-        let mut m = BoutMerger::new(30.0);
+        let mut m = BoutMerger::new(30.0, 2.0);
         let mut out = Vec::new();
         let mut wake = Vec::new();
         let mut sink = |o: BoutOut| match o {
@@ -483,6 +486,27 @@ mod tests {
     }
 
     #[test]
+    fn a_leg_movement_right_after_a_bout_is_its_tail() {
+        // 1.5 s after the activity's end: the fidget fading, so activity and wake; a leg
+        // movement 2 s after that tail is farther than the tail time from the bout's end.
+        let events = [
+            ev(120.0, 160.0, Kind::Activity),
+            ev(161.5, 162.5, Kind::Lm),
+            ev(164.5, 166.0, Kind::Plm),
+        ];
+        let (out, wake) = run_bouts(&events, 1000.0);
+        let got: Vec<(Kind, f64, f64)> = out
+            .iter()
+            .map(|e| (e.kind, e.onset_s, e.offset_s))
+            .collect();
+        assert_eq!(
+            got,
+            [(Kind::Activity, 120.0, 162.5), (Kind::Plm, 164.5, 166.0)]
+        );
+        assert_eq!(wake, [(120.0, 160.0), (161.5, 162.5)]);
+    }
+
+    #[test]
     fn leg_movements_between_activity_pieces_belong_to_the_bout() {
         let events = [
             ev(120.0, 160.0, Kind::Activity),
@@ -534,7 +558,7 @@ mod tests {
 
     #[test]
     fn a_lone_posture_change_waits_for_the_gap_then_goes_on() {
-        let mut m = BoutMerger::new(30.0);
+        let mut m = BoutMerger::new(30.0, 2.0);
         let mut out = Vec::new();
         m.push(ev(100.0, 104.0, Kind::PostureChange), &mut |o| out.push(o));
         m.advance(130.0, &mut |o| out.push(o));

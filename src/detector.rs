@@ -187,7 +187,10 @@ impl Scorer {
                 config.classify.train_max_interval_s,
                 config.classify.activity_min_g,
             ),
-            bouts: BoutMerger::new(config.classify.activity_bout_gap_s),
+            bouts: BoutMerger::new(
+                config.classify.activity_bout_gap_s,
+                config.classify.activity_tail_s,
+            ),
             scratch_named: Vec::with_capacity(16),
             scratch_bout: Vec::with_capacity(16),
             series: SeriesTracker::new(&config.series),
