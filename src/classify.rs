@@ -197,8 +197,8 @@ pub struct ClassifyConfig {
     pub activity_bout_gap_s: f64,
     /// A leg movement or jerk-like transient that starts less than this after the end of a
     /// bout of activity is the bout's tail, in seconds: the last of a fidget or a turn
-    /// fades below the activity's strength and is cut off from it. On 384 simulated nights
-    /// (held-out and development configurations, seeds + 21M to + 28M), of the leg
+    /// fades below the activity's strength and is cut off from it. On 128 simulated leg
+    /// nights (held-out and development configurations, seeds + 21M to + 24M), of the leg
     /// movements found within 2 s after activity 20 of 23 lay inside the true wake
     /// movement, and within 2–5 s 6 of 18.
     pub activity_tail_s: f64,

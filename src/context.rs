@@ -224,7 +224,8 @@ impl BoutMerger {
                 extend(b, &e);
             }
             (Some(b), _) if absorbable(&e) || e.onset_s - b.offset_s < self.tail_s => {
-                // Part of the bout, so wake too: the turn of lying down again ends it.
+                // Part of the bout, so wake too: the turn of lying down again ends it, and a
+                // leg movement right after it is its fading tail.
                 extend(b, &e);
                 out(BoutOut::Activity {
                     onset_s: e.onset_s,
