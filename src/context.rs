@@ -443,6 +443,14 @@ mod tests {
         (out, wake)
     }
 
+    /// Each event's kind, onset and offset.
+    fn spans(events: &[Event]) -> Vec<(Kind, f64, f64)> {
+        events
+            .iter()
+            .map(|e| (e.kind, e.onset_s, e.offset_s))
+            .collect()
+    }
+
     #[test]
     fn activity_pieces_and_posture_changes_around_them_are_one_bout() {
         let events = [
@@ -496,12 +504,8 @@ mod tests {
             ev(164.5, 166.0, Kind::Plm),
         ];
         let (out, wake) = run_bouts(&events, 1000.0);
-        let got: Vec<(Kind, f64, f64)> = out
-            .iter()
-            .map(|e| (e.kind, e.onset_s, e.offset_s))
-            .collect();
         assert_eq!(
-            got,
+            spans(&out),
             [(Kind::Activity, 120.0, 162.5), (Kind::Plm, 164.5, 166.0)]
         );
         assert_eq!(wake, [(120.0, 160.0), (161.5, 162.5)]);
@@ -517,12 +521,8 @@ mod tests {
             ev(300.0, 303.0, Kind::Lm),
         ];
         let (out, _) = run_bouts(&events, 1000.0);
-        let got: Vec<(Kind, f64, f64)> = out
-            .iter()
-            .map(|e| (e.kind, e.onset_s, e.offset_s))
-            .collect();
         assert_eq!(
-            got,
+            spans(&out),
             [(Kind::Activity, 120.0, 200.0), (Kind::Lm, 300.0, 303.0)]
         );
     }
