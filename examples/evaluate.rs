@@ -42,7 +42,7 @@ use sleeptwitch::eval::{
     DetectedSleep, Detection, EvalConfig, NightDir, SeedSpread, TruthNight,
 };
 use sleeptwitch::io::{read_events, CsvReader};
-use sleeptwitch::sim::{dev_benchmark, held_out_benchmark};
+use sleeptwitch::sim::{dev_benchmark, held_out_benchmark, SimConfig};
 use sleeptwitch::{
     Config, Detector, Error, ErrorKind, Event, ScoringRule, SeriesConfig, Site, Source,
 };
@@ -283,8 +283,42 @@ const SEED_SET_STEP: u64 = 1_000_000;
 /// `--seed-sets`, over that many sets of fresh seeds.
 fn run_benchmark(a: &Args, which: &str) -> Result<(), Error> {
     let start = std::time::Instant::now();
+    // The nights, the detector's config and the yardstick are the same for every seed set.
+    let mut nights = if which == "held" {
+        held_out_benchmark()
+    } else {
+        dev_benchmark()
+    };
+    if let Some(only) = &a.only {
+        nights.retain(|n| n.name.contains(only.as_str()));
+    }
+    if nights.is_empty() {
+        return Err(Error::new(ErrorKind::Other(
+            "--only matches no night".into(),
+        )));
+    }
+    let baseline = if a.baseline {
+        let b = match &a.shared {
+            Some(dir) => Baseline::in_shared(dir),
+            None => Baseline::from_env(),
+        };
+        b.check()?;
+        Some(b)
+    } else {
+        None
+    };
+    let bench = Bench {
+        which,
+        nights: &nights,
+        config: &detector_config(a)?,
+        opts: &BenchOptions {
+            threads: a.threads,
+            baseline,
+            ..BenchOptions::default()
+        },
+    };
     let (md, json_text, n_nights) = if a.seed_sets == 0 {
-        let table = bench_table(a, which, a.seed_shift)?;
+        let table = bench.table(a.seed_shift)?;
         (table.to_markdown(), json(&table)?, table.nights.len())
     } else {
         let shifts: Vec<u64> = (1..=a.seed_sets)
@@ -292,7 +326,7 @@ fn run_benchmark(a: &Args, which: &str) -> Result<(), Error> {
             .collect();
         let tables = shifts
             .iter()
-            .map(|&shift| bench_table(a, which, shift))
+            .map(|&shift| bench.table(shift))
             .collect::<Result<Vec<_>, Error>>()?;
         let spread = SeedSpread::new(which, shifts, &tables)?;
         let n = tables.iter().map(|t| t.nights.len()).sum();
@@ -315,53 +349,35 @@ fn run_benchmark(a: &Args, which: &str) -> Result<(), Error> {
     Ok(())
 }
 
-/// The benchmark's nights with `seed_shift` added to their seeds, run and tabulated.
-fn bench_table(a: &Args, which: &str, seed_shift: u64) -> Result<AccuracyTable, Error> {
-    let mut nights = if which == "held" {
-        held_out_benchmark()
-    } else {
-        dev_benchmark()
-    };
-    if let Some(only) = &a.only {
-        nights.retain(|n| n.name.contains(only.as_str()));
-    }
-    if nights.is_empty() {
-        return Err(Error::new(ErrorKind::Other(
-            "--only matches no night".into(),
-        )));
-    }
-    for n in &mut nights {
-        n.seed = n.seed.wrapping_add(seed_shift);
-    }
-    let baseline = if a.baseline {
-        let b = match &a.shared {
-            Some(dir) => Baseline::in_shared(dir),
-            None => Baseline::from_env(),
+/// A benchmark's nights, the detector's config and the run's options.
+struct Bench<'a> {
+    which: &'a str,
+    nights: &'a [SimConfig],
+    config: &'a Config,
+    opts: &'a BenchOptions,
+}
+
+impl Bench<'_> {
+    /// The nights with `seed_shift` added to their seeds, run and tabulated.
+    fn table(&self, seed_shift: u64) -> Result<AccuracyTable, Error> {
+        let nights: Vec<SimConfig> = self
+            .nights
+            .iter()
+            .map(|n| SimConfig {
+                seed: n.seed.wrapping_add(seed_shift),
+                ..n.clone()
+            })
+            .collect();
+        let which = self.which;
+        let label = if seed_shift == 0 {
+            which.to_string()
+        } else {
+            format!("{which} (seeds + {seed_shift})")
         };
-        b.check()?;
-        Some(b)
-    } else {
-        None
-    };
-    let opts = BenchOptions {
-        threads: a.threads,
-        baseline,
-        ..BenchOptions::default()
-    };
-    let label = if seed_shift == 0 {
-        which.to_string()
-    } else {
-        format!("{which} (seeds + {seed_shift})")
-    };
-    run_bench(
-        &label,
-        &nights,
-        &detector_config(a)?,
-        &opts,
-        &|det, night, s| {
+        run_bench(&label, &nights, self.config, self.opts, &|det, night, s| {
             eprintln!("{det:>12} {night:<40} {s:6.1} s");
-        },
-    )
+        })
+    }
 }
 
 /// The detector's config: `--config FILE` (TOML or JSON, naming only what changes), else
