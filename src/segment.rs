@@ -752,6 +752,12 @@ mod tests {
         assert!((m.angle_deg - 0.5f64.to_degrees()).abs() < 1e-9);
     }
 
+    /// `PLAN` with the return-to-hold rule at 5 s.
+    const RETURN_PLAN: SegmentPlan = SegmentPlan {
+        return_hold_s: Some(5.0),
+        ..PLAN
+    };
+
     /// Blocks of 50 ms at the orientations `g(i)`, moving (linear envelope up) where
     /// `moving(i)`; the rotation channel reads the distance from the upright rest.
     fn posture_blocks(
@@ -803,11 +809,7 @@ mod tests {
         };
         let moving = |i: usize| (100..140).contains(&i) || (280..320).contains(&i);
         let bs = posture_blocks(800, g, moving);
-        let plan = SegmentPlan {
-            return_hold_s: Some(5.0),
-            ..PLAN
-        };
-        let (m, at, settled) = first_movement(&plan, &bs).expect("a movement");
+        let (m, at, settled) = first_movement(&RETURN_PLAN, &bs).expect("a movement");
         assert!(settled);
         assert_eq!(m.ending, Ending::Settled);
         assert!((m.onset_s - 5.0).abs() < 1e-9);
@@ -833,11 +835,7 @@ mod tests {
         };
         let moving = |i: usize| (100..120).contains(&i) || (240..260).contains(&i);
         let bs = posture_blocks(600, g, moving);
-        let plan = SegmentPlan {
-            return_hold_s: Some(5.0),
-            ..PLAN
-        };
-        let (m, _, settled) = first_movement(&plan, &bs).expect("a movement");
+        let (m, _, settled) = first_movement(&RETURN_PLAN, &bs).expect("a movement");
         assert!(!settled);
         assert_eq!(m.ending, Ending::Quiet);
         assert!((m.onset_s - 5.0).abs() < 1e-9);
