@@ -467,6 +467,14 @@ mod tests {
         c.classify.chatter_quiet_s = c.classify.jerk_isolation_s;
         assert!(c.validate(100.0).is_ok());
         let mut c = Config::default();
+        c.classify.hold_min_gap_s = 0.0;
+        let e = c.validate(100.0).unwrap_err();
+        assert_eq!(e.field, "classify.hold_min_gap_s");
+        let mut c = Config::default();
+        c.classify.hold_min_deg = f64::NAN;
+        let e = c.validate(100.0).unwrap_err();
+        assert_eq!(e.field, "classify.hold_min_deg");
+        let mut c = Config::default();
         c.sleep.settle_s = 0.0;
         assert_eq!(c.validate(100.0).unwrap_err().field, "sleep.settle_s");
         // 0 turns the return-to-hold rule off; below that is an error.

@@ -12,7 +12,8 @@
 //!    enough for a foot's push, with no burst but jerks before it, waits too for a return
 //!    that would make it one leg movement with it ([`crate::classify`], `pair_max_s`):
 //!    such a transient, a jerk included, is named up to `pair_max_s` after its onset
-//!    instead of the isolation time after its end.
+//!    instead of the isolation time after its end. So does a leg movement that leaves its
+//!    leg tilted, for the movement that brings the leg back (`hold_min_deg`).
 //! 3. **Series.** Leg movements go through the streaming PLM rule ([`crate::series`]), which
 //!    holds at most three of them until their run reaches four or breaks. A jerk on the
 //!    legs that a worn wrist did not feel, coming where a series expects its next member
@@ -153,6 +154,9 @@ enum PairState {
     NoneUntil(f64),
     /// The next closed group is its return if no burst but jerks comes before this time.
     Return(f64),
+    /// The next closed group brings back the leg it left tilted: the two are one held
+    /// movement, named once this time is known.
+    Held(f64),
 }
 
 /// What the first closed group waits for before it is named.
@@ -272,7 +276,9 @@ impl Scorer {
         match self.pair_state() {
             PairState::Alone => Some(horizon),
             PairState::OpenGroup => None,
-            PairState::NoneUntil(t) | PairState::Return(t) => Some(t.max(horizon)),
+            PairState::NoneUntil(t) | PairState::Return(t) | PairState::Held(t) => {
+                Some(t.max(horizon))
+            }
         }
     }
 
@@ -494,7 +500,7 @@ impl Scorer {
             return PairState::Alone;
         };
         if !self.may_start_pair(g) {
-            return PairState::Alone;
+            return self.hold_state(g);
         }
         let reach = g.onset_s + cfg.pair_max_s;
         let fits = |n: &Group| n.is_leg_transient(cfg) && n.offset_s <= reach;
@@ -509,6 +515,31 @@ impl Scorer {
                 }
             }
             (None, Some(o)) if o.onset_s < reach && fits(o) => PairState::OpenGroup,
+            (None, None) => PairState::NoneUntil(reach),
+            _ => PairState::Alone,
+        }
+    }
+
+    /// How the first closed group `g` stands as the way out of a held movement (see
+    /// `ClassifyConfig::hold_min_deg`): the next group, ending within `pair_max_s` of its
+    /// onset, may bring its tilted leg back. Whether the open group does is known only once
+    /// it closes; it is given up as soon as it ends too late.
+    fn hold_state(&self, g: &Group) -> PairState {
+        let cfg = &self.config.classify;
+        let Some(start) = g.hold_start(cfg, self.n_sites) else {
+            return PairState::Alone;
+        };
+        let reach = g.onset_s + cfg.pair_max_s;
+        match (self.closed.get(1), &self.open) {
+            (Some(n), _) if n.onset_s < reach => {
+                let apart = n.onset_s >= g.offset_s + cfg.hold_min_gap_s;
+                if apart && n.offset_s <= reach && Group::brings_back(n, start) {
+                    PairState::Held(n.offset_s + cfg.jerk_isolation_s)
+                } else {
+                    PairState::Alone
+                }
+            }
+            (None, Some(o)) if o.onset_s < reach && o.offset_s <= reach => PairState::OpenGroup,
             (None, None) => PairState::NoneUntil(reach),
             _ => PairState::Alone,
         }
@@ -533,6 +564,14 @@ impl Scorer {
                     Pairing::Pair
                 } else {
                     Pairing::Alone
+                }
+            }
+            PairState::Held(t) => {
+                let open_near = self.open.as_ref().is_some_and(|o| o.onset_s < t);
+                if known(t) && !open_near {
+                    Pairing::Pair
+                } else {
+                    Pairing::Wait
                 }
             }
         }
@@ -866,7 +905,7 @@ impl Detector {
             });
         }
         // Grouping waits for the merge gap, naming for the jerk isolation time (and a foot's
-        // push for its return), the train rule for up to three more movements, the bout
+        // push or a leg left tilted for its way back), the train rule for up to three more movements, the bout
         // rule for its gap, and a leg movement for its series: up to three IMIs of the
         // longest allowed.
         let c = &config.classify;
@@ -903,8 +942,8 @@ impl Detector {
     /// Upper bound on the time from an event's offset to its delivery, in seconds of input.
     ///
     /// The movement core needs its quiet time and post-movement window (or the settle time of
-    /// a posture change), naming needs the jerk isolation time (and a foot's push up to
-    /// `pair_max_s` more, for its return), the train rule up to four movements at 4 s,
+    /// a posture change), naming needs the jerk isolation time (and a foot's push, or a leg
+    /// left tilted, up to `pair_max_s` more, for its return), the train rule up to four movements at 4 s,
     /// the bout rule its 30 s gap, and a leg movement waits until its series reaches four
     /// or breaks: at most three intervals of 90 s. One exception: while a bout of activity
     /// goes on (walking about, say), what happens inside it waits for the bout to end,
@@ -1368,6 +1407,63 @@ mod tests {
         assert!(got.events[14].0 <= handed_over, "{:?}", got.events[14]);
         // The deadlines of the wait for a return are those of a full pass every block.
         assert_eq!(got, name_movements(&moves, 1600.0, true));
+    }
+
+    #[test]
+    fn a_leg_held_out_and_brought_back_is_one_leg_movement() {
+        let rest = [0.0, 0.0, 1.0];
+        let tilt = |deg: f64| [deg.to_radians().sin(), 0.0, deg.to_radians().cos()];
+        // A leg movement from `from` to `to`, 1 s long.
+        let moving = |on: f64, from: [f64; 3], to: [f64; 3]| Movement {
+            rest_before: from,
+            rest_after: to,
+            angle_deg: crate::segment::angle_deg(from, to),
+            peak_tilt_deg: 1.0,
+            ..lasting(on, 1.0)
+        };
+        let out = |on: f64, deg: f64| moving(on, rest, tilt(deg));
+        let back = |on: f64, deg: f64| moving(on, tilt(deg), rest);
+        let moves = [
+            // Out by 1°, back 4 s later: one leg movement.
+            out(100.0, 1.0),
+            back(105.0, 1.0),
+            // Not back: the second movement tilts the leg further.
+            out(200.0, 1.0),
+            moving(205.0, tilt(1.0), tilt(2.0)),
+            // Back, but within a second of the way out: a movement of its own.
+            out(300.0, 1.0),
+            back(302.0, 1.0),
+            // Back, ending more than 10 s after the way out's onset.
+            out(400.0, 1.0),
+            back(409.5, 1.0),
+            // A tilt too small to tell from the noise of the resting orientation.
+            out(500.0, 0.3),
+            back(505.0, 0.3),
+            // Halfway back is back enough.
+            out(600.0, 1.0),
+            moving(605.0, tilt(1.0), tilt(0.45)),
+        ];
+        let got = name_movements(&moves, 700.0, false);
+        let spans: Vec<(Kind, f64, f64)> = got
+            .events
+            .iter()
+            .map(|(_, e)| (e.kind, e.onset_s, e.offset_s))
+            .collect();
+        use Kind::Lm;
+        let want = [
+            (Lm, 100.0, 106.0),
+            (Lm, 200.0, 201.0),
+            (Lm, 205.0, 206.0),
+            (Lm, 300.0, 301.0),
+            (Lm, 302.0, 303.0),
+            (Lm, 400.0, 401.0),
+            (Lm, 409.5, 410.5),
+            (Lm, 500.0, 501.0),
+            (Lm, 505.0, 506.0),
+            (Lm, 600.0, 606.0),
+        ];
+        assert_eq!(spans, want, "{got:?}");
+        assert_eq!(got, name_movements(&moves, 700.0, true));
     }
 
     #[test]
