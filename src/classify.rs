@@ -434,8 +434,9 @@ impl Group {
         }
     }
 
-    /// Joins the return transient `n` (a leg transient: all its parts kept) to this push:
-    /// one leg movement, whose push and return on a leg are one WASM component.
+    /// Joins `n`, the return transient of this push or the way back of this held movement
+    /// (all its parts kept): one leg movement, whose two ends on a leg are one WASM
+    /// component.
     pub(crate) fn join_return(&mut self, n: &Group) {
         let components = self.n_leg_parts.max(n.n_leg_parts);
         for p in n.parts() {
@@ -462,16 +463,16 @@ impl Group {
             .max_by(|a, b| a.m.angle_deg.total_cmp(&b.m.angle_deg))
     }
 
-    /// True when `n`, on the legs alone, moves the leg of `start` (see
-    /// [`hold_start`](Self::hold_start)) again and leaves it within half the tilt of where it
-    /// was before `start`: its way back.
-    pub(crate) fn brings_back(n: &Group, start: &Part) -> bool {
-        let back = n
+    /// True when this group, on the legs alone, moves the leg of `start` (the way out of a
+    /// held movement, see [`hold_start`](Self::hold_start)) again and leaves it within half
+    /// the tilt of where it was before `start`: its way back.
+    pub(crate) fn brings_back(&self, start: &Part) -> bool {
+        let back = self
             .parts()
             .iter()
             .filter(|q| q.site == start.site && q.m.ending == Ending::Quiet)
             .max_by(|a, b| a.m.offset_s.total_cmp(&b.m.offset_s));
-        n.legs_only()
+        self.legs_only()
             && back.is_some_and(|q| {
                 angle_deg(start.m.rest_before, q.m.rest_after) <= 0.5 * start.m.angle_deg
             })

@@ -493,7 +493,8 @@ impl Scorer {
     /// `ClassifyConfig::pair_max_s`), or may still be. The return is a brief leg transient
     /// on a leg the push moved, ending within `pair_max_s` of the push's onset, the two not
     /// both jerk-like. The open group is given up as soon as it can no longer be one: it
-    /// only grows.
+    /// only grows. A group that is no push may still be the way out of a held movement
+    /// ([`Scorer::hold_state`]).
     fn pair_state(&self) -> PairState {
         let cfg = &self.config.classify;
         let Some(g) = self.closed.front() else {
@@ -522,24 +523,26 @@ impl Scorer {
 
     /// How the first closed group `g` stands as the way out of a held movement (see
     /// `ClassifyConfig::hold_min_deg`): the next group, ending within `pair_max_s` of its
-    /// onset, may bring its tilted leg back. Whether the open group does is known only once
-    /// it closes; it is given up as soon as it ends too late.
+    /// onset and starting `hold_min_gap_s` or more after its end, may bring its tilted leg
+    /// back. Whether the open group does is known only once it closes; it is given up as
+    /// soon as it ends too late.
     fn hold_state(&self, g: &Group) -> PairState {
         let cfg = &self.config.classify;
         let Some(start) = g.hold_start(cfg, self.n_sites) else {
             return PairState::Alone;
         };
         let reach = g.onset_s + cfg.pair_max_s;
+        let in_time =
+            |n: &Group| n.onset_s >= g.offset_s + cfg.hold_min_gap_s && n.offset_s <= reach;
         match (self.closed.get(1), &self.open) {
             (Some(n), _) if n.onset_s < reach => {
-                let apart = n.onset_s >= g.offset_s + cfg.hold_min_gap_s;
-                if apart && n.offset_s <= reach && Group::brings_back(n, start) {
+                if in_time(n) && n.brings_back(start) {
                     PairState::Held(n.offset_s + cfg.jerk_isolation_s)
                 } else {
                     PairState::Alone
                 }
             }
-            (None, Some(o)) if o.onset_s < reach && o.offset_s <= reach => PairState::OpenGroup,
+            (None, Some(o)) if o.onset_s < reach && in_time(o) => PairState::OpenGroup,
             (None, None) => PairState::NoneUntil(reach),
             _ => PairState::Alone,
         }
