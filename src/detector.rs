@@ -505,20 +505,15 @@ impl Scorer {
         }
         let reach = g.onset_s + cfg.pair_max_s;
         let fits = |n: &Group| n.is_leg_transient(cfg) && n.offset_s <= reach;
-        match (self.closed.get(1), &self.open) {
-            (Some(n), _) if n.onset_s < reach => {
-                let two_jerks =
-                    g.is_jerk_like(cfg, self.n_sites) && n.is_jerk_like(cfg, self.n_sites);
-                if fits(n) && g.shares_leg(n) && !two_jerks {
-                    PairState::Return(n.offset_s + cfg.jerk_isolation_s)
-                } else {
-                    PairState::Alone
-                }
+        let closed = |n: &Group| {
+            let two_jerks = g.is_jerk_like(cfg, self.n_sites) && n.is_jerk_like(cfg, self.n_sites);
+            if fits(n) && g.shares_leg(n) && !two_jerks {
+                PairState::Return(n.offset_s + cfg.jerk_isolation_s)
+            } else {
+                PairState::Alone
             }
-            (None, Some(o)) if o.onset_s < reach && fits(o) => PairState::OpenGroup,
-            (None, None) => PairState::NoneUntil(reach),
-            _ => PairState::Alone,
-        }
+        };
+        self.second_half(reach, closed, fits)
     }
 
     /// How the first closed group `g` stands as the way out of a held movement (see
@@ -534,15 +529,28 @@ impl Scorer {
         let reach = g.onset_s + cfg.pair_max_s;
         let in_time =
             |n: &Group| n.onset_s >= g.offset_s + cfg.hold_min_gap_s && n.offset_s <= reach;
-        match (self.closed.get(1), &self.open) {
-            (Some(n), _) if n.onset_s < reach => {
-                if in_time(n) && n.brings_back(start) {
-                    PairState::Held(n.offset_s + cfg.jerk_isolation_s)
-                } else {
-                    PairState::Alone
-                }
+        let closed = |n: &Group| {
+            if in_time(n) && n.brings_back(start) {
+                PairState::Held(n.offset_s + cfg.jerk_isolation_s)
+            } else {
+                PairState::Alone
             }
-            (None, Some(o)) if o.onset_s < reach && in_time(o) => PairState::OpenGroup,
+        };
+        self.second_half(reach, closed, in_time)
+    }
+
+    /// How the group after the first closed one stands as its second half (a push's return,
+    /// a held movement's way back), which must start before `reach`: `closed` judges it once
+    /// it is closed; while it is open, `open_fits` says whether it still may be one.
+    fn second_half(
+        &self,
+        reach: f64,
+        closed: impl Fn(&Group) -> PairState,
+        open_fits: impl Fn(&Group) -> bool,
+    ) -> PairState {
+        match (self.closed.get(1), &self.open) {
+            (Some(n), _) if n.onset_s < reach => closed(n),
+            (None, Some(o)) if o.onset_s < reach && open_fits(o) => PairState::OpenGroup,
             (None, None) => PairState::NoneUntil(reach),
             _ => PairState::Alone,
         }
