@@ -916,9 +916,9 @@ impl Detector {
             });
         }
         // Grouping waits for the merge gap, naming for the jerk isolation time (and a foot's
-        // push or a leg left tilted for its way back), the train rule for up to three more movements, the bout
-        // rule for its gap, and a leg movement for its series: up to three IMIs of the
-        // longest allowed.
+        // push or a leg left tilted for its way back), the train rule for up to three more
+        // movements, the bout rule for its gap, and a leg movement for its series: up to three
+        // IMIs of the longest allowed.
         let c = &config.classify;
         let series_s = 3.0 * config.series.imi_max_s + config.series.bilateral_clm_max_s;
         let train_s = f64::from(c.train_min_movements) * c.train_max_interval_s;
@@ -954,11 +954,11 @@ impl Detector {
     ///
     /// The movement core needs its quiet time and post-movement window (or the settle time of
     /// a posture change), naming needs the jerk isolation time (and a foot's push, or a leg
-    /// left tilted, up to `pair_max_s` more, for its return), the train rule up to four movements at 4 s,
-    /// the bout rule its 30 s gap, and a leg movement waits until its series reaches four
-    /// or breaks: at most three intervals of 90 s. One exception: while a bout of activity
-    /// goes on (walking about, say), what happens inside it waits for the bout to end,
-    /// since a later piece of the bout may still absorb it.
+    /// left tilted, up to `pair_max_s` more, for its return), the train rule up to four
+    /// movements at 4 s, the bout rule its 30 s gap, and a leg movement waits until its
+    /// series reaches four or breaks: at most three intervals of 90 s. One exception: while
+    /// a bout of activity goes on (walking about, say), what happens inside it waits for
+    /// the bout to end, since a later piece of the bout may still absorb it.
     pub fn latency_s(&self) -> f64 {
         self.latency_s
     }
@@ -1429,7 +1429,6 @@ mod tests {
             rest_before: from,
             rest_after: to,
             angle_deg: crate::segment::angle_deg(from, to),
-            peak_tilt_deg: 1.0,
             ..lasting(on, 1.0)
         };
         let out = |on: f64, deg: f64| moving(on, rest, tilt(deg));
