@@ -467,6 +467,12 @@ mod tests {
         c.classify.chatter_quiet_s = c.classify.jerk_isolation_s;
         assert!(c.validate(100.0).is_ok());
         let mut c = Config::default();
+        c.classify.jerk_body_isolation_s = c.classify.jerk_isolation_s + 0.1;
+        let e = c.validate(100.0).unwrap_err();
+        assert_eq!(e.field, "classify.jerk_body_isolation_s");
+        c.classify.jerk_body_isolation_s = c.classify.jerk_isolation_s;
+        assert!(c.validate(100.0).is_ok());
+        let mut c = Config::default();
         c.classify.hold_min_gap_s = 0.0;
         let e = c.validate(100.0).unwrap_err();
         assert_eq!(e.field, "classify.hold_min_gap_s");

@@ -392,6 +392,7 @@ impl Scorer {
             }
             let cfg = &self.config.classify;
             let isolated = self.alone_within(&g, iso);
+            let body_isolated = self.alone_within(&g, cfg.jerk_body_isolation_s);
             let quiet = cfg.chatter_quiet_s;
             let train_free = !self.burst_before(g.onset_s, iso)
                 && !self.burst_after(&g, iso)
@@ -406,6 +407,7 @@ impl Scorer {
             let at = Situation {
                 n_sites_worn: self.n_sites,
                 isolated,
+                body_isolated,
                 train_free,
                 flanked,
                 asleep: self.sleep.settled_at(g.onset_s),
