@@ -18,7 +18,10 @@
 //!    holds at most three of them until their run reaches four or breaks. A jerk on the
 //!    legs that a worn wrist did not feel, coming where a series expects its next member
 //!    (the last leg movement one of its members, the interval inside the window), is that
-//!    member's start: a leg movement, reported at the shortest an LM may be.
+//!    member's start: a leg movement, reported at the shortest an LM may be. So is a jerk
+//!    no worn wrist felt that follows a run of two or more leg movements by a series
+//!    interval, when the next leg movement follows it by one too: it is held until that
+//!    leg movement comes or the longest interval has passed (`jerk_train_hold`).
 //! 4. **Order.** Events are delivered in order of onset, each as soon as nothing earlier can
 //!    still appear.
 //! 5. **Sleep and metrics.** Activity and jerks drive the sleep tracker ([`crate::sleep`]);
@@ -46,7 +49,7 @@ use crate::context::{BoutMerger, BoutOut, Named, TrainFilter};
 use crate::metrics::{NightAccumulator, NightMetrics};
 use crate::movement::{CoreSink, MovementCore, SiteSummary};
 use crate::segment::Movement;
-use crate::series::{LegMovement, LmClass, Scored, SeriesTracker};
+use crate::series::{LegMovement, LmClass, Scored, SeriesTracker, TIME_TOLERANCE_S};
 use crate::sleep::{SleepNotice, SleepTracker};
 use crate::{Config, ConfigError, Error, Event, Gap, Kind, Sample, Sink, Site, Sites, SleepBout};
 
@@ -118,6 +121,9 @@ struct Scorer {
     bouts: BoutMerger,
     scratch_named: Vec<Named>,
     scratch_bout: Vec<BoutOut>,
+    /// A jerk that follows a run of leg movements by a series interval, held until the next
+    /// leg movement shows whether it is one of a train (see [`Scorer::may_be_in_train`]).
+    held_jerk: Option<Named>,
     series: SeriesTracker,
     /// Leg movements inside the series tracker, in the same order.
     lm_events: VecDeque<Event>,
@@ -197,6 +203,7 @@ impl Scorer {
             ),
             scratch_named: Vec::with_capacity(16),
             scratch_bout: Vec::with_capacity(16),
+            held_jerk: None,
             series: SeriesTracker::new(&config.series),
             lm_events: VecDeque::with_capacity(16),
             out: Vec::with_capacity(OUT_CAPACITY),
@@ -258,6 +265,7 @@ impl Scorer {
             self.front_due_s(),
             self.trains.due_s().filter(|d| *d < unnamed),
             self.bouts.due_s().filter(|d| *d < unnamed),
+            self.jerk_due_s(),
             self.series.due_s().filter(|d| *d < held),
         ]
         .into_iter()
@@ -296,10 +304,27 @@ impl Scorer {
     /// Earliest onset of a group not yet named or an event a neighbour rule still holds:
     /// the stages after naming settle up to the watermark or this, whichever comes first.
     fn held_s(&self) -> f64 {
+        self.held_jerk
+            .as_ref()
+            .map_or(self.named_s(), |j| j.event.onset_s.min(self.named_s()))
+    }
+
+    /// Earliest onset of a group not yet named or an event the train and bout rules still
+    /// hold: every event before it has reached [`Scorer::named`].
+    fn named_s(&self) -> f64 {
         [self.trains.pending_onset_s(), self.bouts.pending_onset_s()]
             .into_iter()
             .flatten()
             .fold(self.unnamed_s(), f64::min)
+    }
+
+    /// When the held jerk is a jerk after all, if no leg movement comes first: once every
+    /// event starting up to the longest series interval after it has been named.
+    fn jerk_due_s(&self) -> Option<f64> {
+        let imi_max = self.config.series.imi_max_s;
+        self.held_jerk
+            .as_ref()
+            .map(|j| j.event.onset_s + imi_max + TIME_TOLERANCE_S)
     }
 
     /// Time of the first event or sleep transition not yet fed to the metrics: the short
@@ -420,6 +445,10 @@ impl Scorer {
         let decided = w.min(self.unnamed_s());
         if decided.is_finite() || w.is_infinite() {
             self.advance_context(decided, sink);
+            // No leg movement before the held jerk's deadline can still come: a jerk.
+            if self.jerk_due_s().is_some_and(|d| d < w.min(self.named_s())) {
+                self.settle_jerk(false, sink);
+            }
             // Everything before `settled` is also let go by the neighbour rules.
             let settled = w.min(self.held_s());
             if settled.is_finite() {
@@ -630,6 +659,23 @@ impl Scorer {
     /// An event whose name is final: into the series rule, or out; activity and jerks tell
     /// the sleep tracker.
     fn named(&mut self, o: BoutOut, sink: &mut impl Sink) {
+        if let Some(j) = &self.held_jerk {
+            // The next leg movement decides a held jerk: one of a train when it follows by a
+            // series interval. Activity or another jerk ends the wait.
+            let in_train = match &o {
+                BoutOut::Event(n) if matches!(n.event.kind, Kind::Lm | Kind::Plm) => Some(
+                    self.config
+                        .series
+                        .imi_in_window(n.event.onset_s - j.event.onset_s),
+                ),
+                BoutOut::Event(n) if n.event.kind == Kind::HypnicJerk => Some(false),
+                BoutOut::Activity { .. } => Some(false),
+                BoutOut::Event(_) => None,
+            };
+            if let Some(in_train) = in_train {
+                self.settle_jerk(in_train, sink);
+            }
+        }
         let n = match o {
             BoutOut::Activity { onset_s, offset_s } => {
                 for notice in self.sleep.wake(onset_s, offset_s).into_iter().flatten() {
@@ -639,6 +685,47 @@ impl Scorer {
             }
             BoutOut::Event(n) => n,
         };
+        if self.may_be_in_train(&n.event) {
+            self.held_jerk = Some(n);
+            return;
+        }
+        self.deliver(n, sink);
+    }
+
+    /// True for a jerk that a worn wrist did not feel (or with no wrist worn), following a
+    /// run of two or more leg movements by a series interval: it is held until the next leg
+    /// movement (`classify.jerk_train_hold`).
+    fn may_be_in_train(&self, e: &Event) -> bool {
+        let wrist = self.worn.contains(Site::Wrist);
+        self.config.classify.jerk_train_hold
+            && e.kind == Kind::HypnicJerk
+            && !(wrist && e.sites.contains(Site::Wrist))
+            // Where a series already runs and a wrist is worn, `deliver` decides at once.
+            && !(wrist && self.series.continues_series(e.onset_s))
+            && self.series.follows_run(e.onset_s)
+    }
+
+    /// Decides the held jerk: a leg movement when it is one of a train, a jerk otherwise.
+    fn settle_jerk(&mut self, in_train: bool, sink: &mut impl Sink) {
+        let Some(mut j) = self.held_jerk.take() else {
+            return;
+        };
+        if in_train {
+            // Between two leg movements a series interval apart on either side: one of a
+            // train (domain.md §2.1: a jerk is isolated, not part of a 10-90 s train),
+            // reported at the shortest an LM may be, as a lone push.
+            j.event.kind = Kind::Lm;
+            j.event.offset_s = j
+                .event
+                .offset_s
+                .max(j.event.onset_s + self.config.classify.lm_min_s);
+        }
+        self.deliver(j, sink);
+    }
+
+    /// An event whose name is final after the neighbour rules and the train wait: into the
+    /// series rule, or out.
+    fn deliver(&mut self, n: Named, sink: &mut impl Sink) {
         let mut e = n.event;
         if e.kind == Kind::HypnicJerk
             && self.worn.contains(Site::Wrist)
@@ -958,7 +1045,8 @@ impl Detector {
     /// a posture change), naming needs the jerk isolation time (and a foot's push, or a leg
     /// left tilted, up to `pair_max_s` more, for its return), the train rule up to four
     /// movements at 4 s, the bout rule its 30 s gap, and a leg movement waits until its
-    /// series reaches four or breaks: at most three intervals of 90 s. One exception: while
+    /// series reaches four or breaks: at most three intervals of 90 s (a jerk that may be
+    /// one of a train waits one of them for the next leg movement). One exception: while
     /// a bout of activity goes on (walking about, say), what happens inside it waits for
     /// the bout to end, since a later piece of the bout may still absorb it.
     pub fn latency_s(&self) -> f64 {
@@ -1598,12 +1686,10 @@ mod tests {
         let member = kinds(true, false, true);
         assert_eq!(member.len(), 5, "{member:?}");
         assert!(member.iter().all(|&(_, k)| k == Kind::Plm), "{member:?}");
-        // The wrist felt it: a whole-body jerk. No wrist worn, or no series: a jerk.
-        for (wrist, felt, series) in [
-            (true, true, true),
-            (false, false, true),
-            (true, false, false),
-        ] {
+        // No wrist worn: the jerk waits for the next leg movement (see the next test).
+        assert_eq!(kinds(false, false, true).len(), 4);
+        // The wrist felt it: a whole-body jerk. No series: a jerk.
+        for (wrist, felt, series) in [(true, true, true), (true, false, false)] {
             let out = kinds(wrist, felt, series);
             assert_eq!(
                 out.last(),
@@ -1611,6 +1697,63 @@ mod tests {
                 "wrist {wrist}, felt {felt}, series {series}: {out:?}"
             );
         }
+    }
+
+    #[test]
+    fn a_jerk_between_leg_movements_a_series_interval_apart_is_one_of_the_train() {
+        let lm = |on: f64| lasting(on, 2.0);
+        let jerk = |on: f64| transient(on, 0.3, 0.05);
+        let moves = [
+            // A series, a jerk-like transient where the next member is due, and more
+            // members: the transient is one of them, reported as a lone push.
+            lm(100.0),
+            lm(125.0),
+            lm(150.0),
+            lm(175.0),
+            jerk(200.0),
+            lm(225.0),
+            lm(250.0),
+            // The same with nothing after it: a jerk, once 90 s have passed.
+            lm(1000.0),
+            lm(1025.0),
+            lm(1050.0),
+            lm(1075.0),
+            jerk(1100.0),
+            // After a run of two, followed by a leg movement 110 s later: a jerk.
+            lm(2000.0),
+            lm(2025.0),
+            jerk(2050.0),
+            lm(2160.0),
+            // After a single leg movement: a jerk, whatever follows.
+            lm(2500.0),
+            jerk(2530.0),
+            lm(2555.0),
+            // Long after any leg movement: a jerk at once.
+            jerk(3000.0),
+        ];
+        let got = name_movements(&moves, 3200.0, false);
+        let kinds: Vec<(f64, Kind)> = got
+            .events
+            .iter()
+            .map(|(_, e)| (e.onset_s, e.kind))
+            .collect();
+        use Kind::{HypnicJerk as J, Lm, Plm};
+        #[rustfmt::skip]
+        let want = [
+            (100.0, Plm), (125.0, Plm), (150.0, Plm), (175.0, Plm), (200.0, Plm), (225.0, Plm),
+            (250.0, Plm),
+            (1000.0, Plm), (1025.0, Plm), (1050.0, Plm), (1075.0, Plm), (1100.0, J),
+            (2000.0, Lm), (2025.0, Lm), (2050.0, J), (2160.0, Lm),
+            (2500.0, Lm), (2530.0, J), (2555.0, Lm),
+            (3000.0, J),
+        ];
+        assert_eq!(kinds, want, "{got:?}");
+        assert_eq!(got.events[4].1.offset_s, 200.5);
+        // The jerk at 1100 s waits for the series interval to pass, no longer than that
+        // and the naming before it.
+        let waited = got.events[11].0 as f64 * 0.05;
+        assert!((1190.0..1200.0).contains(&waited), "{waited}");
+        assert_eq!(got, name_movements(&moves, 3200.0, true));
     }
 
     #[test]
