@@ -250,8 +250,9 @@ impl Scorer {
     /// reaches it, a pass would only move the sleep tracker and feed the metrics, which the
     /// short path does.
     ///
-    /// The neighbour rules see time only up to the first unnamed group's onset, the series
-    /// rule only up to the first held event's (`held_s`): a deadline beyond that can only
+    /// The neighbour rules see time only up to the first unnamed group's onset, a held jerk
+    /// only up to the first event not yet named (`named_s`), the series rule only up to the
+    /// first held event's (`held_s`): a deadline beyond that can only
     /// be reached after a group is named or let go, in a full pass that another deadline
     /// brings. Counting it anyway would bring a full pass on every block while it waits.
     /// Decided events need no deadline of their own: one still waiting after a full pass is
@@ -265,7 +266,7 @@ impl Scorer {
             self.front_due_s(),
             self.trains.due_s().filter(|d| *d < unnamed),
             self.bouts.due_s().filter(|d| *d < unnamed),
-            self.jerk_due_s(),
+            self.jerk_due_s().filter(|d| *d < self.named_s()),
             self.series.due_s().filter(|d| *d < held),
         ]
         .into_iter()
@@ -656,8 +657,9 @@ impl Scorer {
         self.scratch_bout = bouted;
     }
 
-    /// An event whose name is final: into the series rule, or out; activity and jerks tell
-    /// the sleep tracker.
+    /// An event whose name is final but for a jerk that may be one of a train (held until
+    /// the next leg movement decides it): into the series rule, or out; activity and jerks
+    /// tell the sleep tracker.
     fn named(&mut self, o: BoutOut, sink: &mut impl Sink) {
         if let Some(j) = &self.held_jerk {
             // The next leg movement decides a held jerk: one of a train when it follows by a
