@@ -305,9 +305,10 @@ impl Scorer {
     /// Earliest onset of a group not yet named or an event a neighbour rule still holds:
     /// the stages after naming settle up to the watermark or this, whichever comes first.
     fn held_s(&self) -> f64 {
+        let named = self.named_s();
         self.held_jerk
             .as_ref()
-            .map_or(self.named_s(), |j| j.event.onset_s.min(self.named_s()))
+            .map_or(named, |j| j.event.onset_s.min(named))
     }
 
     /// Earliest onset of a group not yet named or an event the train and bout rules still
@@ -598,23 +599,16 @@ impl Scorer {
             PairState::OpenGroup => Pairing::Wait,
             PairState::NoneUntil(t) if known(t) => Pairing::Alone,
             PairState::NoneUntil(_) => Pairing::Wait,
-            PairState::Return(t) => {
+            state @ (PairState::Return(t) | PairState::Held(t)) => {
                 let open_near = self.open.as_ref().is_some_and(|o| o.onset_s < t);
                 if !known(t) || open_near {
                     return Pairing::Wait;
                 }
-                if self.no_bursts(2, t) {
+                // A push's return has no burst after it; a held movement's way back may.
+                if matches!(state, PairState::Held(_)) || self.no_bursts(2, t) {
                     Pairing::Pair
                 } else {
                     Pairing::Alone
-                }
-            }
-            PairState::Held(t) => {
-                let open_near = self.open.as_ref().is_some_and(|o| o.onset_s < t);
-                if known(t) && !open_near {
-                    Pairing::Pair
-                } else {
-                    Pairing::Wait
                 }
             }
         }
@@ -716,11 +710,7 @@ impl Scorer {
             // Between two leg movements a series interval apart on either side: one of a
             // train (domain.md §2.1: a jerk is isolated, not part of a 10-90 s train),
             // reported at the shortest an LM may be, as a lone push.
-            j.event.kind = Kind::Lm;
-            j.event.offset_s = j
-                .event
-                .offset_s
-                .max(j.event.onset_s + self.config.classify.lm_min_s);
+            as_lone_push(&mut j.event, self.config.classify.lm_min_s);
         }
         self.deliver(j, sink);
     }
@@ -739,8 +729,7 @@ impl Scorer {
             // jerk comes at sleep onset and is often whole-body (domain.md §2.1), a
             // periodic series has already shown the sleeper asleep and the legs moving
             // every 10-90 s. It is reported at the shortest an LM may be, as a lone push.
-            e.kind = Kind::Lm;
-            e.offset_s = e.offset_s.max(e.onset_s + self.config.classify.lm_min_s);
+            as_lone_push(&mut e, self.config.classify.lm_min_s);
         }
         match e.kind {
             Kind::Lm | Kind::Plm => {
@@ -869,6 +858,13 @@ impl Scorer {
 /// A group shorter than an LM: a burst, as a train's are.
 fn is_burst(g: &Group, cfg: &crate::classify::ClassifyConfig) -> bool {
     g.offset_s - g.onset_s < cfg.lm_min_s
+}
+
+/// Makes `e` a leg movement reported as a lone push: at least `lm_min_s` long, the shortest
+/// an LM may be.
+fn as_lone_push(e: &mut Event, lm_min_s: f64) {
+    e.kind = Kind::Lm;
+    e.offset_s = e.offset_s.max(e.onset_s + lm_min_s);
 }
 
 fn scored(s: Scored, lm_events: &mut VecDeque<Event>, out: &mut Vec<Event>) {

@@ -150,19 +150,20 @@ impl SeriesTracker {
     /// True when a movement starting at `onset_s` follows, by an interval inside the series
     /// window, a CLM that ended a run of at least two (the last two leg movements periodic).
     pub(crate) fn follows_run(&self, onset_s: f64) -> bool {
-        self.run_len >= 2
-            && self
-                .prev
-                .is_some_and(|(prev, clm)| clm && self.cfg.imi_in_window(onset_s - prev))
+        self.run_len >= 2 && self.follows_clm(onset_s)
     }
 
     /// True when a CLM starting at `onset_s` would continue a run that is already a series:
     /// the last LM was a member of it and the interval is inside the window.
     pub(crate) fn continues_series(&self, onset_s: f64) -> bool {
-        self.series_id.is_some()
-            && self
-                .prev
-                .is_some_and(|(prev, clm)| clm && self.cfg.imi_in_window(onset_s - prev))
+        self.series_id.is_some() && self.follows_clm(onset_s)
+    }
+
+    /// True when the last leg movement was a CLM and `onset_s` follows it by an interval
+    /// inside the series window.
+    fn follows_clm(&self, onset_s: f64) -> bool {
+        self.prev
+            .is_some_and(|(prev, clm)| clm && self.cfg.imi_in_window(onset_s - prev))
     }
 
     /// Earliest time at which [`advance_to`](Self::advance_to) may change anything: when no
