@@ -568,10 +568,12 @@ impl Group {
 
     /// True when the group looks like a jerk, judged on itself alone (no neighbours).
     pub(crate) fn is_jerk_like(&self, cfg: &ClassifyConfig, n_sites_worn: u32) -> bool {
+        // Brief to the end of its reach: a movement whose tail goes on weakly past its offset
+        // (`Movement::tail_s`) is not a brief transient.
         let brief = self
             .parts()
             .iter()
-            .all(|p| p.m.offset_s - p.m.onset_s <= cfg.jerk_max_s);
+            .all(|p| p.m.offset_s + p.m.tail_s - p.m.onset_s <= cfg.jerk_max_s);
         // Sharp: the linear transient dominates; a leg movement's brief onset comes with its
         // rotation.
         let strong = self.strongest().is_some_and(|p| {
@@ -970,6 +972,14 @@ mod tests {
         let mut turned = j;
         turned.angle_deg = 8.0;
         assert_eq!(kind(&Group::new(Site::Ankle, turned), 1, true), Kind::Other);
+        // Brief to its offset, but its tail reaches on past `jerk_max_s` (1 s): a movement
+        // that goes on weakly, not a brief transient.
+        let reaching = |tail_s| {
+            let m = Movement { tail_s, ..j };
+            kind(&Group::new(Site::Ankle, m), 1, true)
+        };
+        assert_eq!(reaching(0.8), Kind::Other);
+        assert_eq!(reaching(0.6), Kind::HypnicJerk);
     }
 
     #[test]

@@ -67,7 +67,12 @@ pub(crate) fn wander_alpha(block_s: f64) -> f64 {
 /// A movement's tail, where its envelopes are above the offset threshold but below this
 /// fraction of their peak, keeps it open but does not extend its offset: it is mostly the
 /// gravity filter settling after the limb has come back.
-const TAIL_FRACTION: f64 = 0.1;
+const TAIL_FRACTION: f64 = 0.2;
+
+/// The part of a movement's tail above this fraction of its peak is its reach
+/// ([`Movement::tail_s`]): not motion enough to move its offset, but enough that a
+/// movement reaching on is not a brief transient.
+const REACH_FRACTION: f64 = 0.1;
 
 /// Blocks below the offset threshold that separate two bursts of one movement.
 const MIN_DIP_BLOCKS: u32 = 2;
@@ -118,6 +123,9 @@ pub(crate) struct Movement {
     pub(crate) n_bursts: u32,
     /// Time spent above the offset threshold, in seconds.
     pub(crate) active_s: f64,
+    /// How far past the offset the movement's tail stays above [`REACH_FRACTION`] of its
+    /// peak, in seconds (0 when it does not).
+    pub(crate) tail_s: f64,
     /// Where in time the linear channel's energy above the noise lies: 1 − its RMS distance
     /// from the movement's midpoint over half the movement's length. A limb that moves out,
     /// holds and comes back puts its acceleration at the ends (near 0); shaking that swells
@@ -158,6 +166,8 @@ struct Open {
     /// End of the last block still strong: above the offset threshold and above
     /// `TAIL_FRACTION` of the movement's peak so far on the same channel.
     last_strong_s: f64,
+    /// The same above `REACH_FRACTION`.
+    last_weak_s: f64,
     quiet_since_s: Option<f64>,
     anchor: [f64; 3],
     last_motion_s: f64,
@@ -350,10 +360,15 @@ impl Segmenter {
                     o.pending_n_m = 0;
                     o.quiet_since_s = None;
                     o.last_above_s = o.last_above_s.max(end_here);
-                    let strong = (h_off && b.e_h_g >= TAIL_FRACTION * o.m.peak_h_g)
-                        || (r_off && b.e_r_g >= TAIL_FRACTION * o.m.peak_r_g);
-                    if strong {
+                    let above = |fraction: f64| {
+                        (h_off && b.e_h_g >= fraction * o.m.peak_h_g)
+                            || (r_off && b.e_r_g >= fraction * o.m.peak_r_g)
+                    };
+                    if above(TAIL_FRACTION) {
                         o.last_strong_s = o.last_strong_s.max(end_here);
+                    }
+                    if above(REACH_FRACTION) {
+                        o.last_weak_s = o.last_weak_s.max(end_here);
                     }
                     o.sum_m += m_here;
                     o.n_m += 1;
@@ -405,6 +420,7 @@ impl Segmenter {
                 if r_off && (b.t_end_s - o.last_motion_s >= plan.settle_s || back_to_held) {
                     let mut m = finish_open(o);
                     m.offset_s = o.last_motion_s.max(m.onset_s);
+                    m.tail_s = 0.0;
                     let after = if o.hold_n > 0 {
                         o.hold_mean()
                     } else {
@@ -453,6 +469,7 @@ impl Segmenter {
                     peak_score: score,
                     n_bursts: 1,
                     active_s: (b.t_end_s - start).max(0.0),
+                    tail_s: 0.0,
                     centre: 0.0,
                     wander: 0.0,
                     rest_before: b.g_rest,
@@ -465,6 +482,7 @@ impl Segmenter {
                     n_m: 1,
                     last_above_s: end_here.max(start),
                     last_strong_s: end_here.max(start),
+                    last_weak_s: end_here.max(start),
                     anchor: b.g_fast,
                     last_motion_s: b.t_end_s,
                     block_s: (b.t_end_s - b.t_start_s).max(0.0),
@@ -510,6 +528,7 @@ fn finish_open(o: &Open) -> Movement {
     let mut m = o.m;
     m.peak_tilt_deg = chord_to_deg(m.peak_r_g, norm(m.rest_before));
     m.offset_s = o.last_strong_s.max(m.onset_s);
+    m.tail_s = (o.last_weak_s - m.offset_s).max(0.0);
     m.mean_g = if o.n_m > 0 {
         o.sum_m / f64::from(o.n_m)
     } else {
@@ -648,28 +667,28 @@ mod tests {
 
     #[test]
     fn a_faint_tail_keeps_a_movement_open_but_does_not_extend_its_offset() {
-        // A strong burst (0.2 g, blocks 20-29), then a tail above the offset threshold but
-        // under a tenth of the peak (blocks 30-37): the filters settling. The movement stays
-        // one movement through the tail, and ends where the strong part ended.
-        let mut lv = vec![0.2; 10];
-        lv.extend(vec![0.015; 8]);
-        let ms = run(&blocks(&pulse(20, &lv, 60)));
-        assert_eq!(ms.len(), 1, "{ms:?}");
-        assert!(
-            (ms[0].offset_s - 1.49).abs() < 1e-9,
-            "offset {}",
-            ms[0].offset_s
-        );
-        // A tail at a tenth of the peak or more is part of the movement.
-        let mut lv = vec![0.2; 10];
-        lv.extend(vec![0.025; 8]);
-        let ms = run(&blocks(&pulse(20, &lv, 60)));
-        assert_eq!(ms.len(), 1, "{ms:?}");
-        assert!(
-            (ms[0].offset_s - 1.89).abs() < 1e-9,
-            "offset {}",
-            ms[0].offset_s
-        );
+        // A strong burst (0.2 g, blocks 20-29), then a tail above the offset threshold
+        // (blocks 30-37): the filters settling. Under a fifth of the peak, the movement stays
+        // one movement through the tail and ends where the strong part ended; from a tenth
+        // of the peak the tail is its reach (`tail_s`), and from a fifth part of it.
+        for (tail_g, offset_s, tail_s) in [(0.015, 1.49, 0.0), (0.03, 1.49, 0.4), (0.05, 1.89, 0.0)]
+        {
+            let mut lv = vec![0.2; 10];
+            lv.extend(vec![tail_g; 8]);
+            let ms = run(&blocks(&pulse(20, &lv, 60)));
+            assert_eq!(ms.len(), 1, "{ms:?}");
+            let m = &ms[0];
+            assert!(
+                (m.offset_s - offset_s).abs() < 1e-9,
+                "{tail_g}: offset {}",
+                m.offset_s
+            );
+            assert!(
+                (m.tail_s - tail_s).abs() < 1e-9,
+                "{tail_g}: tail {}",
+                m.tail_s
+            );
+        }
     }
 
     #[test]

@@ -662,6 +662,7 @@ fn joined(a: &Movement, b: &Movement) -> Movement {
         peak_score: a.peak_score.max(b.peak_score),
         n_bursts: a.n_bursts + b.n_bursts,
         active_s: a.active_s + b.active_s,
+        tail_s: b.tail_s,
         // The slow channel measures neither.
         centre: 0.0,
         wander: 0.0,
