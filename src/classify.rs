@@ -421,6 +421,10 @@ pub(crate) struct Group {
     pub(crate) offset_s: f64,
     /// Span of the leg parts, when there are any.
     leg_span: Option<(f64, f64)>,
+    /// Where the motion of the leg parts ends: their offset without the tail where the
+    /// filters settle (`Movement::tail_s`). The group is named over its whole span, but a
+    /// leg movement's event ends with its motion, as the scoring rules' duration limits ask.
+    leg_motion_end_s: f64,
     sites: Sites,
     n_leg_parts: u32,
     /// A leg movement's start and return joined (see `ClassifyConfig::pair_max_s`).
@@ -466,6 +470,10 @@ impl Group {
         self.sites = self.sites.with(site);
         if site.is_leg() {
             self.n_leg_parts += 1;
+            self.leg_motion_end_s = match self.leg_span {
+                Some(_) => self.leg_motion_end_s.max(m.motion_end_s()),
+                None => m.motion_end_s(),
+            };
             self.leg_span = Some(match self.leg_span {
                 Some((a, b)) => (a.min(m.onset_s), b.max(m.offset_s)),
                 None => (m.onset_s, m.offset_s),
@@ -568,12 +576,10 @@ impl Group {
 
     /// True when the group looks like a jerk, judged on itself alone (no neighbours).
     pub(crate) fn is_jerk_like(&self, cfg: &ClassifyConfig, n_sites_worn: u32) -> bool {
-        // Brief to the end of its reach: a movement whose tail goes on weakly past its offset
-        // (`Movement::tail_s`) is not a brief transient.
         let brief = self
             .parts()
             .iter()
-            .all(|p| p.m.offset_s + p.m.tail_s - p.m.onset_s <= cfg.jerk_max_s);
+            .all(|p| p.m.offset_s - p.m.onset_s <= cfg.jerk_max_s);
         // Sharp: the linear transient dominates; a leg movement's brief onset comes with its
         // rotation.
         let strong = self.strongest().is_some_and(|p| {
@@ -594,7 +600,7 @@ impl Group {
         let kind = self.kind(cfg, at);
         let (onset_s, offset_s) = match (kind, self.leg_span) {
             // A transient taken for a movement's start is as long as an LM must be.
-            (Kind::Lm, Some((a, b))) => (a, b.max(a + cfg.lm_min_s)),
+            (Kind::Lm, Some((a, _))) => (a, self.leg_motion_end_s.max(a + cfg.lm_min_s)),
             _ => (self.onset_s, self.offset_s),
         };
         let mut e = Event::new(onset_s, offset_s, kind);
@@ -972,14 +978,6 @@ mod tests {
         let mut turned = j;
         turned.angle_deg = 8.0;
         assert_eq!(kind(&Group::new(Site::Ankle, turned), 1, true), Kind::Other);
-        // Brief to its offset, but its tail reaches on past `jerk_max_s` (1 s): a movement
-        // that goes on weakly, not a brief transient.
-        let reaching = |tail_s| {
-            let m = Movement { tail_s, ..j };
-            kind(&Group::new(Site::Ankle, m), 1, true)
-        };
-        assert_eq!(reaching(0.8), Kind::Other);
-        assert_eq!(reaching(0.6), Kind::HypnicJerk);
     }
 
     #[test]
@@ -1167,6 +1165,38 @@ mod tests {
         assert_eq!((e.onset_s, e.offset_s), (10.0, 13.0));
         assert_eq!(e.sites.to_string(), "left_ankle+right_ankle");
         assert_eq!(g.n_leg_components(), 2);
+    }
+
+    #[test]
+    fn a_leg_movement_ends_with_its_motion_and_is_named_over_its_whole_span() {
+        let at = Situation {
+            n_sites_worn: 2,
+            isolated: true,
+            body_isolated: true,
+            train_free: false,
+            flanked: false,
+            asleep: true,
+            confirmed: true,
+        };
+        let cfg = ClassifyConfig::default();
+        // 9.8 s of motion and 0.4 s of the filters settling: a candidate leg movement of
+        // 9.8 s (the 10 s limit is the scoring rules'), not of 10.2 s.
+        let settling = |onset: f64, offset: f64| Movement {
+            tail_s: 0.4,
+            ..mv(onset, offset)
+        };
+        let mut g = Group::new(Site::LeftAnkle, settling(10.0, 20.2));
+        let e = g.classify(&cfg, at);
+        assert_eq!(e.kind, Kind::Lm);
+        assert_eq!((e.onset_s, e.offset_s), (10.0, 19.8));
+        // The other leg joins over the whole span, and the later motion end counts.
+        assert!(g.joins(Site::RightAnkle, 20.5, 0.5));
+        g.add(Site::RightAnkle, settling(20.5, 21.0));
+        let e = g.classify(&cfg, at);
+        assert_eq!((e.onset_s, e.offset_s), (10.0, 20.6));
+        // Other classes keep their whole span.
+        let e = Group::new(Site::LeftAnkle, settling(0.0, 60.0)).classify(&cfg, at);
+        assert_eq!((e.kind, e.offset_s), (Kind::Activity, 60.0));
     }
 
     #[test]

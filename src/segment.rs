@@ -67,12 +67,11 @@ pub(crate) fn wander_alpha(block_s: f64) -> f64 {
 /// A movement's tail, where its envelopes are above the offset threshold but below this
 /// fraction of their peak, keeps it open but does not extend its offset: it is mostly the
 /// gravity filter settling after the limb has come back.
-const TAIL_FRACTION: f64 = 0.2;
+const TAIL_FRACTION: f64 = 0.1;
 
-/// The part of a movement's tail above this fraction of its peak is its reach
-/// ([`Movement::tail_s`]): not motion enough to move its offset, but enough that a
-/// movement reaching on is not a brief transient.
-const REACH_FRACTION: f64 = 0.1;
+/// A movement's motion ends with its last block above this fraction of its peak: up to its
+/// offset the envelopes are mostly the filters settling ([`Movement::tail_s`]).
+const MOTION_FRACTION: f64 = 0.2;
 
 /// Blocks below the offset threshold that separate two bursts of one movement.
 const MIN_DIP_BLOCKS: u32 = 2;
@@ -123,8 +122,11 @@ pub(crate) struct Movement {
     pub(crate) n_bursts: u32,
     /// Time spent above the offset threshold, in seconds.
     pub(crate) active_s: f64,
-    /// How far past the offset the movement's tail stays above [`REACH_FRACTION`] of its
-    /// peak, in seconds (0 when it does not).
+    /// The end of the movement, in seconds, where its envelopes are under
+    /// [`MOTION_FRACTION`] of their peak (0 when none): mostly the filters settling after
+    /// the limb stopped, as a leg's gravity estimate catches up with a tilt. The movement is
+    /// named over its whole span, but its motion, the duration the scoring rules read,
+    /// ends that much before its offset ([`Movement::motion_end_s`]).
     pub(crate) tail_s: f64,
     /// Where in time the linear channel's energy above the noise lies: 1 − its RMS distance
     /// from the movement's midpoint over half the movement's length. A limb that moves out,
@@ -143,6 +145,13 @@ pub(crate) struct Movement {
     pub(crate) rest_after: [f64; 3],
     /// How the movement ended.
     pub(crate) ending: Ending,
+}
+
+impl Movement {
+    /// Where the motion ends: the offset without the tail where the filters settle.
+    pub(crate) fn motion_end_s(&self) -> f64 {
+        self.offset_s - self.tail_s
+    }
 }
 
 /// What a block step asks of the detector besides emitting a movement.
@@ -166,8 +175,8 @@ struct Open {
     /// End of the last block still strong: above the offset threshold and above
     /// `TAIL_FRACTION` of the movement's peak so far on the same channel.
     last_strong_s: f64,
-    /// The same above `REACH_FRACTION`.
-    last_weak_s: f64,
+    /// The same above `MOTION_FRACTION`.
+    last_moving_s: f64,
     quiet_since_s: Option<f64>,
     anchor: [f64; 3],
     last_motion_s: f64,
@@ -367,8 +376,8 @@ impl Segmenter {
                     if above(TAIL_FRACTION) {
                         o.last_strong_s = o.last_strong_s.max(end_here);
                     }
-                    if above(REACH_FRACTION) {
-                        o.last_weak_s = o.last_weak_s.max(end_here);
+                    if above(MOTION_FRACTION) {
+                        o.last_moving_s = o.last_moving_s.max(end_here);
                     }
                     o.sum_m += m_here;
                     o.n_m += 1;
@@ -482,7 +491,7 @@ impl Segmenter {
                     n_m: 1,
                     last_above_s: end_here.max(start),
                     last_strong_s: end_here.max(start),
-                    last_weak_s: end_here.max(start),
+                    last_moving_s: end_here.max(start),
                     anchor: b.g_fast,
                     last_motion_s: b.t_end_s,
                     block_s: (b.t_end_s - b.t_start_s).max(0.0),
@@ -528,7 +537,7 @@ fn finish_open(o: &Open) -> Movement {
     let mut m = o.m;
     m.peak_tilt_deg = chord_to_deg(m.peak_r_g, norm(m.rest_before));
     m.offset_s = o.last_strong_s.max(m.onset_s);
-    m.tail_s = (o.last_weak_s - m.offset_s).max(0.0);
+    m.tail_s = (m.offset_s - o.last_moving_s.max(m.onset_s)).max(0.0);
     m.mean_g = if o.n_m > 0 {
         o.sum_m / f64::from(o.n_m)
     } else {
@@ -668,10 +677,10 @@ mod tests {
     #[test]
     fn a_faint_tail_keeps_a_movement_open_but_does_not_extend_its_offset() {
         // A strong burst (0.2 g, blocks 20-29), then a tail above the offset threshold
-        // (blocks 30-37): the filters settling. Under a fifth of the peak, the movement stays
+        // (blocks 30-37): the filters settling. Under a tenth of the peak, the movement stays
         // one movement through the tail and ends where the strong part ended; from a tenth
-        // of the peak the tail is its reach (`tail_s`), and from a fifth part of it.
-        for (tail_g, offset_s, tail_s) in [(0.015, 1.49, 0.0), (0.03, 1.49, 0.4), (0.05, 1.89, 0.0)]
+        // it ends with the tail, and under a fifth the tail is not motion (`tail_s`).
+        for (tail_g, offset_s, tail_s) in [(0.015, 1.49, 0.0), (0.03, 1.89, 0.4), (0.05, 1.89, 0.0)]
         {
             let mut lv = vec![0.2; 10];
             lv.extend(vec![tail_g; 8]);
@@ -688,6 +697,8 @@ mod tests {
                 "{tail_g}: tail {}",
                 m.tail_s
             );
+            let motion_end_s = if tail_g < 0.04 { 1.49 } else { 1.89 };
+            assert!((m.motion_end_s() - motion_end_s).abs() < 1e-9, "{tail_g}");
         }
     }
 
