@@ -73,6 +73,12 @@ const TAIL_FRACTION: f64 = 0.1;
 /// offset the envelopes are mostly the filters settling ([`Movement::tail_s`]).
 const MOTION_FRACTION: f64 = 0.2;
 
+/// The longest end under [`MOTION_FRACTION`] taken for the filters settling, in seconds.
+/// On the simulated nights such ends reach 2 s and the true movement ends before them; one
+/// that goes on longer is weak motion (a limb moving on for seconds after a strong start),
+/// and part of the movement.
+const MAX_SETTLE_S: f64 = 2.0;
+
 /// Blocks below the offset threshold that separate two bursts of one movement.
 const MIN_DIP_BLOCKS: u32 = 2;
 
@@ -537,7 +543,8 @@ fn finish_open(o: &Open) -> Movement {
     let mut m = o.m;
     m.peak_tilt_deg = chord_to_deg(m.peak_r_g, norm(m.rest_before));
     m.offset_s = o.last_strong_s.max(m.onset_s);
-    m.tail_s = (m.offset_s - o.last_moving_s.max(m.onset_s)).max(0.0);
+    let tail_s = (m.offset_s - o.last_moving_s.max(m.onset_s)).max(0.0);
+    m.tail_s = if tail_s <= MAX_SETTLE_S { tail_s } else { 0.0 };
     m.mean_g = if o.n_m > 0 {
         o.sum_m / f64::from(o.n_m)
     } else {
@@ -700,6 +707,14 @@ mod tests {
             let motion_end_s = if tail_g < 0.04 { 1.49 } else { 1.89 };
             assert!((m.motion_end_s() - motion_end_s).abs() < 1e-9, "{tail_g}");
         }
+        // Under a fifth for longer than the filters take to settle (2.5 s): weak motion,
+        // part of the movement.
+        let mut lv = vec![0.2; 10];
+        lv.extend(vec![0.03; 50]);
+        let ms = run(&blocks(&pulse(20, &lv, 60)));
+        assert_eq!(ms.len(), 1, "{ms:?}");
+        assert!((ms[0].offset_s - 3.99).abs() < 1e-9, "{}", ms[0].offset_s);
+        assert_eq!(ms[0].tail_s, 0.0);
     }
 
     #[test]
