@@ -779,15 +779,24 @@ mod tests {
         }
     }
 
-    fn kind(g: &Group, sites: u32, isolated: bool) -> Kind {
-        let at = Situation {
-            n_sites_worn: sites,
-            isolated,
-            body_isolated: isolated,
+    /// `sites` worn, no neighbour near, asleep (and confirmed) or awake.
+    fn alone(n_sites_worn: u32, asleep: bool) -> Situation {
+        Situation {
+            n_sites_worn,
+            isolated: true,
+            body_isolated: true,
             train_free: false,
             flanked: false,
-            asleep: false,
-            confirmed: false,
+            asleep,
+            confirmed: asleep,
+        }
+    }
+
+    fn kind(g: &Group, sites: u32, isolated: bool) -> Kind {
+        let at = Situation {
+            isolated,
+            body_isolated: isolated,
+            ..alone(sites, false)
         };
         g.classify(&ClassifyConfig::default(), at).kind
     }
@@ -1151,16 +1160,7 @@ mod tests {
         assert!(g.joins(Site::RightAnkle, 12.4, 0.5));
         assert!(!g.joins(Site::RightAnkle, 12.5, 0.5));
         g.add(Site::RightAnkle, mv(12.4, 13.0));
-        let at = Situation {
-            n_sites_worn: 2,
-            isolated: true,
-            body_isolated: true,
-            train_free: false,
-            flanked: false,
-            asleep: false,
-            confirmed: false,
-        };
-        let e = g.classify(&ClassifyConfig::default(), at);
+        let e = g.classify(&ClassifyConfig::default(), alone(2, false));
         assert_eq!(e.kind, Kind::Lm);
         assert_eq!((e.onset_s, e.offset_s), (10.0, 13.0));
         assert_eq!(e.sites.to_string(), "left_ankle+right_ankle");
@@ -1169,15 +1169,7 @@ mod tests {
 
     #[test]
     fn a_leg_movement_ends_with_its_motion_and_is_named_over_its_whole_span() {
-        let at = Situation {
-            n_sites_worn: 2,
-            isolated: true,
-            body_isolated: true,
-            train_free: false,
-            flanked: false,
-            asleep: true,
-            confirmed: true,
-        };
+        let at = alone(2, true);
         let cfg = ClassifyConfig::default();
         // 9.8 s of motion and 0.4 s of the filters settling: a candidate leg movement of
         // 9.8 s (the 10 s limit is the scoring rules'), not of 10.2 s.
