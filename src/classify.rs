@@ -470,14 +470,14 @@ impl Group {
         self.sites = self.sites.with(site);
         if site.is_leg() {
             self.n_leg_parts += 1;
-            self.leg_motion_end_s = match self.leg_span {
-                Some(_) => self.leg_motion_end_s.max(m.motion_end_s()),
-                None => m.motion_end_s(),
+            let end_s = m.motion_end_s();
+            (self.leg_span, self.leg_motion_end_s) = match self.leg_span {
+                Some((a, b)) => (
+                    Some((a.min(m.onset_s), b.max(m.offset_s))),
+                    self.leg_motion_end_s.max(end_s),
+                ),
+                None => (Some((m.onset_s, m.offset_s)), end_s),
             };
-            self.leg_span = Some(match self.leg_span {
-                Some((a, b)) => (a.min(m.onset_s), b.max(m.offset_s)),
-                None => (m.onset_s, m.offset_s),
-            });
         }
     }
 
