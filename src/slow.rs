@@ -40,8 +40,9 @@
 //! movement: it is dropped and the rest takes the orientation reached. A gap or the end of
 //! the stream ends a run as it stands. A run that settles but began within `settle_s` of a
 //! drift, or of the segmenter letting go, is the drift's end or the limb settling, and is
-//! dropped. On a coarse sensor the thresholds stand at least two quantisation steps above
-//! the floor (see [`SlowChannel::MARGIN_STEPS`]).
+//! dropped. On a coarse sensor whose noise is small next to its steps the thresholds stand
+//! at least two quantisation steps above the floor (see [`SlowChannel::MARGIN_STEPS`]); as
+//! the noise grows towards half a step it dithers the steps away, and so do the margins.
 //!
 //! Movements reach the core's sink in order of onset, the segmenter's and this channel's
 //! together: a finished movement waits while the segmenter's rising run began before it.
@@ -453,18 +454,24 @@ impl SlowChannel {
     /// go on (besides the segmenter's margins in g). A still limb near the edge between two
     /// steps reads as one or the other, and as its true value drifts by a fraction of a step
     /// the smoothed mean wanders by up to a step: on a quiet sensor that is well above the
-    /// floor, and not a movement.
+    /// floor, and not a movement. They shrink as the noise dithers the steps
+    /// ([`undithered_share`]).
     const MARGIN_STEPS: (f64, f64) = (2.0, 1.0);
 
     #[inline(never)]
     fn close_floor_step(&mut self, plan: &SlowPlan, config: &Config, step_g: f64) {
-        self.floor
-            .push((self.step_r2 / f64::from(self.step_blocks)).sqrt());
+        let blocks = f64::from(self.step_blocks);
+        self.floor.push((self.step_r2 / blocks).sqrt());
         self.step_r2 = 0.0;
-        self.thresholds = self
-            .floor
-            .value()
-            .filter(|_| self.floor.len() >= plan.floor_warmup)
+        if plan.linear.is_some() {
+            self.lin_floor.push((self.step_lin2 / blocks).sqrt());
+        }
+        self.step_lin2 = 0.0;
+        self.step_blocks = 0;
+        let warm = |f: &NoiseFloor| f.value().filter(|_| f.len() >= plan.floor_warmup);
+        let lin_floor_g = plan.linear.and(warm(&self.lin_floor));
+        let step_g = step_g * undithered_share(step_g, lin_floor_g);
+        self.thresholds = warm(&self.floor)
             .map(|f| Thresholds::for_segment(f, &config.segment, step_g, Self::MARGIN_STEPS));
         #[allow(clippy::cast_possible_truncation)] // a threshold in g: f32 holds it
         let off2 = self
@@ -472,27 +479,13 @@ impl SlowChannel {
             .map_or(f32::INFINITY, |t| (t.off_g * t.off_g) as f32);
         self.off2 = off2;
         if let Some(factors) = plan.linear {
-            self.lin_floor
-                .push((self.step_lin2 / f64::from(self.step_blocks)).sqrt());
-            self.lin_thresholds = self
-                .lin_floor
-                .value()
-                .filter(|_| self.lin_floor.len() >= plan.floor_warmup)
-                .map(|f| {
-                    Thresholds::with_margins(
-                        f,
-                        factors,
-                        &config.segment,
-                        step_g,
-                        Self::MARGIN_STEPS,
-                    )
-                });
+            self.lin_thresholds = lin_floor_g.map(|f| {
+                Thresholds::with_margins(f, factors, &config.segment, step_g, Self::MARGIN_STEPS)
+            });
             self.lin_off2 = self
                 .lin_thresholds
                 .map_or(f64::INFINITY, |t| t.off_g * t.off_g);
         }
-        self.step_lin2 = 0.0;
-        self.step_blocks = 0;
     }
 
     /// A step from `t_first_s` to `t_last_s` that opens, extends or closes a run: `r2` is
@@ -629,6 +622,32 @@ impl SlowChannel {
     }
 }
 
+/// How much of a sensor's quantisation step of `step_g` still shows in the channel's
+/// averages, from 1 (all of it) to 0, given the floor of its linear energy `lin_floor_g`
+/// (an RMS over the three axes; `None` while unknown, which counts as all).
+///
+/// Averaging recovers values between the steps only as far as the noise spreads the readings
+/// over neighbouring steps. With Gaussian noise of σ per axis the mean reading misses the
+/// true value by a ripple of about step/π · exp(−2π²σ²/step²): a few percent of a step at
+/// σ = 0.3 step, 1.3 % at 0.4 and 0.2 % at 0.5, where the noise dithers the steps away. σ is
+/// the floor's per-axis RMS less the share quantisation itself adds (step²/12). So a quiet
+/// coarse sensor (2–4 mg of noise on 15.6 mg steps) keeps the margins of
+/// [`SlowChannel::MARGIN_STEPS`] in full, and a noisy one (10 mg) none: there a margin of
+/// two steps, 31 mg, would keep the thresholds far above any wander and blind the channel
+/// to the movements it is for.
+fn undithered_share(step_g: f64, lin_floor_g: Option<f64>) -> f64 {
+    const FULL_BELOW: f64 = 0.4;
+    const NONE_FROM: f64 = 0.5;
+    match lin_floor_g {
+        Some(floor_g) if step_g > 0.0 => {
+            let sigma2 = floor_g * floor_g / 3.0 - step_g * step_g / 12.0;
+            let ratio = sigma2.max(0.0).sqrt() / step_g;
+            ((NONE_FROM - ratio) / (NONE_FROM - FULL_BELOW)).clamp(0.0, 1.0)
+        }
+        _ => 1.0,
+    }
+}
+
 /// Squared calibrated distance between two orientations in the signal path's lanes, with
 /// the calibration's squared gains `k2`, in g² (summed in pairs, as the lanes allow).
 #[inline(always)]
@@ -752,6 +771,52 @@ mod tests {
         } else {
             0.0
         }
+    }
+
+    #[test]
+    fn the_steps_show_through_averages_until_the_noise_reaches_half_a_step() {
+        let step = 1.0 / 64.0;
+        // The linear floor of a sensor with `noise` g per axis: an RMS over three axes,
+        // the quantisation's own share included.
+        let floor = |noise: f64| Some((3.0 * (noise * noise + step * step / 12.0)).sqrt());
+        assert_eq!(undithered_share(step, floor(0.3 * step)), 1.0);
+        assert_eq!(undithered_share(step, floor(0.4 * step)), 1.0);
+        assert!((undithered_share(step, floor(0.45 * step)) - 0.5).abs() < 1e-9);
+        assert_eq!(undithered_share(step, floor(0.5 * step)), 0.0);
+        assert_eq!(undithered_share(step, floor(0.64 * step)), 0.0);
+        // Unknown noise keeps the margins, and a sensor without steps has none to keep.
+        assert_eq!(undithered_share(step, None), 1.0);
+        assert_eq!(undithered_share(0.0, floor(0.001)), 1.0);
+    }
+
+    #[test]
+    fn a_coarse_sensor_keeps_its_margins_when_quiet_and_drops_them_when_noisy() {
+        let config = Config::default();
+        let plan = plan(&config);
+        // 10 bits over ±8 g: 15.6 mg a step.
+        let step = 1.0 / 64.0;
+        let thresholds = |noise: f64| {
+            let mut ch = SlowChannel::new(120, 0.5);
+            for _ in 0..8 {
+                // The smoothed orientation 1 mg from rest, and the linear energy of the
+                // noise with the quantisation's share.
+                ch.step_r2 = 1e-6;
+                ch.step_lin2 = 3.0 * (noise * noise + step * step / 12.0);
+                ch.step_blocks = 1;
+                ch.close_floor_step(&plan, &config, step);
+            }
+            let floor = |f: &NoiseFloor| f.value().unwrap();
+            let (r, h) = (ch.thresholds.unwrap(), ch.lin_thresholds.unwrap());
+            (r.on_g - floor(&ch.floor), h.on_g - floor(&ch.lin_floor))
+        };
+        // 3 mg of noise (a fifth of a step): the averages wander with the true value, and
+        // the onset thresholds stand two steps above the floors.
+        let (r, h) = thresholds(0.003);
+        assert!(r >= 2.0 * step - 1e-9 && h >= 2.0 * step - 1e-9, "{r} {h}");
+        // 10 mg (0.64 of a step): the noise dithers the steps, and only the factors and the
+        // margins in g remain.
+        let (r, h) = thresholds(0.010);
+        assert!(r < 0.5 * step && h < step, "{r} {h}");
     }
 
     #[test]
