@@ -132,6 +132,8 @@ struct Scorer {
     sleep: SleepTracker,
     /// Sleep transitions not yet fed to the metrics: (time, true for an onset).
     transitions: VecDeque<(f64, bool)>,
+    /// Gaps not yet fed to the metrics, by start: (start, duration), in seconds.
+    gaps: VecDeque<(f64, f64)>,
     /// Delivered events not yet fed to the metrics.
     for_metrics: VecDeque<Event>,
     metrics: NightAccumulator,
@@ -209,6 +211,7 @@ impl Scorer {
             out: Vec::with_capacity(OUT_CAPACITY),
             sleep: SleepTracker::new(&config.sleep),
             transitions: VecDeque::with_capacity(16),
+            gaps: VecDeque::with_capacity(16),
             for_metrics: VecDeque::with_capacity(OUT_CAPACITY),
             metrics: NightAccumulator::new(&config.series, 0.0)?,
             sleep_bouts: Vec::with_capacity(16),
@@ -339,6 +342,9 @@ impl Scorer {
         }
         if let Some(tr) = self.transitions.front() {
             t = t.min(tr.0);
+        }
+        if let Some(g) = self.gaps.front() {
+            t = t.min(g.0);
         }
         t
     }
@@ -794,8 +800,8 @@ impl Scorer {
         self.feed_metrics(self.sleep.settled_before_s());
     }
 
-    /// Feeds events and sleep transitions before `until` to the metrics, in time order (a
-    /// transition first at equal times: a bout holds its start).
+    /// Feeds events, sleep transitions and gaps before `until` to the metrics, in time order
+    /// (at equal times a transition first, as a bout holds its start, then a gap).
     fn feed_metrics(&mut self, until: f64) {
         let acc = &mut self.metrics;
         loop {
@@ -804,13 +810,18 @@ impl Scorer {
                 .front()
                 .map_or(f64::INFINITY, |e| e.onset_s);
             let tt = self.transitions.front().map_or(f64::INFINITY, |t| t.0);
-            if tt <= te && tt < until {
+            let tg = self.gaps.front().map_or(f64::INFINITY, |g| g.0);
+            if tt <= te && tt <= tg && tt < until {
                 if let Some((t, onset)) = self.transitions.pop_front() {
                     if onset {
                         acc.sleep_onset(t);
                     } else {
                         acc.wake(t);
                     }
+                }
+            } else if tg <= te && tg < until {
+                if let Some((start, duration)) = self.gaps.pop_front() {
+                    acc.gap(start, duration);
                 }
             } else if te < until {
                 if let Some(e) = self.for_metrics.pop_front() {
@@ -909,6 +920,13 @@ impl<S: Sink> CoreSink for Relay<'_, S> {
             .flatten()
         {
             self.scorer.sleep_notice(n, self.sink);
+        }
+        // Each sensor reports its own gaps: kept in order of start for the metrics, unless
+        // gaps are stillness (then they are sleep or wake as the time around them).
+        if !self.scorer.config.sleep.gaps_are_still {
+            let gaps = &mut self.scorer.gaps;
+            let at = gaps.partition_point(|g| g.0 <= gap.start_s);
+            gaps.insert(at, (gap.start_s, gap.duration_s));
         }
         self.sink.gap(gap);
     }
@@ -1609,6 +1627,36 @@ mod tests {
             }
         }
         assert!(late.is_empty(), "late: {late:?} (bound {bound} s)");
+    }
+
+    #[test]
+    fn a_gap_in_the_recording_is_neither_sleep_nor_wake() {
+        let rate = 50.0;
+        let s: Vec<Sample> = night(rate, 3600.0, &[], 0.0)
+            .into_iter()
+            .filter(|x| !(1800.0..1980.0).contains(&x.t_s))
+            .collect();
+        let mut d = Detector::new(&Config::default(), rate).unwrap();
+        let (_, summary) = run(&mut d, &s, 4096);
+        let m = &summary.metrics;
+        // From the last sample before the hole to the first after it.
+        let gap = 180.0 + 1.0 / rate;
+        let end = s.last().unwrap().t_s;
+        assert!((m.unrecorded_s - gap).abs() < 1e-6, "{m:?}");
+        // Still throughout: asleep from the start, one bout over the short gap.
+        assert_eq!(m.sleep_onset_s, Some(0.0));
+        assert_eq!(summary.sleep_bouts.len(), 1);
+        assert!((m.time_in_bed_s - end).abs() < 1e-9);
+        assert!((m.total_sleep_time_s - (end - gap)).abs() < 1e-6, "{m:?}");
+        assert!(m.wake_in_bed_s.abs() < 1e-6, "{m:?}");
+        // A device that stops storing samples while still: the gap is sleep.
+        let mut config = Config::default();
+        config.sleep.gaps_are_still = true;
+        let mut d = Detector::new(&config, rate).unwrap();
+        let (_, summary) = run(&mut d, &s, 4096);
+        let m = &summary.metrics;
+        assert_eq!(m.unrecorded_s, 0.0);
+        assert!((m.total_sleep_time_s - end).abs() < 1e-9, "{m:?}");
     }
 
     #[test]

@@ -26,6 +26,10 @@
 //!   per hour of wake in bed (PLMW: time in bed minus total sleep time), per hour of sleep
 //!   period (posture changes, `domain.md` §4.4). A zero denominator gives `None`, never a
 //!   division by zero.
+//! - **Unrecorded time** (the recording's gaps) is neither sleep nor wake: no movement could
+//!   be seen in it, so total sleep time, WASO and wake in bed, and with them the indices'
+//!   denominators, leave it out. Time in bed and the sleep period are spans of the clock and
+//!   keep it; `unrecorded_s` says how much there was.
 
 use serde::{Deserialize, Serialize};
 
@@ -72,19 +76,27 @@ pub struct NightMetrics {
     pub in_bed_end_s: f64,
     /// Time in bed, `in_bed_end_s − in_bed_start_s`.
     pub time_in_bed_s: f64,
+    /// Time in bed without samples: the recording's gaps (counted once where the sensors'
+    /// gaps overlap). Nothing is known of it, so it is neither sleep nor wake: total sleep
+    /// time, WASO and wake in bed leave it out, and so do the indices' denominators. (The
+    /// detector reports 0 where gaps are stillness, `SleepConfig::gaps_are_still`.)
+    pub unrecorded_s: f64,
     /// Sleep onset: start of the first sleep bout.
     pub sleep_onset_s: Option<f64>,
     /// Final awakening: end of the last sleep bout.
     pub final_awakening_s: Option<f64>,
     /// Sleep period time (SPT), sleep onset → final awakening (0 without sleep).
     pub sleep_period_s: f64,
-    /// Total sleep time (TST), the sum of the sleep bouts.
+    /// Total sleep time (TST), the sum of the sleep bouts less the unrecorded time inside
+    /// them.
     pub total_sleep_time_s: f64,
-    /// Wake after sleep onset: sleep period minus total sleep time.
+    /// Wake after sleep onset: sleep period minus total sleep time and the unrecorded time
+    /// inside it.
     pub waso_s: f64,
     /// Sleep-onset latency from the start of time in bed.
     pub sleep_onset_latency_s: Option<f64>,
-    /// Wake time in bed, time in bed minus total sleep time (the PLMW denominator).
+    /// Wake time in bed, time in bed minus total sleep time and the unrecorded time (the
+    /// PLMW denominator).
     pub wake_in_bed_s: f64,
     /// Number of sleep bouts.
     pub n_sleep_bouts: u32,
@@ -199,6 +211,23 @@ pub struct NightAccumulator {
     n_jerks: u32,
     activity_s: f64,
     n_posture_after_last_wake: u32,
+    gaps: Unrecorded,
+}
+
+/// The unrecorded time of a night, split as the metrics need it.
+#[derive(Clone, Copy, Debug, Default)]
+struct Unrecorded {
+    /// All of it so far, in seconds.
+    total_s: f64,
+    /// The part inside sleep bouts.
+    asleep_s: f64,
+    /// `total_s` at the first sleep onset and at the last awakening: the sleep period holds
+    /// what lies between.
+    at_first_onset_s: f64,
+    at_last_wake_s: f64,
+    /// End of the last gap counted: a gap reaching back before it (another sensor's,
+    /// overlapping) counts only from there.
+    until_s: f64,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -266,6 +295,10 @@ impl NightAccumulator {
             n_jerks: 0,
             activity_s: 0.0,
             n_posture_after_last_wake: 0,
+            gaps: Unrecorded {
+                until_s: f64::NEG_INFINITY,
+                ..Unrecorded::default()
+            },
         })
     }
 
@@ -277,7 +310,10 @@ impl NightAccumulator {
         self.asleep = true;
         self.bout_start_s = t_s;
         self.n_bouts = self.n_bouts.saturating_add(1);
-        self.first_onset_s.get_or_insert(t_s);
+        if self.first_onset_s.is_none() {
+            self.first_onset_s = Some(t_s);
+            self.gaps.at_first_onset_s = self.gaps.total_s;
+        }
         self.last_sleep_onset_s = Some(t_s);
         // Jerks still waiting for a following onset are the last ones pushed.
         for j in self.jerks.iter_mut().rev() {
@@ -297,6 +333,22 @@ impl NightAccumulator {
         self.tst_s += (t_s - self.bout_start_s).max(0.0);
         self.last_wake_s = Some(t_s);
         self.n_posture_after_last_wake = 0;
+        self.gaps.at_last_wake_s = self.gaps.total_s;
+    }
+
+    /// No samples from `start_s` for `duration_s` seconds, in time order with the rest
+    /// (at a sleep transition's time, after it). Several sensors' gaps may overlap: the
+    /// time counts once.
+    pub fn gap(&mut self, start_s: f64, duration_s: f64) {
+        let end_s = start_s + duration_s;
+        let d = end_s - start_s.max(self.gaps.until_s);
+        if d > 0.0 {
+            self.gaps.total_s += d;
+            if self.asleep {
+                self.gaps.asleep_s += d;
+            }
+            self.gaps.until_s = end_s;
+        }
     }
 
     /// Takes one classified event.
@@ -430,13 +482,15 @@ impl NightAccumulator {
         self.wake(in_bed_end_s);
         close_ferri_run(&mut self.ferri_run, &mut self.c);
         let c = self.c;
-        let tst_s = self.tst_s;
+        let gaps = self.gaps;
+        let tst_s = (self.tst_s - gaps.asleep_s).max(0.0);
         let time_in_bed_s = (in_bed_end_s - self.in_bed_start_s).max(0.0);
         let sleep_period_s = match (self.first_onset_s, self.last_wake_s) {
             (Some(a), Some(b)) => (b - a).max(0.0),
             _ => 0.0,
         };
-        let wake_in_bed_s = (time_in_bed_s - tst_s).max(0.0);
+        let unrecorded_spt_s = gaps.at_last_wake_s - gaps.at_first_onset_s;
+        let wake_in_bed_s = (time_in_bed_s - tst_s - gaps.total_s).max(0.0);
         let n_posture_spt = if ended_awake {
             c.posture_since_onset
                 .saturating_sub(self.n_posture_after_last_wake)
@@ -459,11 +513,12 @@ impl NightAccumulator {
             in_bed_start_s: self.in_bed_start_s,
             in_bed_end_s,
             time_in_bed_s,
+            unrecorded_s: gaps.total_s,
             sleep_onset_s: self.first_onset_s,
             final_awakening_s: self.last_wake_s.filter(|_| self.first_onset_s.is_some()),
             sleep_period_s,
             total_sleep_time_s: tst_s,
-            waso_s: (sleep_period_s - tst_s).max(0.0),
+            waso_s: (sleep_period_s - tst_s - unrecorded_spt_s).max(0.0),
             sleep_onset_latency_s: self.first_onset_s.map(|t| t - self.in_bed_start_s),
             wake_in_bed_s,
             n_sleep_bouts: self.n_bouts,
@@ -532,6 +587,10 @@ impl NightAccumulator {
         self.n_jerks = 0;
         self.activity_s = 0.0;
         self.n_posture_after_last_wake = 0;
+        self.gaps = Unrecorded {
+            until_s: f64::NEG_INFINITY,
+            ..Unrecorded::default()
+        };
     }
 }
 

@@ -18,6 +18,11 @@
 //!   or by the window running out.
 //! - Asleep, wake evidence ends the bout at its onset.
 //! - A gap longer than `persist_s` ends a bout at the gap's start: nothing is known inside.
+//!   A shorter one leaves a bout open, and while awake it does not count towards the
+//!   `persist_s` of quiet that confirms sleep: that asks for ten minutes seen still. (The
+//!   night's metrics leave gaps out of sleep and wake alike, see [`crate::metrics`].) For a
+//!   device that stops storing samples while still, gaps are stillness instead
+//!   ([`SleepConfig::gaps_are_still`]): the tracker passes over them.
 //!
 //! The tracker holds a handful of numbers; its decisions lag the input by at most
 //! `persist_s`: the state at any time older than that is final.
@@ -44,6 +49,13 @@ pub struct SleepConfig {
     /// development nights (the length rule then included) 30, 60 and 120 s gave the same
     /// leg movements within 0.001 of F1 and better activity than 0 or 300 s.
     pub settle_s: f64,
+    /// Whether a gap in the recording is the sensor lying still: true for a device that
+    /// stops storing samples while it does not move (ActiGraph's idle-sleep mode), where
+    /// gaps are stillness, count towards confirming sleep and belong to the bout around
+    /// them. False (the default): a gap is time nothing is known of (a lost connection, a
+    /// flat battery, a file cut short): it is neither sleep nor wake, a long one (at least
+    /// `persist_s`) ends a bout, and the metrics leave it out (`NightMetrics::unrecorded_s`).
+    pub gaps_are_still: bool,
 }
 
 impl Default for SleepConfig {
@@ -52,6 +64,7 @@ impl Default for SleepConfig {
             persist_s: 600.0,
             jerk_window_s: 1800.0,
             settle_s: 60.0,
+            gaps_are_still: false,
         }
     }
 }
@@ -71,6 +84,7 @@ pub(crate) struct SleepTracker {
     persist_s: f64,
     jerk_window_s: f64,
     settle_s: f64,
+    gaps_are_still: bool,
     /// True once the open bout's onset is fixed and reported.
     onset_fixed: bool,
     /// Start of the current sleep bout, when asleep.
@@ -79,6 +93,8 @@ pub(crate) struct SleepTracker {
     quiet_since_s: f64,
     /// First hypnic jerk since `quiet_since_s`, when awake.
     first_jerk_s: Option<f64>,
+    /// Time without samples since `quiet_since_s`, when awake and not yet confirmed.
+    unseen_s: f64,
     /// Time up to which the input has been seen, in seconds.
     now_s: f64,
     started: bool,
@@ -90,10 +106,12 @@ impl SleepTracker {
             persist_s: cfg.persist_s,
             jerk_window_s: cfg.jerk_window_s,
             settle_s: cfg.settle_s,
+            gaps_are_still: cfg.gaps_are_still,
             onset_fixed: false,
             asleep_since_s: None,
             quiet_since_s: 0.0,
             first_jerk_s: None,
+            unseen_s: 0.0,
             now_s: f64::NEG_INFINITY,
             started: false,
         }
@@ -133,7 +151,7 @@ impl SleepTracker {
         }
         self.now_s = self.now_s.max(t_s);
         match self.asleep_since_s {
-            None if self.now_s - self.quiet_since_s >= self.persist_s => {
+            None if self.now_s - self.quiet_since_s - self.unseen_s >= self.persist_s => {
                 let jerk = self.first_jerk_s.take();
                 let onset = jerk.unwrap_or(self.quiet_since_s);
                 self.asleep_since_s = Some(onset);
@@ -186,13 +204,21 @@ impl SleepTracker {
         self.onset_fixed = false;
         self.quiet_since_s = self.quiet_since_s.max(offset_s);
         self.first_jerk_s = None;
+        self.unseen_s = 0.0;
         self.now_s = self.now_s.max(offset_s);
         out
     }
 
-    /// A gap from `start_s` lasting `duration_s`: a long one ends the bout at its start.
+    /// A gap from `start_s` lasting `duration_s`: a long one ends the bout at its start; a
+    /// short one, awake, is quiet not seen. Where gaps are stillness, nothing.
     pub(crate) fn gap(&mut self, start_s: f64, duration_s: f64) -> [Option<SleepNotice>; 2] {
+        if self.gaps_are_still {
+            return [None, None];
+        }
         if duration_s < self.persist_s {
+            if self.asleep_since_s.is_none() && start_s >= self.quiet_since_s {
+                self.unseen_s += duration_s;
+            }
             return [None, None];
         }
         let end = start_s + duration_s;
@@ -339,6 +365,43 @@ mod tests {
         assert_eq!(t.advance(4400.0), None);
         assert_eq!(t.advance(4500.0), None);
         assert_eq!(t.advance(5700.0), onset(3900.0));
+    }
+
+    #[test]
+    fn ten_minutes_of_quiet_must_be_seen_a_short_gap_awake_does_not_count() {
+        let mut t = tracker();
+        t.wake(100.0, 130.0);
+        assert_eq!(t.gap(200.0, 180.0), [None, None]);
+        assert_eq!(t.advance(909.9), None);
+        assert!(!t.is_asleep());
+        t.advance(910.0);
+        assert!(t.is_asleep());
+        // The onset is still the end of the last wake movement, and once asleep a short
+        // gap leaves the bout open.
+        assert_eq!(t.advance(2110.0), onset(130.0));
+        assert_eq!(t.gap(3000.0, 180.0), [None, None]);
+        assert!(t.is_asleep());
+        // Wake evidence starts the count afresh: an earlier gap no longer delays it.
+        assert_eq!(t.wake(4000.0, 4030.0), [None, bout(130.0, 4000.0)]);
+        t.advance(4629.9);
+        assert!(!t.is_asleep());
+        t.advance(4630.0);
+        assert!(t.is_asleep());
+    }
+
+    #[test]
+    fn where_gaps_are_stillness_they_confirm_sleep_and_never_end_a_bout() {
+        let mut t = SleepTracker::new(&SleepConfig {
+            gaps_are_still: true,
+            ..SleepConfig::default()
+        });
+        t.start(0.0);
+        t.wake(100.0, 130.0);
+        assert_eq!(t.gap(200.0, 500.0), [None, None]);
+        t.advance(730.0);
+        assert!(t.is_asleep());
+        assert_eq!(t.gap(3000.0, 3600.0), [None, None]);
+        assert!(t.is_asleep());
     }
 
     #[test]

@@ -160,10 +160,25 @@ fn detection(s: &mut String, r: &NightReport) {
             format!("{}{latency}", when(t, base))
         }),
     );
+    // Gaps are neither sleep nor wake: say how much of the time in bed they took, and when
+    // it is much, that a device idling while still needs its gaps taken as stillness.
+    let unrecorded = if m.unrecorded_s > 0.0 {
+        format!(", {} of it unrecorded", duration(m.unrecorded_s))
+    } else {
+        String::new()
+    };
+    if m.unrecorded_s > 0.25 * m.time_in_bed_s {
+        row(
+            "note",
+            "gaps are counted as neither sleep nor wake; for a device that stops storing \
+             samples while still (ActiGraph idle-sleep mode) set sleep.gaps_are_still"
+                .to_string(),
+        );
+    }
     row(
         "total sleep",
         format!(
-            "{} in {} bout{} (sleep period {}, WASO {}, time in bed {})",
+            "{} in {} bout{} (sleep period {}, WASO {}, time in bed {}{unrecorded})",
             duration(m.total_sleep_time_s),
             m.n_sleep_bouts,
             if m.n_sleep_bouts == 1 { "" } else { "s" },

@@ -294,3 +294,27 @@ fn grid_quantiles_match_type_7() {
     g.push(32.0);
     assert_eq!(g.quantile(0.75), None);
 }
+
+#[test]
+fn unrecorded_time_is_neither_sleep_nor_wake_and_overlapping_gaps_count_once() {
+    let (_, bouts) = worked_night();
+    let mut acc = NightAccumulator::new(&SeriesConfig::wasm2016(), 0.0).unwrap();
+    // Before the onset 100 s; in the first bout 600 s, reported by two sensors whose gaps
+    // overlap by half; between the bouts 200 s.
+    acc.gap(1000.0, 100.0);
+    acc.sleep_onset(bouts[0].start_s);
+    acc.gap(5000.0, 400.0);
+    acc.gap(5200.0, 400.0);
+    acc.wake(bouts[0].end_s);
+    acc.gap(14_500.0, 200.0);
+    acc.sleep_onset(bouts[1].start_s);
+    acc.wake(bouts[1].end_s);
+    let m = acc.finish(28_800.0);
+    assert_eq!(m.unrecorded_s, 900.0);
+    assert_eq!(m.time_in_bed_s, 28_800.0);
+    assert_eq!(m.sleep_period_s, 25_200.0);
+    assert_eq!(m.total_sleep_time_s, 24_600.0 - 600.0);
+    assert_eq!(m.waso_s, 600.0 - 200.0);
+    // The gaps in wake (100 s and 200 s) come out of it; the one asleep is out of TST.
+    assert_eq!(m.wake_in_bed_s, 4200.0 - 300.0);
+}
