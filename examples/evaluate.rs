@@ -268,7 +268,7 @@ fn emit(text: &str) -> Result<(), Error> {
     let mut out = std::io::stdout().lock();
     match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-        r => r.map_err(Error::from),
+        r => r.map_err(|e| Error::new(ErrorKind::Write(e))),
     }
 }
 
@@ -337,9 +337,8 @@ fn run_benchmark(a: &Args, which: &str) -> Result<(), Error> {
         start.elapsed().as_secs_f64()
     );
     emit(&md)?;
-    let write = |path: &Path, text: &str| {
-        std::fs::write(path, text).map_err(|e| Error::from(e).in_file(path))
-    };
+    let write =
+        |path: &Path, text: &str| std::fs::write(path, text).map_err(|e| Error::write(e, path));
     if let Some(p) = &a.markdown_path {
         write(p, &md)?;
     }

@@ -23,7 +23,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
-use sleeptwitch::analysis::{detector_rate_hz, InputReport, NightReport};
+use sleeptwitch::analysis::{check_output_path, detector_rate_hz, InputReport, NightReport};
 use sleeptwitch::io::{AccelUnit, CsvReaderBuilder, EventWriter};
 use sleeptwitch::{Config, Detector, Error, ErrorKind, Event, Sample, Site, Source};
 
@@ -94,6 +94,10 @@ impl<W: Write> sleeptwitch::Sink for Printer<W> {
 }
 
 fn run(args: &Args) -> Result<(), Error> {
+    // A missing folder for the summary is found now, not when the input ends.
+    if let Some(path) = &args.summary {
+        check_output_path(path)?;
+    }
     let config = match &args.config {
         Some(p) => Config::from_file(p)?,
         None => Config::default(),
@@ -147,7 +151,7 @@ fn run(args: &Args) -> Result<(), Error> {
             })?;
         let inputs = vec![InputReport::new(&input, reader.info(), &stream)];
         let report = NightReport::new("stdin".into(), inputs, &config, summary);
-        std::fs::write(path, report.to_json()? + "\n").map_err(|e| Error::from(e).in_file(path))?;
+        std::fs::write(path, report.to_json()? + "\n").map_err(|e| Error::write(e, path))?;
     }
     Ok(())
 }

@@ -108,6 +108,10 @@ pub enum ErrorKind {
     /// Reading the input failed.
     #[error("read failed: {0}")]
     Io(#[from] std::io::Error),
+    /// Writing an output (events, summary, picture, table) failed, or cannot start: the
+    /// error's position names the file.
+    #[error("write failed: {0}")]
+    Write(std::io::Error),
     /// The input holds no bytes at all.
     #[error("the file is empty")]
     Empty,
@@ -288,6 +292,13 @@ impl Error {
         self.position().and_then(|p| p.line)
     }
 
+    /// A failed write of `file`: [`ErrorKind::Write`], naming the file.
+    #[cold]
+    #[inline(never)]
+    pub fn write(e: std::io::Error, file: &Path) -> Self {
+        Error::new(ErrorKind::Write(e)).in_file(file)
+    }
+
     /// Names the file the error belongs to (kept if one is already named).
     #[must_use]
     pub fn in_file(mut self, file: &Path) -> Self {
@@ -320,7 +331,7 @@ impl fmt::Debug for Error {
 impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match &self.0.kind {
-            ErrorKind::Io(e) => Some(e),
+            ErrorKind::Io(e) | ErrorKind::Write(e) => Some(e),
             ErrorKind::Config(e) => Some(e),
             _ => None,
         }
@@ -424,6 +435,15 @@ mod tests {
             e.to_string(),
             "a.cwa: byte 7680 (block 13): cwa: checksum mismatch (stored 0x1234, computed 0xbeef)"
         );
+    }
+
+    #[test]
+    fn writes_say_they_are_writes() {
+        let io = std::io::Error::new(std::io::ErrorKind::NotFound, "no such directory");
+        let e = Error::write(io, Path::new("out/e.csv"));
+        assert_eq!(e.to_string(), "out/e.csv: write failed: no such directory");
+        assert!(matches!(e.kind(), ErrorKind::Write(_)));
+        assert!(std::error::Error::source(&e).is_some());
     }
 
     #[test]

@@ -555,6 +555,53 @@ fn per_night_outputs_need_one_night() {
     assert!(text(&o.stderr).contains("--out-dir"), "{}", text(&o.stderr));
 }
 
+#[test]
+fn an_output_in_a_missing_folder_is_refused_before_the_analysis() {
+    let dir = temp("no-folder");
+    let input = testdata("gap_100hz.csv");
+    for option in ["--events", "--summary", "--plot"] {
+        let out = dir.join("missing").join("out");
+        let o = run("analyze", &[option, s(&out), s(&input)]);
+        assert_eq!(o.status.code(), Some(1), "{option}");
+        let err = text(&o.stderr);
+        assert_eq!(
+            err,
+            format!(
+                "error: {}: write failed: folder {} does not exist\n",
+                out.display(),
+                dir.join("missing").display()
+            ),
+            "{option}"
+        );
+        // Nothing was analysed: no table on stdout.
+        assert_eq!(text(&o.stdout), "", "{option}");
+    }
+    // A write that fails once the analysis is done says it is a write, naming the file:
+    // here the events file is a folder.
+    let taken = dir.join("taken");
+    std::fs::create_dir_all(&taken).unwrap();
+    let o = run("analyze", &["--events", s(&taken), s(&input)]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = text(&o.stderr);
+    assert!(
+        err.starts_with(&format!("error: {}: write failed: ", taken.display())),
+        "{err}"
+    );
+    // The summary JSON of stream is checked before its input is read.
+    let o = Command::new(example("stream"))
+        .args(["--summary", s(&dir.join("missing").join("s.json"))])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        text(&o.stderr).contains("write failed: folder"),
+        "{}",
+        text(&o.stderr)
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 /// The README's first command: the compressed simulated night in testdata, scored against
 /// the truth that came with it.
 #[test]

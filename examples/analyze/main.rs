@@ -29,8 +29,8 @@ use std::time::Instant;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rayon::prelude::*;
 use sleeptwitch::analysis::{
-    analyze_night_with, find_nights, group_nights, unique_names, write_cohort, CohortRow, Input,
-    NightInputs, NightReport, Options,
+    analyze_night_with, check_output_path, find_nights, group_nights, unique_names, write_cohort,
+    CohortRow, Input, NightInputs, NightReport, Options,
 };
 use sleeptwitch::io::{EventWriter, OpenOptions};
 use sleeptwitch::series::SeriesConfig;
@@ -157,7 +157,17 @@ fn run(args: &Args) -> Result<bool, Usage> {
     }
     if let Some(dir) = &args.out_dir {
         if let Err(e) = std::fs::create_dir_all(dir) {
-            eprintln!("error: {}: {e}", dir.display());
+            eprintln!("error: {}: cannot create the folder: {e}", dir.display());
+            return Ok(false);
+        }
+    }
+    // A missing output folder is found now, not after the analysis.
+    for path in [&args.events, &args.summary, &args.plot]
+        .into_iter()
+        .flatten()
+    {
+        if let Err(e) = check_output_path(path) {
+            eprintln!("error: {e}");
             return Ok(false);
         }
     }
@@ -275,7 +285,7 @@ fn report(args: &Args, done: &[Done]) -> Result<bool, Usage> {
             .collect();
         let path = dir.join("summary.csv");
         let written = File::create(&path)
-            .map_err(Error::from)
+            .map_err(|e| Error::write(e, &path))
             .and_then(|f| write_cohort(BufWriter::new(f), &rows));
         if let Err(e) = written {
             ok = false;
@@ -380,7 +390,7 @@ fn analyze(
         if let Some(p) = &out.summary {
             let text = r.to_json();
             write_errors.extend(
-                text.and_then(|t| std::fs::write(p, t + "\n").map_err(Error::from))
+                text.and_then(|t| std::fs::write(p, t + "\n").map_err(|e| Error::write(e, p)))
                     .map_err(|e| e.in_file(p))
                     .err(),
             );

@@ -279,7 +279,8 @@ pub(crate) fn draw(path: &Path, night: &Night<'_>) -> Res<()> {
 
     draw_legend(&legend, night)?;
     draw_histogram(&hist, r)?;
-    root.present().map_err(err)
+    // The SVG is written to the file here.
+    root.present().map_err(|e| format!("write failed: {e}"))
 }
 
 fn draw_title(

@@ -17,6 +17,7 @@ mod exc {
     pyo3::import_exception!(sleeptwitch.errors, SleeptwitchError);
     pyo3::import_exception!(sleeptwitch.errors, InputError);
     pyo3::import_exception!(sleeptwitch.errors, ReadError);
+    pyo3::import_exception!(sleeptwitch.errors, WriteError);
     pyo3::import_exception!(sleeptwitch.errors, ConfigError);
 }
 
@@ -24,6 +25,7 @@ mod exc {
 pub(crate) fn kind_name(kind: &ErrorKind) -> &'static str {
     match kind {
         ErrorKind::Io(_) => "io",
+        ErrorKind::Write(_) => "write",
         ErrorKind::Empty => "empty",
         ErrorKind::NoSamples => "no_samples",
         ErrorKind::NotText { .. } => "not_text",
@@ -62,7 +64,8 @@ fn build<'py>(
 }
 
 /// The Python exception for a library error: `ConfigError` for a config rule broken,
-/// `ReadError` (an `OSError`) when a file cannot be read, `InputError` (a `ValueError`) for
+/// `ReadError` (an `OSError`) when a file cannot be read, `WriteError` (an `OSError`) when
+/// an output cannot be written, `InputError` (a `ValueError`) for
 /// input that breaks its format or the sample checks, `SleeptwitchError` otherwise.
 pub(crate) fn to_py(py: Python<'_>, e: &Error) -> PyErr {
     if let ErrorKind::Config(c) = e.kind() {
@@ -70,6 +73,7 @@ pub(crate) fn to_py(py: Python<'_>, e: &Error) -> PyErr {
     }
     let ty = match e.kind() {
         ErrorKind::Io(_) => py.get_type::<exc::ReadError>(),
+        ErrorKind::Write(_) => py.get_type::<exc::WriteError>(),
         ErrorKind::Other(_) => py.get_type::<exc::SleeptwitchError>(),
         _ => py.get_type::<exc::InputError>(),
     };

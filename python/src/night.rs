@@ -47,7 +47,7 @@ fn write_outputs(
     events: &[Event],
     summary_json: &str,
 ) -> Result<(PathBuf, PathBuf), Error> {
-    std::fs::create_dir_all(dir).map_err(|e| Error::from(e).in_file(dir))?;
+    std::fs::create_dir_all(dir).map_err(|e| Error::write(e, dir))?;
     let events_path = dir.join(format!("{name}.events.csv"));
     let summary_path = dir.join(format!("{name}.summary.json"));
     let tmp = |p: &Path| {
@@ -56,13 +56,12 @@ fn write_outputs(
             .map_or_else(String::new, |f| f.to_string_lossy().into_owned());
         p.with_file_name(format!(".{file}.{}.tmp", std::process::id()))
     };
-    let place =
-        |from: &Path, to: &Path| std::fs::rename(from, to).map_err(|e| Error::from(e).in_file(to));
+    let place = |from: &Path, to: &Path| std::fs::rename(from, to).map_err(|e| Error::write(e, to));
     let t = tmp(&events_path);
     io::write_events(&t, events)?;
     place(&t, &events_path)?;
     let t = tmp(&summary_path);
-    std::fs::write(&t, format!("{summary_json}\n")).map_err(|e| Error::from(e).in_file(&t))?;
+    std::fs::write(&t, format!("{summary_json}\n")).map_err(|e| Error::write(e, &t))?;
     place(&t, &summary_path)?;
     Ok((events_path, summary_path))
 }
@@ -280,7 +279,7 @@ pub(crate) fn write_cohort_table(py: Python<'_>, path: PathBuf, rows: Vec<String
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| PyValueError::new_err(format!("cohort row: {e}")))?;
     py.detach(|| {
-        let f = std::fs::File::create(&path).map_err(|e| Error::from(e).in_file(&path))?;
+        let f = std::fs::File::create(&path).map_err(|e| Error::write(e, &path))?;
         write_cohort(std::io::BufWriter::new(f), &rows).map_err(|e| e.in_file(&path))
     })
     .map_err(|e| to_py(py, &e))

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import sleeptwitch
-from sleeptwitch import ConfigError, InputError, ReadError, SleeptwitchError
+from sleeptwitch import ConfigError, InputError, ReadError, SleeptwitchError, WriteError
 
 from conftest import TESTDATA
 
@@ -57,6 +57,18 @@ def test_a_missing_file_is_a_read_error_and_an_oserror(tmp_path):
     assert isinstance(e, OSError)
     assert (e.kind, e.file) == ("io", str(missing))
     assert str(e).startswith(f"{missing}: ")
+
+
+def test_an_output_that_cannot_be_written_is_a_write_error_and_an_oserror(tmp_path):
+    night = sleeptwitch.analyze(TESTDATA / "gap_100hz.csv")
+    blocker = tmp_path / "a_file"
+    blocker.write_text("")
+    with pytest.raises(WriteError) as info:
+        night.write(blocker / "out")
+    e = info.value
+    assert isinstance(e, OSError)
+    assert (e.kind, e.file) == ("write", str(blocker / "out"))
+    assert str(e).startswith(f"{blocker / 'out'}: write failed: ")
 
 
 def test_damaged_device_blocks_are_warnings_and_a_bad_header_an_error(tmp_path):

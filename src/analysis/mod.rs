@@ -25,7 +25,9 @@ pub use input::{
     file_stem, find_nights, group_nights, is_output_file, night_name, unique_names, Input,
     NightInputs,
 };
-pub use report::{write_cohort, CohortRow, EventCounts, InputReport, NightReport, Software};
+pub use report::{
+    check_output_path, write_cohort, CohortRow, EventCounts, InputReport, NightReport, Software,
+};
 pub use run::{analyze_night, analyze_night_with, detector_rate_hz, Options};
 
 #[cfg(test)]

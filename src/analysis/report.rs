@@ -1,5 +1,7 @@
 //! What an analysed night reports: the summary JSON and the cohort table's row.
 
+use std::path::Path;
+
 use serde::{Deserialize, Serialize};
 
 use crate::calibrate::{CalibrationReport, CalibrationStatus};
@@ -329,5 +331,64 @@ pub fn write_cohort<W: std::io::Write>(w: W, rows: &[CohortRow]) -> Result<(), E
         wtr.serialize(row)
             .map_err(|e| Error::new(crate::ErrorKind::Other(format!("cohort table: {e}"))))?;
     }
-    wtr.flush().map_err(Error::from)
+    wtr.flush()
+        .map_err(|e| Error::new(crate::ErrorKind::Write(e)))
+}
+
+/// Checks, before any work is done, that an output can be created at `path`: its folder
+/// exists (a bare file name is in the current folder). `-`, standard output, always can.
+///
+/// The file itself is not created, so a night that fails leaves nothing behind; a write can
+/// still fail later (no permission, a full disk) and then says so.
+///
+/// # Errors
+/// [`ErrorKind::Write`](crate::ErrorKind::Write) naming `path`, when its folder does not
+/// exist or is not a folder.
+pub fn check_output_path(path: &Path) -> Result<(), Error> {
+    let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) else {
+        return Ok(());
+    };
+    if path == Path::new("-") || dir.is_dir() {
+        return Ok(());
+    }
+    let why = if dir.exists() {
+        format!("{} is not a folder", dir.display())
+    } else {
+        format!("folder {} does not exist", dir.display())
+    };
+    Err(Error::write(
+        std::io::Error::new(std::io::ErrorKind::NotFound, why),
+        path,
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn outputs_need_an_existing_folder() {
+        let dir = std::env::temp_dir().join(format!("sleeptwitch-out-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        check_output_path(&dir.join("e.csv")).unwrap();
+        check_output_path(Path::new("e.csv")).unwrap();
+        check_output_path(Path::new("-")).unwrap();
+        let missing = dir.join("missing").join("e.csv");
+        let e = check_output_path(&missing).unwrap_err();
+        assert!(matches!(e.kind(), crate::ErrorKind::Write(_)), "{e:?}");
+        assert_eq!(
+            e.to_string(),
+            format!(
+                "{}: write failed: folder {} does not exist",
+                missing.display(),
+                dir.join("missing").display()
+            )
+        );
+        // A file where the folder should be.
+        let file = dir.join("f");
+        std::fs::write(&file, "").unwrap();
+        let e = check_output_path(&file.join("e.csv")).unwrap_err();
+        assert!(e.to_string().ends_with("is not a folder"), "{e}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }

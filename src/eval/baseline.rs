@@ -149,11 +149,11 @@ impl Baseline {
     }
 
     fn detect_in(&self, night: &Night, legs: &[Site], dir: &Path) -> Result<Vec<Event>, Error> {
-        std::fs::create_dir_all(dir).map_err(|e| Error::from(e).in_file(dir))?;
+        std::fs::create_dir_all(dir).map_err(|e| Error::write(e, dir))?;
         let mut per_leg = Vec::with_capacity(legs.len());
         for &site in legs {
             let csv = dir.join(night.file_name(site));
-            let f = std::fs::File::create(&csv).map_err(|e| Error::from(e).in_file(&csv))?;
+            let f = std::fs::File::create(&csv).map_err(|e| Error::write(e, &csv))?;
             night.write_csv(site, f).map_err(|e| e.in_file(&csv))?;
             let events_csv = dir.join(format!("baseline.{}.events.csv", site.as_str()));
             let events = self.run_file(&csv, &events_csv)?;

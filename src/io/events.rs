@@ -46,7 +46,7 @@ impl<W: Write> EventWriter<W> {
     /// When writing the header fails.
     pub fn new(w: W) -> Result<Self, Error> {
         let mut wtr = csv::WriterBuilder::new().has_headers(false).from_writer(w);
-        wtr.write_record(EVENT_COLUMNS).map_err(csv_error)?;
+        wtr.write_record(EVENT_COLUMNS).map_err(csv_write_error)?;
         Ok(EventWriter {
             wtr,
             row: vec![String::new(); EVENT_COLUMNS.len()],
@@ -86,7 +86,7 @@ impl<W: Write> EventWriter<W> {
         if let Some(d) = e.imi_s {
             let _ = write!(imi, "{d}");
         }
-        self.wtr.write_record(&self.row).map_err(csv_error)
+        self.wtr.write_record(&self.row).map_err(csv_write_error)
     }
 
     /// Flushes buffered rows to the underlying writer.
@@ -94,7 +94,9 @@ impl<W: Write> EventWriter<W> {
     /// # Errors
     /// When flushing fails.
     pub fn flush(&mut self) -> Result<(), Error> {
-        self.wtr.flush().map_err(Error::from)
+        self.wtr
+            .flush()
+            .map_err(|e| Error::new(ErrorKind::Write(e)))
     }
 
     /// Flushes and returns the underlying writer.
@@ -104,7 +106,7 @@ impl<W: Write> EventWriter<W> {
     pub fn into_inner(self) -> Result<W, Error> {
         self.wtr
             .into_inner()
-            .map_err(|e| Error::from(std::io::Error::other(e.to_string())))
+            .map_err(|e| Error::new(ErrorKind::Write(std::io::Error::other(e.to_string()))))
     }
 }
 
@@ -114,7 +116,8 @@ impl<W: Write> EventWriter<W> {
 /// When the file cannot be created or written; the error names the file.
 pub fn write_events(path: &Path, events: &[Event]) -> Result<(), Error> {
     let run = || -> Result<(), Error> {
-        let mut w = EventWriter::new(std::io::BufWriter::new(File::create(path)?))?;
+        let file = File::create(path).map_err(|e| Error::write(e, path))?;
+        let mut w = EventWriter::new(std::io::BufWriter::new(file))?;
         for e in events {
             w.write(e)?;
         }
@@ -346,6 +349,19 @@ fn other(msg: String) -> Error {
     Error::new(ErrorKind::Other(msg))
 }
 
+/// Turns a csv error met while writing into ours: its io errors are failed writes.
+#[cold]
+#[inline(never)]
+fn csv_write_error(e: csv::Error) -> Error {
+    if e.is_io_error() {
+        if let csv::ErrorKind::Io(io) = e.into_kind() {
+            return Error::new(ErrorKind::Write(io));
+        }
+        return other("csv: write failed".into());
+    }
+    csv_error(e)
+}
+
 /// Turns a csv error into ours, keeping its line.
 #[cold]
 #[inline(never)]
@@ -377,6 +393,36 @@ mod tests {
 
     fn read_str(s: &str) -> Result<Vec<Event>, Error> {
         EventReader::new(s.as_bytes(), Some(Path::new("ev.csv")))?.read_all()
+    }
+
+    /// A sink that refuses every byte, as a full disk or a closed pipe does.
+    struct Refuses;
+
+    impl std::io::Write for Refuses {
+        fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
+            Err(std::io::Error::other("disk full"))
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Err(std::io::Error::other("disk full"))
+        }
+    }
+
+    #[test]
+    fn failed_writes_are_write_errors_naming_the_file() {
+        let dir = std::env::temp_dir().join(format!("sleeptwitch-ev-{}", std::process::id()));
+        let path = dir.join("missing").join("e.csv");
+        let e = write_events(&path, &[Event::new(0.5, 0.6, Kind::Lm)]).unwrap_err();
+        assert!(matches!(e.kind(), ErrorKind::Write(_)), "{e:?}");
+        let shown = e.to_string();
+        assert!(
+            shown.starts_with(&format!("{}: write failed: ", path.display())),
+            "{shown}"
+        );
+        // csv buffers the header; the refusal comes with the flush.
+        let mut w = EventWriter::new(Refuses).unwrap();
+        w.write(&Event::new(0.5, 0.6, Kind::Lm)).unwrap();
+        let e = w.flush().unwrap_err();
+        assert_eq!(e.to_string(), "write failed: disk full");
     }
 
     #[test]

@@ -149,22 +149,22 @@ impl Night {
     /// When the directory cannot be created or a file cannot be written; the error names
     /// the file.
     pub fn write_to_dir(&self, dir: &Path) -> Result<Vec<PathBuf>, Error> {
-        std::fs::create_dir_all(dir).map_err(|e| Error::from(e).in_file(dir))?;
+        std::fs::create_dir_all(dir).map_err(|e| Error::write(e, dir))?;
         let mut paths = Vec::new();
         for &site in self.sites() {
             let path = dir.join(self.file_name(site));
-            let f = File::create(&path).map_err(|e| Error::from(e).in_file(&path))?;
+            let f = File::create(&path).map_err(|e| Error::write(e, &path))?;
             self.write_csv(site, f).map_err(|e| e.in_file(&path))?;
             paths.push(path);
         }
         let path = dir.join("night.truth.csv");
-        let f = File::create(&path).map_err(|e| Error::from(e).in_file(&path))?;
+        let f = File::create(&path).map_err(|e| Error::write(e, &path))?;
         self.truth
             .write_csv(std::io::BufWriter::new(f))
             .map_err(|e| e.in_file(&path))?;
         paths.push(path);
         let path = dir.join("night.truth.json");
-        let f = File::create(&path).map_err(|e| Error::from(e).in_file(&path))?;
+        let f = File::create(&path).map_err(|e| Error::write(e, &path))?;
         self.truth
             .write_json(std::io::BufWriter::new(f))
             .map_err(|e| e.in_file(&path))?;

@@ -18,7 +18,7 @@ GIL, so Python threads run nights in parallel.
 """
 
 from ._sleeptwitch import __version__
-from .errors import ConfigError, InputError, ReadError, SleeptwitchError
+from .errors import ConfigError, InputError, ReadError, SleeptwitchError, WriteError
 from .night import EVENT_COLUMNS, KINDS, SITES, Events, Night, analyze, analyze_arrays, default_config, site_of
 from .sim import simulate, simulate_arrays
 from .stream import Detector
@@ -37,6 +37,7 @@ __all__ = [
     "SleeptwitchError",
     "InputError",
     "ReadError",
+    "WriteError",
     "ConfigError",
     "EVENT_COLUMNS",
     "KINDS",

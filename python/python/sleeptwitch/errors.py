@@ -19,7 +19,7 @@ TYPE_CHECKING = False  # typing stays unimported at run time (see night.py)
 if TYPE_CHECKING:  # pragma: no cover
     from typing import Any, Optional
 
-__all__ = ["SleeptwitchError", "InputError", "ReadError", "ConfigError"]
+__all__ = ["SleeptwitchError", "InputError", "ReadError", "WriteError", "ConfigError"]
 
 
 class SleeptwitchError(Exception):
@@ -53,6 +53,10 @@ class InputError(SleeptwitchError, ValueError):
 
 class ReadError(SleeptwitchError, OSError):
     """A file that cannot be opened or read."""
+
+
+class WriteError(SleeptwitchError, OSError):
+    """An output file that cannot be created or written."""
 
 
 class ConfigError(SleeptwitchError, ValueError):
