@@ -99,7 +99,14 @@ fn run(args: &Args) -> Result<(), Error> {
         check_output_path(path)?;
     }
     let config = match &args.config {
-        Some(p) => Config::from_file(p)?,
+        Some(p) => {
+            let c = Config::from_file(p)?;
+            // A bad value is the file's fault, whatever the stream holds.
+            c.validate_fields().map_err(|e| {
+                Error::new(ErrorKind::Other(format!("{}: config: {e}", p.display())))
+            })?;
+            c
+        }
         None => Config::default(),
     };
     let mut builder = CsvReaderBuilder::new();

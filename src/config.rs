@@ -296,7 +296,9 @@ impl Config {
         Err(e.in_file(path))
     }
 
-    /// Checks every field against its rule, for a recording sampled at `sample_rate_hz`.
+    /// Checks every field against its rule, for a recording sampled at `sample_rate_hz`:
+    /// the rules of [`validate_fields`](Self::validate_fields), then those that depend on
+    /// the rate.
     ///
     /// # Errors
     /// The first field that breaks a rule, with its value and the rule.
@@ -308,8 +310,8 @@ impl Config {
                 format!("must be at least {} Hz", crate::io::MIN_RATE_HZ),
             ));
         }
+        self.validate_fields()?;
         let s = &self.signal;
-        positive("signal.gravity_cutoff_hz", s.gravity_cutoff_hz)?;
         if s.gravity_cutoff_hz >= sample_rate_hz / 4.0 {
             return Err(ConfigError::new(
                 "signal.gravity_cutoff_hz",
@@ -320,6 +322,19 @@ impl Config {
                 ),
             ));
         }
+        Ok(())
+    }
+
+    /// Checks every rule that holds whatever the recording's sample rate: all of
+    /// [`validate`](Self::validate) but the gravity cutoff's bound by the rate. A config
+    /// that passes can still fail for a slow recording; one that fails fails for all, so a
+    /// caller can report it as the config's fault before any recording is opened.
+    ///
+    /// # Errors
+    /// The first field that breaks a rule, with its value and the rule.
+    pub fn validate_fields(&self) -> Result<(), ConfigError> {
+        let s = &self.signal;
+        positive("signal.gravity_cutoff_hz", s.gravity_cutoff_hz)?;
         positive("signal.block_s", s.block_s)?;
         if s.block_s > 0.25 {
             return Err(ConfigError::new(
@@ -492,6 +507,28 @@ mod tests {
             c.validate(100.0).unwrap_err().field,
             "segment.return_hold_s"
         );
+    }
+
+    #[test]
+    fn rules_free_of_the_rate_are_checked_without_one() {
+        Config::default().validate_fields().unwrap();
+        let mut c = Config::default();
+        c.segment.on_factor = -3.0;
+        let e = c.validate_fields().unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "`segment.on_factor` = -3 must be positive and finite"
+        );
+        assert_eq!(c.validate(100.0).unwrap_err(), e);
+        let mut c = Config::default();
+        c.series.imi_min_s = -1.0;
+        assert!(c.validate_fields().is_err());
+        // The gravity cutoff's bound depends on the rate: only `validate` knows it.
+        let mut c = Config::default();
+        c.signal.gravity_cutoff_hz = 5.0;
+        c.validate_fields().unwrap();
+        assert!(c.validate(10.0).is_err());
+        c.validate(100.0).unwrap();
     }
 
     #[test]

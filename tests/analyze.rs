@@ -529,14 +529,51 @@ fn config_files_and_options_reach_the_detector() {
         err.starts_with(&format!("error: {}:3: config: ", cfg.display())),
         "{err}"
     );
-    // A value that breaks a rule names the field.
+    // A value that breaks a rule names the field, and the option or file that set it, not
+    // the recording.
     let o = run("analyze", &[s(&input), "--off-factor", "9"]);
     assert_eq!(o.status.code(), Some(1));
+    assert_eq!(
+        text(&o.stderr),
+        "error: --off-factor 9: config: `segment.off_factor` = 9 must lie between 1 and \
+         segment.on_factor\n"
+    );
+    let o = run(
+        "analyze",
+        &[s(&input), "--on-factor", "1", "--off-factor", "2"],
+    );
+    assert_eq!(o.status.code(), Some(1));
     assert!(
-        text(&o.stderr).contains("segment.off_factor"),
+        text(&o.stderr).starts_with("error: --on-factor 1 with --off-factor 2: config: "),
         "{}",
         text(&o.stderr)
     );
+    std::fs::write(&cfg, "[segment]\non_factor = -3\n").unwrap();
+    for args in [
+        vec![s(&input), "--config", s(&cfg)],
+        vec!["--config", s(&cfg)],
+    ] {
+        let (o, name) = if args.len() == 3 {
+            (run("analyze", &args), "analyze")
+        } else {
+            // Refused before standard input is read.
+            let o = Command::new(example("stream"))
+                .args(&args)
+                .stdin(Stdio::null())
+                .output()
+                .unwrap();
+            (o, "stream")
+        };
+        assert_eq!(o.status.code(), Some(1), "{name}");
+        assert_eq!(
+            text(&o.stderr),
+            format!(
+                "error: {}: config: `segment.on_factor` = -3 must be positive and finite\n",
+                cfg.display()
+            ),
+            "{name}"
+        );
+    }
     std::fs::remove_dir_all(&dir).unwrap();
 }
 

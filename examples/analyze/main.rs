@@ -32,6 +32,7 @@ use sleeptwitch::analysis::{
     analyze_night_with, check_output_path, find_nights, group_nights, unique_names, write_cohort,
     CohortRow, Input, NightInputs, NightReport, Options,
 };
+use sleeptwitch::config::SegmentConfig;
 use sleeptwitch::io::{EventWriter, OpenOptions};
 use sleeptwitch::series::SeriesConfig;
 use sleeptwitch::{Config, Error, ErrorKind, Event, ScoringRule};
@@ -80,12 +81,15 @@ fn main() -> ExitCode {
 /// A usage error: exit status 2.
 struct Usage(String);
 
-/// The detector config: the file's, then the command line's changes.
-fn config(args: &Args) -> Result<Config, Error> {
+/// The detector config: the file's, then the command line's changes, checked against every
+/// rule that holds at any rate. A value that breaks one is reported as the config's, naming
+/// the file or the options that set it (`c.toml: config: ...`), not as a recording's.
+fn config(args: &Args) -> Result<Config, String> {
     let mut c = match &args.config {
-        Some(p) => Config::from_file(p)?,
+        Some(p) => Config::from_file(p).map_err(|e| e.to_string())?,
         None => Config::default(),
     };
+    let from_file = c.segment.clone();
     if let Some(rule) = args.rule {
         let rule = ScoringRule::from(rule);
         if c.series.rule != rule {
@@ -101,8 +105,39 @@ fn config(args: &Args) -> Result<Config, Error> {
     if let Some(x) = args.off_factor {
         c.segment.off_factor = x;
     }
-    // Checked against its rules for each recording's rate, when its detector is built.
+    if let Err(e) = c.validate_fields() {
+        return Err(format!(
+            "{}: config: {e}",
+            config_source(args, &from_file, e.field)
+        ));
+    }
+    // Checked against the rules that depend on the rate when each detector is built.
     Ok(c)
+}
+
+/// Where a config field that breaks its rule was set: the options that set the movement
+/// thresholds, for those, with the file if it changed them too; else the file.
+fn config_source(args: &Args, from_file: &SegmentConfig, field: &str) -> String {
+    let mut parts = Vec::new();
+    if matches!(field, "segment.on_factor" | "segment.off_factor") {
+        let default = SegmentConfig::default();
+        let file_set = from_file.on_factor.to_bits() != default.on_factor.to_bits()
+            || from_file.off_factor.to_bits() != default.off_factor.to_bits();
+        if let (Some(p), true) = (&args.config, file_set) {
+            parts.push(p.display().to_string());
+        }
+        if let Some(x) = args.on_factor {
+            parts.push(format!("--on-factor {x}"));
+        }
+        if let Some(x) = args.off_factor {
+            parts.push(format!("--off-factor {x}"));
+        }
+    }
+    match (&args.config, parts.is_empty()) {
+        (Some(p), true) => p.display().to_string(),
+        (None, true) => "the default config".into(),
+        _ => parts.join(" with "),
+    }
 }
 
 /// The nights named by the command line, in its order: folders searched, files grouped.
@@ -130,8 +165,8 @@ fn nights(args: &Args) -> Result<Vec<NightInputs>, Error> {
 fn run(args: &Args) -> Result<bool, Usage> {
     let config = match config(args) {
         Ok(c) => c,
-        Err(e) => {
-            eprintln!("error: {e}");
+        Err(msg) => {
+            eprintln!("error: {msg}");
             return Ok(false);
         }
     };

@@ -103,6 +103,25 @@ mod tests {
     }
 
     #[test]
+    fn a_bad_config_is_the_configs_error_not_the_recordings() {
+        let mut config = Config::default();
+        config.segment.on_factor = -3.0;
+        let file = format!("{}/testdata/gap_100hz.csv", env!("CARGO_MANIFEST_DIR"));
+        let e = analyze_night(&[Input::parse(&file)], &config, &Options::default()).unwrap_err();
+        assert!(matches!(e.kind(), crate::ErrorKind::Config(_)), "{e:?}");
+        assert_eq!(e.position(), None, "{e}");
+        assert_eq!(
+            e.to_string(),
+            "`segment.on_factor` = -3 must be positive and finite"
+        );
+        // A rule the recording's rate breaks names the recording (100 Hz: below 25 Hz).
+        let mut config = Config::default();
+        config.signal.gravity_cutoff_hz = 30.0;
+        let e = analyze_night(&[Input::parse(&file)], &config, &Options::default()).unwrap_err();
+        assert!(e.to_string().starts_with(&format!("{file}: ")), "{e}");
+    }
+
+    #[test]
     fn bad_nights_are_errors_naming_the_file() {
         let e = analyze_night(&[], &Config::default(), &Options::default()).unwrap_err();
         assert!(e.to_string().contains("at least one"), "{e}");

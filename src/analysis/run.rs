@@ -80,8 +80,11 @@ pub fn analyze_night(
 ///
 /// # Errors
 /// When `inputs` is empty, names a site twice or mixes `ankle` with `left_ankle` or
-/// `right_ankle`; when a recording cannot be opened or read (the error names the file and
-/// the line or block); when the config breaks a rule for a recording's rate.
+/// `right_ankle`; when the config breaks a rule that holds at any rate
+/// ([`Config::validate_fields`]: checked before any file is opened, and the error names
+/// no recording, as the config is at fault); when a recording cannot be opened or read (the
+/// error names the file and the line or block); when the config breaks a rule for a
+/// recording's rate (the error names the recording, for a night of one).
 pub fn analyze_night_with(
     inputs: &[Input],
     config: &Config,
@@ -90,6 +93,7 @@ pub fn analyze_night_with(
     tap: &mut dyn FnMut(usize, &[Sample]),
 ) -> Result<NightReport, Error> {
     check_sites(inputs)?;
+    config.validate_fields()?;
     let mut sources = Vec::with_capacity(inputs.len());
     let mut sites = Vec::with_capacity(inputs.len());
     for input in inputs {
