@@ -593,6 +593,36 @@ fn per_night_outputs_need_one_night() {
 }
 
 #[test]
+fn an_unknown_site_is_named_and_a_file_of_that_name_still_read() {
+    let dir = temp("site");
+    let o = Command::new(example("analyze"))
+        .arg("knee:n.csv")
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(
+        text(&o.stderr),
+        "error: knee:n.csv: unknown site \"knee\"; expected ankle, left_ankle, right_ankle or \
+         wrist\n"
+    );
+    // Once a file has that name, it is read as the file it is (an ankle).
+    std::fs::copy(testdata("gap_100hz.csv"), dir.join("knee:n.csv")).unwrap();
+    let o = Command::new(example("analyze"))
+        .arg("knee:n.csv")
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert!(
+        text(&o.stdout).starts_with("knee:n.csv\n"),
+        "{}",
+        text(&o.stdout)
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
 fn an_output_in_a_missing_folder_is_refused_before_the_analysis() {
     let dir = temp("no-folder");
     let input = testdata("gap_100hz.csv");

@@ -145,7 +145,7 @@ fn nights(args: &Args) -> Result<Vec<NightInputs>, Error> {
     let mut nights = Vec::new();
     let mut files: Vec<Input> = Vec::new();
     for arg in &args.inputs {
-        let input = Input::parse(arg);
+        let input = Input::parse_checked(arg)?;
         if !input.site_given && input.path.is_dir() {
             nights.extend(group_nights(files.drain(..)));
             nights.extend(find_nights(&input.path)?);

@@ -52,6 +52,48 @@ impl Input {
             site_given: false,
         }
     }
+
+    /// Reads a command-line argument as [`Input::parse`] does, but refuses one that reads
+    /// as `site:path` with a site this crate does not know (`knee:night.csv`): two or more
+    /// letters, digits, `_` or `-` before the first `:`, and no file or folder named by the
+    /// whole argument. A drive letter (`C:\night.csv`) and an existing path that holds a
+    /// `:` are paths, as for [`Input::parse`].
+    ///
+    /// ```
+    /// use sleeptwitch::analysis::Input;
+    /// let e = Input::parse_checked("knee:night.csv").unwrap_err();
+    /// assert!(e.to_string().starts_with(r#"knee:night.csv: unknown site "knee""#));
+    /// assert!(Input::parse_checked("C:\\night.csv").is_ok());
+    /// ```
+    ///
+    /// # Errors
+    /// An unknown site: the error names the argument, the site and the sites known.
+    pub fn parse_checked(arg: &str) -> Result<Input, Error> {
+        Input::parse_checked_with(arg, Path::exists)
+    }
+
+    /// As [`Input::parse_checked`], with `exists` saying whether a path exists.
+    fn parse_checked_with(arg: &str, exists: impl Fn(&Path) -> bool) -> Result<Input, Error> {
+        let input = Input::parse(arg);
+        if input.site_given {
+            return Ok(input);
+        }
+        let Some((prefix, _)) = arg.split_once(':') else {
+            return Ok(input);
+        };
+        let site_like = prefix.len() >= 2
+            && prefix
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+        if !site_like || exists(&input.path) {
+            return Ok(input);
+        }
+        match prefix.parse::<Site>() {
+            // A known site with nothing after it: a path, as `parse` reads it.
+            Ok(_) => Ok(input),
+            Err(msg) => Err(Error::new(crate::ErrorKind::Other(msg)).in_file(Path::new(arg))),
+        }
+    }
 }
 
 impl FromStr for Input {
@@ -317,6 +359,32 @@ mod tests {
         assert_eq!(i.path, PathBuf::from("C:\\data\\n.csv"));
         // A site with no path after it is a path.
         assert_eq!(Input::parse("ankle:").path, PathBuf::from("ankle:"));
+    }
+
+    #[test]
+    fn unknown_sites_are_refused_and_real_paths_with_colons_kept() {
+        let e = Input::parse_checked("knee:night.csv").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "knee:night.csv: unknown site \"knee\"; expected ankle, left_ankle, right_ankle \
+             or wrist"
+        );
+        let i = Input::parse_checked("left_ankle:L.csv").unwrap();
+        assert_eq!((i.site, i.site_given), (Site::LeftAnkle, true));
+        for path in ["C:\\data\\n.csv", "night.csv", "ankle:", "/a/b:c.csv"] {
+            assert_eq!(
+                Input::parse_checked(path).unwrap(),
+                Input::parse(path),
+                "{path}"
+            );
+        }
+        // A file whose name reads as an unknown site is a file.
+        let i = Input::parse_checked_with("knee:n.csv", |p| p == Path::new("knee:n.csv")).unwrap();
+        assert_eq!(
+            (&i.path, i.site_given),
+            (&PathBuf::from("knee:n.csv"), false)
+        );
+        assert!(Input::parse_checked_with("knee:n.csv", |_| false).is_err());
     }
 
     #[test]
