@@ -198,8 +198,14 @@ pub enum ErrorKind {
         /// Number of fields on this row.
         found: usize,
     },
-    /// The recording is sampled too slowly for the movements this crate detects.
-    #[error("sample rate {rate_hz:.2} Hz is below the {min_hz} Hz minimum: movements of 0.1-0.5 s cannot be seen")]
+    /// The recording is sampled too slowly for the movements this crate detects. When the
+    /// rate would be a plausible one had the times been milliseconds or microseconds (a
+    /// median step 1,000 or 1,000,000 times an accelerometer's), the message says so.
+    #[error(
+        "sample rate {rate_hz:.2} Hz is below the {min_hz} Hz minimum: movements of 0.1-0.5 s \
+         cannot be seen{}",
+        time_unit_hint(*rate_hz, *min_hz)
+    )]
     RateTooLow {
         /// The rate found, from the median sample interval, in Hz.
         rate_hz: f64,
@@ -238,6 +244,25 @@ pub enum ErrorKind {
     /// Anything else a reader or writer of auxiliary files reports (events, truth, config).
     #[error("{0}")]
     Other(String),
+}
+
+/// Highest sample rate taken as plausible when guessing that times are not in seconds, in
+/// Hz: the fastest common accelerometers (Axivity AX3, 3,200 Hz) with room to spare.
+const MAX_PLAUSIBLE_RATE_HZ: f64 = 4000.0;
+
+/// For a rate below the minimum, a hint when it would be a plausible accelerometer rate (from
+/// `min_hz` to [`MAX_PLAUSIBLE_RATE_HZ`]) with the times read as milliseconds or
+/// microseconds; else nothing.
+fn time_unit_hint(rate_hz: f64, min_hz: f64) -> String {
+    for (factor, unit) in [(1e3, "milliseconds"), (1e6, "microseconds")] {
+        let scaled = rate_hz * factor;
+        if (min_hz..=MAX_PLAUSIBLE_RATE_HZ).contains(&scaled) {
+            return format!(
+                "; the times may be in {unit} (that would be {scaled:.2} Hz): give them in seconds"
+            );
+        }
+    }
+    String::new()
 }
 
 /// An error from reading an input or running a detector.
@@ -435,6 +460,37 @@ mod tests {
             e.to_string(),
             "a.cwa: byte 7680 (block 13): cwa: checksum mismatch (stored 0x1234, computed 0xbeef)"
         );
+    }
+
+    #[test]
+    fn a_rate_a_thousand_times_too_low_suggests_milliseconds() {
+        let low = |rate_hz: f64| {
+            ErrorKind::RateTooLow {
+                rate_hz,
+                min_hz: 10.0,
+            }
+            .to_string()
+        };
+        let base = "sample rate 0.10 Hz is below the 10 Hz minimum: movements of 0.1-0.5 s \
+                    cannot be seen";
+        // 100 Hz with times in milliseconds: a median step of 10 read as seconds.
+        assert_eq!(
+            low(0.1),
+            format!(
+                "{base}; the times may be in milliseconds (that would be 100.00 Hz): give them \
+                 in seconds"
+            )
+        );
+        // 50 Hz in microseconds: steps of 20,000.
+        assert!(
+            low(5e-5).ends_with("in microseconds (that would be 50.00 Hz): give them in seconds"),
+            "{}",
+            low(5e-5)
+        );
+        // 5 Hz read as 5,000 Hz, one sample in 200 s as 5 Hz or 5,000 Hz: no hint.
+        for rate in [5.0, 0.005, 0.0, f64::INFINITY, f64::NAN] {
+            assert!(!low(rate).contains("the times may be"), "{}", low(rate));
+        }
     }
 
     #[test]

@@ -733,6 +733,24 @@ mod tests {
     }
 
     #[test]
+    fn times_in_epoch_milliseconds_are_named_in_the_rate_error() {
+        // 100 Hz logged with Unix milliseconds: a median step of 10 "seconds".
+        let mut text = String::from("t,x,y,z\n");
+        for i in 0..500u64 {
+            text.push_str(&format!("{},0,0,1\n", 1_700_000_000_000 + 10 * i));
+        }
+        let e = CsvReader::from_reader(text.as_bytes()).err().unwrap();
+        assert!(matches!(e.kind(), ErrorKind::RateTooLow { .. }), "{e}");
+        assert!(
+            e.to_string().ends_with(
+                "; the times may be in milliseconds (that would be 100.00 Hz): give them in \
+                 seconds"
+            ),
+            "{e}"
+        );
+    }
+
+    #[test]
     fn a_reader_dropped_mid_file_stops_its_threads() {
         let text = ramp(20_000);
         for _ in 0..20 {
