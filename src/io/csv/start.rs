@@ -287,9 +287,47 @@ fn decide_units(
         }
         return (u, UnitsFrom::Caller);
     }
+    let median = median_norm(head);
     if let Some(h) = header {
+        // The header is believed, but a magnitude that fits the other unit is said: the
+        // values are not changed.
+        if let Some(median) = median.filter(|m| !near_1_g(m * h.to_g())) {
+            let other = match h {
+                AccelUnit::G => AccelUnit::MPerS2,
+                AccelUnit::MPerS2 => AccelUnit::G,
+            };
+            let found = if near_1_g(median * other.to_g()) {
+                format!("{median:.3}, near 1 g in {other}")
+            } else {
+                format!("{median:.3} {h}, far from 1 g")
+            };
+            info.warnings.push(Warning::new(format!(
+                "the header names {h} but the median |a| over the first {UNITS_WINDOW_S} s is \
+                 {found}: read as {h} all the same; set the unit if the header is wrong"
+            )));
+        }
         return (h, UnitsFrom::Header);
     }
+    let Some(median) = median else {
+        return (AccelUnit::G, UnitsFrom::Magnitude);
+    };
+    let unit = if median < UNITS_BOUNDARY {
+        AccelUnit::G
+    } else {
+        AccelUnit::MPerS2
+    };
+    if !near_1_g(median * unit.to_g()) {
+        info.warnings.push(Warning::new(format!(
+            "median |a| over the first {UNITS_WINDOW_S} s is {median:.3}, far from 1 g or \
+             9.81 m/s²: units guessed as {unit}; name them in the header or set them if wrong"
+        )));
+    }
+    (unit, UnitsFrom::Magnitude)
+}
+
+/// Median |a| of the samples in the first [`UNITS_WINDOW_S`] of `head`, in the file's
+/// unit; `None` when none is finite.
+fn median_norm(head: &[Sample]) -> Option<f64> {
     let t0 = head.first().map_or(0.0, |s| s.t_s);
     let mut norms: Vec<f64> = head
         .iter()
@@ -298,24 +336,16 @@ fn decide_units(
         .filter(|n| n.is_finite())
         .collect();
     if norms.is_empty() {
-        return (AccelUnit::G, UnitsFrom::Magnitude);
+        return None;
     }
     let mid = norms.len() / 2;
     let (_, median, _) = norms.select_nth_unstable_by(mid, f64::total_cmp);
-    let median = *median;
-    let unit = if median < UNITS_BOUNDARY {
-        AccelUnit::G
-    } else {
-        AccelUnit::MPerS2
-    };
-    let in_g = median * unit.to_g();
-    if !(0.5..=2.0).contains(&in_g) {
-        info.warnings.push(Warning::new(format!(
-            "median |a| over the first {UNITS_WINDOW_S} s is {median:.3}, far from 1 g or \
-             9.81 m/s²: units guessed as {unit}; name them in the header or set them if wrong"
-        )));
-    }
-    (unit, UnitsFrom::Magnitude)
+    Some(*median)
+}
+
+/// Whether a median |a| in g is within a factor of 2 of gravity, as a worn sensor's is.
+fn near_1_g(median_g: f64) -> bool {
+    (0.5..=2.0).contains(&median_g)
 }
 
 #[cfg(test)]
@@ -356,13 +386,57 @@ mod tests {
     #[test]
     fn the_caller_then_the_header_win_over_the_magnitude() {
         use AccelUnit::{MPerS2, G};
+        // The header decides, with a warning when the magnitude says the other unit.
         assert_eq!(
             units(None, Some(MPerS2), 1.0),
+            (MPerS2, UnitsFrom::Header, 1)
+        );
+        assert_eq!(
+            units(None, Some(MPerS2), 9.8),
             (MPerS2, UnitsFrom::Header, 0)
         );
         assert_eq!(units(Some(G), None, 9.8), (G, UnitsFrom::Caller, 0));
         // The caller overriding the header is said.
         assert_eq!(units(Some(G), Some(MPerS2), 9.8), (G, UnitsFrom::Caller, 1));
+    }
+
+    #[test]
+    fn a_header_unit_the_magnitude_contradicts_is_kept_and_said() {
+        use AccelUnit::{MPerS2, G};
+        let warned = |header: AccelUnit, norm: f64| {
+            let mut info = RecordingInfo::default();
+            let decided = decide_units(None, Some(header), &still(norm), &mut info);
+            assert_eq!(decided, (header, UnitsFrom::Header));
+            info.warnings
+                .into_iter()
+                .map(|w| w.message)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            warned(G, 9.80665),
+            [
+                "the header names g but the median |a| over the first 10 s is 9.807, near 1 g \
+              in m/s²: read as g all the same; set the unit if the header is wrong"
+            ]
+        );
+        assert_eq!(
+            warned(MPerS2, 1.0),
+            [
+                "the header names m/s² but the median |a| over the first 10 s is 1.000, near 1 g \
+              in g: read as m/s² all the same; set the unit if the header is wrong"
+            ]
+        );
+        // Far from 1 g in both units: said without naming the other.
+        let w = warned(G, 30.0);
+        assert_eq!(w.len(), 1);
+        assert!(
+            w[0].contains("is 30.000 g, far from 1 g: read as g"),
+            "{w:?}"
+        );
+        // Near 1 g in the header's unit: nothing to say.
+        assert!(warned(G, 1.0).is_empty());
+        assert!(warned(G, 1.9).is_empty());
+        assert!(warned(MPerS2, 9.80665).is_empty());
     }
 
     #[test]
