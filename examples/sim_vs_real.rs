@@ -8,6 +8,9 @@
 //!     ../shared/data/ax3_right_wrist_100hz_3min.csv
 //! ```
 //!
+//! Exit status: 0 on success, 1 when a file cannot be read or the picture written, 2 on
+//! bad usage (an unknown option, a missing value).
+//!
 //! Real files are read as `t,x,y,z` (seconds, g) with a small parser of its own. The
 //! noise floor follows the data README: standard deviation of |a| over the quietest gap-free
 //! 60 s window (10 s steps), with the per-axis standard deviations of that window.
@@ -275,25 +278,62 @@ fn panel(
     );
 }
 
-fn run() -> Result<(), String> {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let mut svg_path = None;
-    let mut plot_difficulty = 0.0;
-    let mut files = Vec::new();
+const USAGE: &str = "\
+usage: sim_vs_real [OPTIONS] [FILE.csv...]
+
+Puts simulated nights next to real recordings: sampling, quantisation step, noise floor
+and |a|, as a Markdown table on standard output. Each FILE is a CSV of t,x,y,z (a header
+line, then seconds and g).
+
+options:
+  --svg PATH             also draw a simulated night beside the first real recording with
+                         a still minute, as an SVG picture at PATH
+  --plot-difficulty D    difficulty of the drawn night: easy, hard, or 0 to 1 (default 0)
+  -h, --help             print this text
+";
+
+/// What the command line asks for.
+struct Args {
+    svg_path: Option<String>,
+    plot_difficulty: f64,
+    files: Vec<String>,
+}
+
+/// Reads the command line: `Ok(None)` for --help, `Err` on bad usage.
+fn parse(args: &[String]) -> Result<Option<Args>, String> {
+    let mut parsed = Args {
+        svg_path: None,
+        plot_difficulty: 0.0,
+        files: Vec::new(),
+    };
     let mut i = 0;
     while i < args.len() {
-        if args[i] == "--plot-difficulty" {
-            i += 1;
-            let v = args.get(i).ok_or("--plot-difficulty needs a value")?;
-            plot_difficulty = sleeptwitch::sim::parse_difficulty(v)?;
-        } else if args[i] == "--svg" {
-            i += 1;
-            svg_path = Some(args.get(i).ok_or("--svg needs a file")?.clone());
-        } else {
-            files.push(args[i].clone());
+        let a = args[i].as_str();
+        match a {
+            "-h" | "--help" => return Ok(None),
+            "--plot-difficulty" => {
+                i += 1;
+                let v = args.get(i).ok_or("--plot-difficulty needs a value")?;
+                parsed.plot_difficulty = sleeptwitch::sim::parse_difficulty(v)?;
+            }
+            "--svg" => {
+                i += 1;
+                parsed.svg_path = Some(args.get(i).ok_or("--svg needs a file")?.clone());
+            }
+            _ if a.starts_with('-') => return Err(format!("unknown option {a}")),
+            _ => parsed.files.push(a.to_string()),
         }
         i += 1;
     }
+    Ok(Some(parsed))
+}
+
+fn run(args: Args) -> Result<(), String> {
+    let Args {
+        svg_path,
+        plot_difficulty,
+        files,
+    } = args;
     let mut table = String::from(
         "| recording | samples | span s | rate Hz | dt SD ms | gaps | step mg | noise floor mg, quietest 60 s: \\|a\\| (x / y / z) | quietest 10 s mg | median \\|a\\| g |\n|---|---|---|---|---|---|---|---|---|---|\n",
     );
@@ -436,7 +476,20 @@ fn run() -> Result<(), String> {
 }
 
 fn main() -> ExitCode {
-    match run() {
+    let argv: Vec<String> = std::env::args().skip(1).collect();
+    let args = match parse(&argv) {
+        Ok(Some(a)) => a,
+        Ok(None) => {
+            print!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            eprintln!("run with --help for the options");
+            return ExitCode::from(2);
+        }
+    };
+    match run(args) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e}");

@@ -7,8 +7,11 @@
 //! Writes `night.csv` (`t,x,y,z`, seconds and g; with `--bilateral`, `night.left_ankle.csv`,
 //! `night.right_ankle.csv` and `night.wrist.csv`), `night.truth.csv` and `night.truth.json`.
 //! The same options and seed give byte-identical files.
+//!
+//! Exit status: 0 on success, 1 when the night cannot be made (a value out of its range) or
+//! written, 2 on bad usage (an unknown option, a value that is not a number, no OUT_DIR).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
@@ -123,19 +126,11 @@ fn parse(args: &[String]) -> Result<(SimConfig, Option<PathBuf>, bool), String> 
     Ok((cfg, out, print))
 }
 
-fn run() -> Result<(), String> {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let (cfg, out, print) = parse(&args)?;
-    if print {
-        let j = serde_json::to_string_pretty(&cfg).map_err(|e| e.to_string())?;
-        println!("{j}");
-        return Ok(());
-    }
-    let out = out.ok_or_else(|| "no output directory given".to_string())?;
+fn run(cfg: &SimConfig, out: &Path) -> Result<(), String> {
     let t0 = Instant::now();
-    let night = Night::new(&cfg).map_err(|e| e.to_string())?;
+    let night = Night::new(cfg).map_err(|e| e.to_string())?;
     let planned = t0.elapsed();
-    let paths = night.write_to_dir(&out).map_err(|e| e.to_string())?;
+    let paths = night.write_to_dir(out).map_err(|e| e.to_string())?;
     let total = t0.elapsed();
     let m = &night.truth().metrics;
     for p in &paths {
@@ -172,15 +167,37 @@ fn run() -> Result<(), String> {
 }
 
 fn main() -> ExitCode {
-    match run() {
-        Ok(()) => ExitCode::SUCCESS,
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let usage = |e: &str| {
+        eprintln!("error: {e}");
+        eprintln!("run with --help for the options");
+        ExitCode::from(2)
+    };
+    let (cfg, out) = match parse(&args) {
         Err(e) if e.is_empty() => {
             print!("{USAGE}");
-            ExitCode::SUCCESS
+            return ExitCode::SUCCESS;
         }
+        Err(e) => return usage(&e),
+        Ok((cfg, _, true)) => {
+            return match serde_json::to_string_pretty(&cfg) {
+                Ok(j) => {
+                    println!("{j}");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    ExitCode::FAILURE
+                }
+            };
+        }
+        Ok((_, None, false)) => return usage("no output directory given"),
+        Ok((cfg, Some(out), false)) => (cfg, out),
+    };
+    match run(&cfg, &out) {
+        Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e}");
-            eprintln!("run with --help for the options");
             ExitCode::FAILURE
         }
     }

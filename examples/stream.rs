@@ -31,9 +31,22 @@ use sleeptwitch::{Config, Detector, Error, ErrorKind, Event, Sample, Site, Sourc
 /// arrived (the reader fills the chunk it is given), so this bounds the wait it adds.
 const CHUNK_S: f64 = 0.1;
 
-/// Reads a CSV (time, x, y, z) on standard input and prints events as they become final.
+/// Reads accelerometer samples from standard input and prints events as they become final.
+///
+/// Standard input is a CSV of one sample a row, read as it arrives: a header naming a time
+/// column (t, time, timestamp, seconds) and x, y, z columns (also ax…, acc_x…, accel_x…,
+/// with a unit such as x_g or x_ms2), or rows of four numbers t,x,y,z without a header.
+/// Times are seconds (relative or Unix) or ISO-8601 date-times; accelerations are g or
+/// m/s² (named in the header, set with --units, or decided from the magnitude). Events go
+/// to standard output as the CSV of `analyze --events`, a row as soon as each is final.
 #[derive(Debug, Parser)]
-#[command(name = "stream", version, about)]
+#[command(
+    name = "stream",
+    version,
+    about,
+    long_about,
+    after_help = "Example: stream --rate 100 --units g < night.csv > night.events.csv"
+)]
 struct Args {
     /// Unit of the acceleration columns (g or ms2); overrides the header and the magnitude test.
     #[arg(long, value_name = "UNIT", value_parser = ["g", "ms2"])]

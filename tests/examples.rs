@@ -1,5 +1,6 @@
 //! Runs the built `analyze` example on `testdata/` and checks what it prints and how it
-//! exits. `cargo test` builds the examples next to the test binaries (`target/*/examples/`).
+//! exits, and how every example answers `--help` and bad usage. `cargo test` builds the
+//! examples next to the test binaries (`target/*/examples/`).
 
 // Helpers outside #[test] functions fail the test the same way: by panicking.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -17,12 +18,16 @@ fn example(name: &str) -> PathBuf {
         // unit tests): build it as a user would.
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
         let mut cmd = Command::new(cargo);
-        cmd.args(["build", "--example", "analyze"])
+        cmd.args(["build", "--example", "analyze", "--example", "stream"])
+            .args(["--example", "simulate", "--example", "sim_vs_real"])
             .current_dir(env!("CARGO_MANIFEST_DIR"));
         if dir.file_name().is_some_and(|n| n == "release") {
             cmd.arg("--release");
         }
-        assert!(cmd.status().unwrap().success(), "building analyze failed");
+        assert!(
+            cmd.status().unwrap().success(),
+            "building the examples failed"
+        );
     });
     let path = dir
         .join("examples")
@@ -184,4 +189,46 @@ fn bad_usage_exits_2_and_help_exits_0() {
     let help = analyze(&["--help"]);
     assert_eq!(help.status.code(), Some(0));
     assert!(stdout(&help).contains("--units"));
+}
+
+/// Runs example `name` with `args` and no standard input.
+fn example_run(name: &str, args: &[&str]) -> Output {
+    Command::new(example(name))
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn every_example_prints_its_usage_and_exits_2_on_bad_usage() {
+    // (example, what its --help must say)
+    let cases = [
+        ("stream", "standard input"),
+        ("simulate", "usage: simulate"),
+        ("sim_vs_real", "usage: sim_vs_real"),
+    ];
+    for (name, says) in cases {
+        let help = example_run(name, &["--help"]);
+        assert_eq!(help.status.code(), Some(0), "{name}: {}", stderr(&help));
+        assert!(stdout(&help).contains(says), "{name}: {}", stdout(&help));
+        let bad = example_run(name, &["--no-such-option"]);
+        assert_eq!(bad.status.code(), Some(2), "{name}: {}", stderr(&bad));
+        assert!(
+            stderr(&bad).starts_with("error: "),
+            "{name}: {}",
+            stderr(&bad)
+        );
+    }
+    // stream names the format it reads.
+    let help = stdout(&example_run("stream", &["--help"]));
+    assert!(
+        help.contains("t,x,y,z") && help.contains("ISO-8601"),
+        "{help}"
+    );
+    // simulate: a missing value and a missing output folder are bad usage too.
+    for args in [&["--seed"][..], &["--seed", "7"][..]] {
+        let o = example_run("simulate", args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
+    }
 }
