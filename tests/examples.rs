@@ -232,3 +232,24 @@ fn every_example_prints_its_usage_and_exits_2_on_bad_usage() {
         assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
     }
 }
+
+#[test]
+fn a_device_location_other_than_the_site_is_warned_of() {
+    // The AX3 file stores "right wrist" (testdata/README.md); bare, it is analysed as an
+    // ankle, and the table says so.
+    let file = testdata("devices/ax3_right_wrist_100hz_3min.cwa");
+    let o = analyze(&[&file]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(
+        out.contains(
+            "warning      the device file stores the body location \"right wrist\", but the \
+             recording is analysed as ankle (the default when none is given)"
+        ),
+        "{out}"
+    );
+    // Given as a wrist, nothing to say.
+    let o = analyze(&[&format!("wrist:{file}")]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(!stdout(&o).contains("body location"), "{}", stdout(&o));
+}

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::calibrate::{CalibrationReport, CalibrationStatus};
 use crate::io::{iso8601_utc, RecordingInfo, TimeBase};
-use crate::{Config, Error, Kind, NightMetrics, SiteSummary, SleepBout, Summary};
+use crate::{Config, Error, Kind, NightMetrics, Site, SiteSummary, SleepBout, Summary};
 
 use super::Input;
 
@@ -27,6 +27,31 @@ impl Default for Software {
             version: env!("CARGO_PKG_VERSION").into(),
         }
     }
+}
+
+/// Whether a device's stored body location (free text: `right wrist`, `Waist`, `left
+/// ankle`) fits the site a recording is analysed as. Text that names a wrist fits only the
+/// wrist; an ankle, any ankle site of its side (or of either side when it names none); a
+/// trunk or limb place this crate has no site for (waist, hip, thigh, chest, arm…), none.
+/// Text that names no body part (`unknown`, a code) fits every site, so it is not warned of.
+fn location_fits(location: &str, site: Site) -> bool {
+    let text = location.to_ascii_lowercase();
+    let has = |w: &str| text.contains(w);
+    if has("wrist") {
+        return site == Site::Wrist;
+    }
+    if has("ankle") {
+        return match site {
+            Site::Ankle => true,
+            Site::LeftAnkle => !has("right"),
+            Site::RightAnkle => !has("left"),
+            Site::Wrist => false,
+        };
+    }
+    let elsewhere = [
+        "waist", "hip", "thigh", "chest", "trunk", "back", "arm", "hand", "head", "neck",
+    ];
+    !elsewhere.iter().any(|w| has(w))
 }
 
 /// Events delivered in a night, per kind.
@@ -94,7 +119,8 @@ pub struct InputReport {
     /// What the reader learnt: format, units, time base, samples, rate and jitter, gaps,
     /// mean |a|, warnings (their text) and device metadata.
     pub recording: RecordingInfo,
-    /// The reader's warnings with their positions (`night.csv:52: last row cut short`).
+    /// The reader's warnings with their positions (`night.csv:52: last row cut short`),
+    /// then one when the body location a device file stores disagrees with `site`.
     pub warnings: Vec<String>,
     /// The calibration the detector reached on this sensor.
     pub calibration: CalibrationReport,
@@ -109,6 +135,20 @@ impl InputReport {
             (TimeBase::Unix | TimeBase::Iso8601, Some(t)) => Some(iso8601_utc(t)),
             _ => None,
         };
+        let mut warnings: Vec<String> = info.warnings.iter().map(ToString::to_string).collect();
+        let stored = info.device.as_ref().and_then(|d| d.location.as_deref());
+        if let Some(location) = stored.filter(|l| !location_fits(l, input.site)) {
+            let how = if input.site_given {
+                "given"
+            } else {
+                "the default when none is given"
+            };
+            warnings.push(format!(
+                "the device file stores the body location {location:?}, but the recording is \
+                 analysed as {} ({how}); give its site as a prefix, e.g. wrist:FILE",
+                input.site
+            ));
+        }
         InputReport {
             path: input.path.display().to_string(),
             site: input.site,
@@ -116,7 +156,7 @@ impl InputReport {
             duration_s: info.duration_s(),
             detector_rate_hz: stream.sample_rate_hz,
             recording: info.clone(),
-            warnings: info.warnings.iter().map(ToString::to_string).collect(),
+            warnings,
             calibration: stream.calibration,
             n_movements: stream.n_movements,
         }
@@ -365,6 +405,63 @@ pub fn check_output_path(path: &Path) -> Result<(), Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn stored_body_locations_fit_their_sites() {
+        use Site::{Ankle, LeftAnkle, RightAnkle, Wrist};
+        // (location as stored, sites it fits)
+        let cases: [(&str, &[Site]); 8] = [
+            ("right wrist", &[Wrist]),
+            ("Wrist", &[Wrist]),
+            ("left ankle", &[Ankle, LeftAnkle]),
+            ("Right Ankle", &[Ankle, RightAnkle]),
+            ("ankle", &[Ankle, LeftAnkle, RightAnkle]),
+            ("Waist", &[]),
+            ("thigh", &[]),
+            ("unknown", &[Ankle, LeftAnkle, RightAnkle, Wrist]),
+        ];
+        for (location, fits) in cases {
+            for site in Site::ALL {
+                assert_eq!(
+                    location_fits(location, site),
+                    fits.contains(&site),
+                    "{location:?} at {site}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_stored_location_that_disagrees_with_the_site_is_warned_of() {
+        let info = RecordingInfo {
+            device: Some(crate::io::DeviceInfo {
+                location: Some("right wrist".into()),
+                ..crate::io::DeviceInfo::default()
+            }),
+            ..RecordingInfo::default()
+        };
+        let stream = SiteSummary::default();
+        let bare = Input::parse("night.cwa");
+        let report = InputReport::new(&bare, &info, &stream);
+        assert_eq!(
+            report.warnings,
+            [
+                "the device file stores the body location \"right wrist\", but the recording is \
+              analysed as ankle (the default when none is given); give its site as a prefix, \
+              e.g. wrist:FILE"
+            ]
+        );
+        // The site used is not changed.
+        assert_eq!(report.site, Site::Ankle);
+        let given = Input::parse("left_ankle:night.cwa");
+        let report = InputReport::new(&given, &info, &stream);
+        assert!(
+            report.warnings[0].contains("as left_ankle (given)"),
+            "{report:?}"
+        );
+        let wrist = Input::parse("wrist:night.cwa");
+        assert!(InputReport::new(&wrist, &info, &stream).warnings.is_empty());
+    }
 
     #[test]
     fn outputs_need_an_existing_folder() {
