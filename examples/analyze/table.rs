@@ -167,14 +167,6 @@ fn detection(s: &mut String, r: &NightReport) {
     } else {
         String::new()
     };
-    if m.unrecorded_s > 0.25 * m.time_in_bed_s {
-        row(
-            "note",
-            "gaps are counted as neither sleep nor wake; for a device that stops storing \
-             samples while still (ActiGraph idle-sleep mode) set sleep.gaps_are_still"
-                .to_string(),
-        );
-    }
     row(
         "total sleep",
         format!(
@@ -187,6 +179,14 @@ fn detection(s: &mut String, r: &NightReport) {
             duration(m.time_in_bed_s)
         ),
     );
+    if m.unrecorded_s > 0.25 * m.time_in_bed_s {
+        row(
+            "note",
+            "gaps are counted as neither sleep nor wake; for a device that stops storing \
+             samples while still (ActiGraph idle-sleep mode) set sleep.gaps_are_still"
+                .to_string(),
+        );
+    }
     let idx = |v: Option<f64>| v.map_or("–".to_string(), |v| format!("{v:.1}/h"));
     row(
         "PLMS index",
