@@ -208,15 +208,16 @@ fn the_simulate_example_writes_the_documented_files() {
         "the example's truth differs from the library's for the same config"
     );
     std::fs::remove_dir_all(&dir).unwrap();
-    // Bad input exits 1 with a message, never a panic.
-    for bad in [
-        vec!["--rate", "5", "x"],
-        vec!["--severity", "extreme", "x"],
-        vec!["--hours"],
-        vec!["--bits", "7", "x"],
+    // Bad input exits with a message, never a panic: 2 for bad usage (an option without
+    // its value, a value that names nothing), 1 for a config value out of its range.
+    for (bad, code) in [
+        (vec!["--rate", "5", "x"], 1),
+        (vec!["--severity", "extreme", "x"], 2),
+        (vec!["--hours"], 2),
+        (vec!["--bits", "7", "x"], 1),
     ] {
         let out = Command::new(&exe).args(&bad).output().unwrap();
-        assert_eq!(out.status.code(), Some(1), "{bad:?}");
+        assert_eq!(out.status.code(), Some(code), "{bad:?}");
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(err.starts_with("error: "), "{bad:?}: {err}");
     }
