@@ -26,11 +26,17 @@ pub(crate) fn median_interval_s(times_s: &[f64]) -> Option<f64> {
         .map(|w| w[1] - w[0])
         .filter(|d| d.is_finite() && *d > 0.0)
         .collect();
-    if dts.is_empty() {
+    median(&mut dts)
+}
+
+/// The median of `values` (the upper one of an even count), reordering them; `None` when
+/// there are none.
+pub(crate) fn median(values: &mut [f64]) -> Option<f64> {
+    if values.is_empty() {
         return None;
     }
-    let mid = dts.len() / 2;
-    let (_, m, _) = dts.select_nth_unstable_by(mid, f64::total_cmp);
+    let mid = values.len() / 2;
+    let (_, m, _) = values.select_nth_unstable_by(mid, f64::total_cmp);
     Some(*m)
 }
 

@@ -16,7 +16,7 @@ mod gt3x;
 mod matrix;
 mod open;
 
-pub(crate) use check::{median_interval_s, SampleCheck};
+pub(crate) use check::{median, median_interval_s, SampleCheck};
 pub use check::{MAX_ABS_G, MIN_RATE_HZ};
 pub use csv::{iso8601_utc, CsvReader, CsvReaderBuilder};
 pub use cwa::CwaReader;

@@ -5,8 +5,8 @@ use std::io::Read;
 use std::sync::Arc;
 
 use crate::io::{
-    median_interval_s, AccelUnit, Format, RecordingInfo, SampleCheck, TimeBase, UnitsFrom, Warning,
-    MAX_ABS_G,
+    median, median_interval_s, AccelUnit, Format, RecordingInfo, SampleCheck, TimeBase, UnitsFrom,
+    Warning, MAX_ABS_G,
 };
 use crate::{Error, ErrorKind, Position, Sample};
 
@@ -335,12 +335,7 @@ fn median_norm(head: &[Sample]) -> Option<f64> {
         .map(Sample::norm_g)
         .filter(|n| n.is_finite())
         .collect();
-    if norms.is_empty() {
-        return None;
-    }
-    let mid = norms.len() / 2;
-    let (_, median, _) = norms.select_nth_unstable_by(mid, f64::total_cmp);
-    Some(*median)
+    median(&mut norms)
 }
 
 /// Whether a median |a| in g is within a factor of 2 of gravity, as a worn sensor's is.
