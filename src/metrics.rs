@@ -215,7 +215,7 @@ pub struct NightAccumulator {
 }
 
 /// The unrecorded time of a night, split as the metrics need it.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Copy, Debug)]
 struct Unrecorded {
     /// All of it so far, in seconds.
     total_s: f64,
@@ -228,6 +228,17 @@ struct Unrecorded {
     /// End of the last gap counted: a gap reaching back before it (another sensor's,
     /// overlapping) counts only from there.
     until_s: f64,
+}
+
+impl Unrecorded {
+    /// A night without gaps so far.
+    const NONE: Unrecorded = Unrecorded {
+        total_s: 0.0,
+        asleep_s: 0.0,
+        at_first_onset_s: 0.0,
+        at_last_wake_s: 0.0,
+        until_s: f64::NEG_INFINITY,
+    };
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -295,10 +306,7 @@ impl NightAccumulator {
             n_jerks: 0,
             activity_s: 0.0,
             n_posture_after_last_wake: 0,
-            gaps: Unrecorded {
-                until_s: f64::NEG_INFINITY,
-                ..Unrecorded::default()
-            },
+            gaps: Unrecorded::NONE,
         })
     }
 
@@ -587,10 +595,7 @@ impl NightAccumulator {
         self.n_jerks = 0;
         self.activity_s = 0.0;
         self.n_posture_after_last_wake = 0;
-        self.gaps = Unrecorded {
-            until_s: f64::NEG_INFINITY,
-            ..Unrecorded::default()
-        };
+        self.gaps = Unrecorded::NONE;
     }
 }
 
