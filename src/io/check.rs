@@ -85,7 +85,10 @@ impl Sums {
 ///
 /// Checks, in order: every axis finite and within ±[`MAX_ABS_G`]; time finite and strictly
 /// increasing. An interval longer than max(1 s, 5 × median interval) is a gap: reported,
-/// kept out of the rate statistics, never bridged.
+/// kept out of the rate statistics, never bridged. So is an interval of any length across
+/// data a reader had to drop (a block failing its checksum): the reader says so with
+/// [`hole_before_next`](Self::hole_before_next), since a hole shorter than the gap rule
+/// would otherwise pass for one slow interval and bias the rate.
 #[derive(Clone, Debug)]
 pub(crate) struct SampleCheck {
     median_interval_s: f64,
@@ -101,6 +104,11 @@ pub(crate) struct SampleCheck {
     max_dt: f64,
     sums: Sums,
     gaps: Vec<Gap>,
+    /// The reader dropped data before the next sample: the interval to it is a gap.
+    hole_next: bool,
+    /// Data were dropped before this checker's first sample (a [`fork`](Self::fork) then
+    /// reports the step from the earlier stretch as a gap when it is appended).
+    hole_first: bool,
 }
 
 const AXES: [&str; 3] = ["x", "y", "z"];
@@ -134,7 +142,17 @@ impl SampleCheck {
             max_dt: 0.0,
             sums: Sums::default(),
             gaps: Vec::new(),
+            hole_next: false,
+            hole_first: false,
         }
+    }
+
+    /// Marks that the reader dropped data (a bad block, a damaged packet) right before the
+    /// next sample it checks: the interval up to that sample is reported as a gap whatever
+    /// its length, and kept out of the rate statistics. Before the first sample there is no
+    /// interval, so nothing is reported.
+    pub(crate) fn hole_before_next(&mut self) {
+        self.hole_next = true;
     }
 
     /// Checks the next sample; returns the gap before it, if there is one.
@@ -157,11 +175,13 @@ impl SampleCheck {
             *v += (x * x + y * y + z * z).sqrt();
         }
         let mut gap = None;
+        let hole = std::mem::take(&mut self.hole_next);
         if self.n == 0 {
             self.first_t_s = t;
+            self.hole_first = hole;
         } else {
             let dt = t - self.last_t_s;
-            if dt > self.gap_min_s {
+            if dt > self.gap_min_s || hole {
                 let g = Gap {
                     start_s: self.last_t_s,
                     duration_s: dt,
@@ -201,8 +221,9 @@ impl SampleCheck {
     /// are counted, it and those after are not.
     pub(crate) fn check_slice(&mut self, samples: &[Sample]) -> Result<(), (usize, ErrorKind)> {
         // One at a time up to lane 0 (and past the first sample, which has no interval).
+        // A sample after a hole goes one at a time too: its interval is a gap.
         let mut head = (LANES - self.lane) % LANES;
-        if self.n == 0 && head == 0 {
+        if (self.n == 0 || self.hole_next) && head == 0 {
             head = LANES;
         }
         let head = head.min(samples.len());
@@ -243,7 +264,7 @@ impl SampleCheck {
     /// - NaN, which comparisons let pass, makes a running sum NaN: the sums must stay finite.
     #[inline]
     fn check_group(&mut self, body: &[Sample]) -> bool {
-        debug_assert!(self.lane == 0 && self.n > 0 && body.len() % LANES == 0);
+        debug_assert!(self.lane == 0 && self.n > 0 && !self.hole_next && body.len() % LANES == 0);
         const MAX_SQ_G2: f64 = MAX_ABS_G * MAX_ABS_G;
         let (median, gap_min) = (self.median_interval_s, self.gap_min_s);
         let mut sums = self.sums;
@@ -300,7 +321,8 @@ impl SampleCheck {
     }
 
     /// Joins the statistics of `later`, a [`fork`](Self::fork) that checked the samples
-    /// right after this one's, checking the interval between the two stretches.
+    /// right after this one's, checking the interval between the two stretches (a gap when
+    /// it is long or when `later` was told of a hole before its first sample).
     ///
     /// The sums are added lane by lane, not re-accumulated sample by sample, so the mean
     /// magnitude and jitter can differ from a sequential check in the last bits.
@@ -317,7 +339,7 @@ impl SampleCheck {
                 return Err(bad_time(t, self.last_t_s));
             }
             let dt = t - self.last_t_s;
-            if dt > self.gap_min_s {
+            if dt > self.gap_min_s || later.hole_first {
                 self.gaps.push(Gap {
                     start_s: self.last_t_s,
                     duration_s: dt,
@@ -335,6 +357,7 @@ impl SampleCheck {
             }
         } else {
             self.first_t_s = later.first_t_s;
+            self.hole_first = later.hole_first;
         }
         self.n += later.n;
         self.lane = (self.lane + later.lane) % LANES;
@@ -653,6 +676,71 @@ mod tests {
             a.append(b),
             Err(ErrorKind::TimeNotIncreasing { .. })
         ));
+    }
+
+    #[test]
+    fn a_hole_is_a_gap_whatever_its_length_on_every_path() {
+        // 100 Hz with 0.3 s of samples dropped before sample 150: far under the 1 s rule.
+        let samples: Vec<Sample> = (0..400)
+            .map(|i| {
+                let t = i as f64 * 0.01 + if i >= 150 { 0.3 } else { 0.0 };
+                Sample::new(t, [0.0, 0.6, 0.8])
+            })
+            .collect();
+        let expect = |info: &RecordingInfo, what: &str| {
+            assert_eq!(info.gaps.len(), 1, "{what}");
+            assert!((info.gaps[0].start_s - 1.49).abs() < 1e-9, "{what}");
+            assert!((info.gaps[0].duration_s - 0.31).abs() < 1e-9, "{what}");
+            // kept out of the rate statistics
+            assert!((info.rate.rate_hz - 100.0).abs() < 1e-6, "{what}");
+            assert!((info.rate.max_interval_s - 0.01).abs() < 1e-9, "{what}");
+        };
+        // one at a time
+        let mut one = SampleCheck::new(0.01, None).unwrap();
+        for (i, s) in samples.iter().enumerate() {
+            if i == 150 {
+                one.hole_before_next();
+            }
+            one.check(s).unwrap();
+        }
+        let mut want = RecordingInfo::default();
+        one.fill(&mut want);
+        expect(&want, "check");
+        // in slices of every length, the hole marked before the slice that starts with it
+        for chunk in [1, 2, 3, 7, 64, 150] {
+            let mut c = SampleCheck::new(0.01, None).unwrap();
+            c.check_slice(&samples[..150]).unwrap();
+            c.hole_before_next();
+            for part in samples[150..].chunks(chunk) {
+                c.check_slice(part).unwrap();
+            }
+            let mut got = RecordingInfo::default();
+            c.fill(&mut got);
+            assert_eq!(got, want, "chunk {chunk}");
+        }
+        // a fork told of the hole before its first sample, appended
+        let mut a = SampleCheck::new(0.01, None).unwrap();
+        let mut b = a.fork();
+        a.check_slice(&samples[..150]).unwrap();
+        b.hole_before_next();
+        b.check_slice(&samples[150..]).unwrap();
+        a.append(b).unwrap();
+        let mut got = RecordingInfo::default();
+        a.fill(&mut got);
+        expect(&got, "fork");
+        // without the mark the same samples hold no gap: the hole passes for a slow interval
+        let mut c = SampleCheck::new(0.01, None).unwrap();
+        c.check_slice(&samples).unwrap();
+        let mut plain = RecordingInfo::default();
+        c.fill(&mut plain);
+        assert!(plain.gaps.is_empty());
+        // a hole before the very first sample has no interval to report
+        let mut c = SampleCheck::new(0.01, None).unwrap();
+        c.hole_before_next();
+        c.check_slice(&samples[..10]).unwrap();
+        let mut first = RecordingInfo::default();
+        c.fill(&mut first);
+        assert!(first.gaps.is_empty());
     }
 
     #[test]
