@@ -830,3 +830,132 @@ fn cwa_decode_from_memory_for_profiling() {
         );
     }
 }
+
+// ---------------------------------------------------------------------------------------
+// Rates measured from the decoded times; dropped data reported as gaps.
+
+/// Opens a device file and returns what its reader knows before a sample is read (what a
+/// detector is built from), and everything after reading it all.
+fn info_at_open_and_end(
+    name: &str,
+) -> (
+    sleeptwitch::RecordingInfo,
+    sleeptwitch::RecordingInfo,
+    Vec<Sample>,
+) {
+    let mut src = open_device(&testdata(name)).unwrap().unwrap();
+    let at_open = src.info().clone();
+    let s = read_all(&mut src, 4096).unwrap();
+    (at_open, src.info().clone(), s)
+}
+
+#[test]
+fn device_rate_statistics_come_from_the_decoded_times() {
+    use sleeptwitch::analysis::detector_rate_hz;
+    // (file, nominal Hz, median interval of the first 4,097 decoded times in s)
+    let cases = [
+        // README: stored dt 10.115 ms against the device clock
+        ("ax3_right_wrist_100hz_3min.cwa", 100.0, 10.115e-3),
+        ("ax6_100hz_2min_clipping.cwa", 100.0, 10.098e-3),
+        ("geneactiv_85p7hz_1min.bin", 85.7, 1.0 / 85.7),
+        (
+            "actigraph_wgt3xbt_waist_30hz_idle_sleep_gaps.gt3x",
+            30.0,
+            1.0 / 30.0,
+        ),
+    ];
+    for (name, nominal_hz, median_s) in cases {
+        let (open, end, s) = info_at_open_and_end(name);
+        let rate = &open.rate;
+        assert_eq!(rate.nominal_hz, Some(nominal_hz), "{name}");
+        assert!(
+            (rate.median_interval_s - median_s).abs() < 2e-6,
+            "{name}: median interval {} s at open, decoded {median_s} s",
+            rate.median_interval_s
+        );
+        // the median of the decoded intervals, computed here from the samples handed out
+        let mut dts: Vec<f64> = s[..4097].windows(2).map(|w| w[1].t_s - w[0].t_s).collect();
+        dts.sort_by(f64::total_cmp);
+        let median = dts[dts.len() / 2];
+        assert_eq!(end.rate.median_interval_s, median, "{name}");
+        assert!(
+            (detector_rate_hz(&open).unwrap() - 1.0 / median).abs() < 1e-9,
+            "{name}"
+        );
+        // the longest interval that is not a gap is never shorter than the median
+        assert!(end.rate.max_interval_s >= median, "{name}: {:?}", end.rate);
+    }
+}
+
+/// The samples of an AX6 copy read through every path: buffers smaller than a block, of a
+/// few blocks, and big enough for two threads.
+fn read_cwa_every_way(b: &[u8]) -> Vec<(Vec<Sample>, sleeptwitch::RecordingInfo)> {
+    let mut out = Vec::new();
+    for (chunk, threads) in [(7, 1), (1000, 1), (1 << 15, 1), (1 << 15, 2)] {
+        let mut r = CwaReader::new(Cursor::new(b.to_vec())).unwrap();
+        r.set_threads(threads);
+        let s = read_all(&mut r, chunk).unwrap();
+        out.push((s, r.info().clone()));
+    }
+    out
+}
+
+#[test]
+fn cwa_block_dropped_under_a_second_is_a_gap_and_named() {
+    let good = bytes("ax6_100hz_2min_clipping.cwa");
+    let (intact, _) = read_cwa(good.clone()).unwrap();
+    // block 100 holds 40 samples, 0.4 s: a hole far under the 1 s gap rule
+    let mut b = good.clone();
+    b[1024 + 100 * 512 + 200] ^= 0x01;
+    for (s, info) in read_cwa_every_way(&b) {
+        assert_eq!(s.len(), 282 * 40);
+        assert_eq!(info.warnings.len(), 1);
+        let w = &info.warnings[0];
+        assert_eq!(w.position.as_ref().unwrap().block, Some(100));
+        assert!(w.message.contains("checksum mismatch"), "{}", w.message);
+        // the hole is a gap from the last sample before it to the first after it
+        assert_eq!(info.gaps.len(), 1, "{:?}", info.gaps);
+        let g = info.gaps[0];
+        assert_eq!(g.start_s, s[100 * 40 - 1].t_s);
+        assert_eq!(g.duration_s, s[100 * 40].t_s - s[100 * 40 - 1].t_s);
+        assert!((g.duration_s - 41.0 / 99.04).abs() < 0.01, "{g:?}");
+        // kept out of the rate statistics: no interval longer than the device's own
+        assert!(info.rate.max_interval_s < 10.2e-3, "{:?}", info.rate);
+        assert!((info.rate.rate_hz - 99.04).abs() < 0.01, "{:?}", info.rate);
+        // no sample is stretched towards the hole: every other sample's time and value is
+        // the intact file's, within what the runs' end slopes change (README: 0.12 ms)
+        let kept = intact[..100 * 40].iter().chain(&intact[101 * 40..]);
+        for (a, b) in s.iter().zip(kept) {
+            assert_eq!(a.acc_g, b.acc_g);
+            assert!((a.t_s - b.t_s).abs() < 0.125e-3, "{} vs {}", a.t_s, b.t_s);
+        }
+    }
+}
+
+#[test]
+fn cwa_block_missing_from_the_sequence_is_a_gap() {
+    // block 100 cut out of the file: its neighbours' sequence numbers do not follow
+    let good = bytes("ax6_100hz_2min_clipping.cwa");
+    let at = 1024 + 100 * 512;
+    let b: Vec<u8> = good[..at]
+        .iter()
+        .chain(&good[at + 512..])
+        .copied()
+        .collect();
+    for (s, info) in read_cwa_every_way(&b) {
+        assert_eq!(s.len(), 282 * 40);
+        assert_eq!(info.gaps.len(), 1, "{:?}", info.gaps);
+        assert!((info.gaps[0].duration_s - 41.0 / 99.04).abs() < 0.01);
+    }
+}
+
+#[test]
+fn real_corrupt_cwa_reports_every_hole_it_can_place() {
+    // blocks 0, 13-14 and 142-144 fail their checksum: the holes at the start and the end
+    // have no sample on one side; the one in the middle is the gap
+    let (_, info, s) = info_at_open_and_end("ax3_right_wrist_100hz_3min_corrupt_blocks.cwa");
+    assert_eq!(info.warnings.len(), 6);
+    assert_eq!(info.gaps.len(), 1);
+    assert_eq!(info.gaps[0].start_s, s[12 * 120 - 1].t_s);
+    assert!((info.rate.median_interval_s - 10.115e-3).abs() < 2e-6);
+}

@@ -22,11 +22,20 @@
 //! session or an anchor that fails that test starts a new run, so no time is ever
 //! interpolated across a hole. A run with a single anchor uses the nominal rate.
 //!
+//! # Rate
+//! The rate statistics are measured from these times, as a CSV file's are: when the reader
+//! is opened it works out the times of the first 4,097 samples, and their median interval
+//! (not the header's rate, kept as [`RateInfo::nominal_hz`](crate::io::RateInfo)) sets the
+//! gap rule and the detector's rate. An AX3 set to 100 Hz that runs at 98.86 Hz against its
+//! own clock has a median interval of 10.115 ms.
+//!
 //! # Bad blocks
 //! A data block with a bad checksum, a wrong tag, an impossible timestamp or sample count is
 //! skipped with a [`Warning`] naming its block number (from 0, the first data block) and byte
-//! offset; the samples around it stay, and the hole is a gap when it is longer than the gap
-//! rule's threshold. A file cut inside a block loses that block, with a warning. A wrong
+//! offset; the samples around it stay, with the times their own runs give them. The hole it
+//! leaves is a gap whatever its length (a 40-sample AX6 block is 0.4 s, under the 1 s gap
+//! rule), and so is a hole where sequence numbers skip: kept out of the rate statistics,
+//! never a slow interval. A file cut inside a block loses that block, with a warning. A wrong
 //! header tag or a file shorter than its header is an error. If a new run's first times do not
 //! come after the previous run's last, reading stops with
 //! [`ErrorKind::TimeNotIncreasing`] at that block: nothing is dropped or shifted silently.
@@ -42,9 +51,12 @@ use std::fs::File;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use crate::io::device::{self, civil_to_unix_s, le16, le32, open_unbuffered, read_up_to, SkipLog};
+use crate::io::device::{
+    self, civil_to_unix_s, le16, le32, open_unbuffered, read_up_to, SkipLog, HEAD_SAMPLES,
+};
 use crate::io::{
-    AccelUnit, DeviceInfo, Format, RecordingInfo, SampleCheck, Source, TimeBase, UnitsFrom, Warning,
+    median_interval_s, AccelUnit, DeviceInfo, Format, RecordingInfo, SampleCheck, Source, TimeBase,
+    UnitsFrom, Warning,
 };
 use crate::{Error, ErrorKind, Position, Sample};
 
@@ -106,8 +118,11 @@ pub struct CwaReader<R> {
     done: bool,
     started: bool,
     skips: SkipLog,
-    /// For the current call: (first index in `out`, file block) of each piece written.
-    spans: Vec<(usize, u64)>,
+    /// A block was skipped since the last valid one: the next valid block follows a hole.
+    hole_pending: bool,
+    /// For the current call: (first index in `out`, file block, whether data were dropped
+    /// right before it) of each piece written.
+    spans: Vec<(usize, u64, bool)>,
     threads: usize,
 }
 
@@ -131,6 +146,9 @@ struct Block {
     enc: Encoding,
     /// Run-local index of the block's first sample.
     first_idx: i64,
+    /// Data were dropped between the previous valid block and this one (a skipped block, a
+    /// sequence number jumping): the step to its first sample is a gap.
+    hole_before: bool,
     seg_lo: usize,
     seg_hi: usize,
 }
@@ -180,27 +198,32 @@ struct Header {
 }
 
 impl CwaReader<File> {
-    /// Opens a `.cwa` file and reads its header.
+    /// Opens a `.cwa` file, reads its header and works out the first samples' times (to
+    /// measure the rate).
     ///
     /// # Errors
     /// When the file cannot be read or its header is not a CWA header; the error names the
     /// file.
     pub fn from_path(path: &Path) -> Result<Self, Error> {
         let f = open_unbuffered(path)?;
-        let mut r = CwaReader::new(f).map_err(|e| e.in_file(path))?;
-        r.path = Some(path.to_path_buf());
-        Ok(r)
+        CwaReader::open(f, Some(path.to_path_buf())).map_err(|e| e.in_file(path))
     }
 }
 
 impl<R: Read> CwaReader<R> {
-    /// Reads the header from `input` and readies the reader; samples come with
-    /// [`Source::read_samples`].
+    /// Reads the header from `input`, works out the first samples' times (to measure the
+    /// rate) and readies the reader; samples come with [`Source::read_samples`].
     ///
     /// # Errors
     /// [`ErrorKind::Empty`] for no bytes; [`ErrorKind::Format`] when the header tag is not
-    /// `MD`, its length is impossible, or the input ends inside it.
-    pub fn new(mut input: R) -> Result<Self, Error> {
+    /// `MD`, its length is impossible, or the input ends inside it; [`ErrorKind::Io`] when the
+    /// first blocks cannot be read; [`ErrorKind::RateTooLow`] when the first samples' median
+    /// interval means a rate below [`MIN_RATE_HZ`](crate::io::MIN_RATE_HZ).
+    pub fn new(input: R) -> Result<Self, Error> {
+        CwaReader::open(input, None)
+    }
+
+    fn open(mut input: R, path: Option<PathBuf>) -> Result<Self, Error> {
         let mut head = vec![0u8; HEADER_LEN];
         let n = read_up_to(&mut input, &mut head)?;
         if n == 0 {
@@ -219,9 +242,9 @@ impl<R: Read> CwaReader<R> {
             ..RecordingInfo::default()
         };
         check.fill(&mut info);
-        Ok(CwaReader {
+        let mut r = CwaReader {
             input,
-            path: None,
+            path,
             header_len: header.header_len,
             nominal_dt_s,
             info,
@@ -240,9 +263,42 @@ impl<R: Read> CwaReader<R> {
             done: false,
             started: false,
             skips: SkipLog::default(),
+            hole_pending: false,
             spans: Vec::new(),
             threads: std::thread::available_parallelism().map_or(1, |n| n.get().min(2)),
-        })
+        };
+        r.prime()?;
+        Ok(r)
+    }
+
+    /// Reads the first batch of blocks and builds the checks on the median interval of the
+    /// first [`HEAD_SAMPLES`] samples' times, as a CSV reader does; the header's rate stays
+    /// as the nominal one. The blocks stay to be handed out. With under two samples in the
+    /// first batch's resolved blocks, the header's rate is kept.
+    fn prime(&mut self) -> Result<(), Error> {
+        while self.head == self.resolved && !self.eof {
+            self.refill()?;
+        }
+        let mut n = 0;
+        let mut end = self.head;
+        while end < self.resolved && n < HEAD_SAMPLES {
+            n += self.blocks[end].n;
+            end += 1;
+        }
+        let mut head = vec![Sample::default(); n];
+        decode_blocks(
+            &self.raw,
+            &self.blocks[self.head..end],
+            &self.segs,
+            &mut head,
+        );
+        let times: Vec<f64> = head.iter().map(|s| s.t_s).collect();
+        if let Some(median) = median_interval_s(&times) {
+            let nominal_hz = 1.0 / self.nominal_dt_s;
+            self.check = SampleCheck::new(median, Some(nominal_hz)).map_err(Error::new)?;
+            self.check.fill(&mut self.info);
+        }
+        Ok(())
     }
 
     /// Uses at most `threads` threads (at least one; more than two count as two) to decode;
@@ -311,6 +367,7 @@ impl<R: Read> CwaReader<R> {
                 Ok(p) => self.add_block(p, at, file_block),
                 Err(reason) => {
                     self.close_run();
+                    self.hole_pending = true;
                     let pos = self.block_position(file_block);
                     let msg = format!("block {file_block} skipped: {reason}");
                     self.skips.skip(&mut self.info.warnings, pos, msg);
@@ -337,6 +394,9 @@ impl<R: Read> CwaReader<R> {
         let continues = self.run.active
             && p.session == self.run.session
             && p.seq == self.run.last_seq.wrapping_add(1);
+        // Blocks missing from the sequence are dropped data as much as a skipped one.
+        let hole_before = std::mem::take(&mut self.hole_pending)
+            || (self.run.active && p.session == self.run.session && !continues);
         let first_idx = if continues { self.run.next_idx } else { 0 };
         let knot = Knot {
             idx: first_idx + p.anchor_offset,
@@ -377,6 +437,7 @@ impl<R: Read> CwaReader<R> {
             n: p.n,
             enc: p.enc,
             first_idx,
+            hole_before,
             seg_lo: 0,
             seg_hi: 0,
         });
@@ -440,8 +501,23 @@ impl<R: Read> CwaReader<R> {
         }
     }
 
-    /// Checks `out[from..to]` in order, naming the block of a bad sample.
+    /// Checks `out[from..to]` in order, naming the block of a bad sample; a piece written
+    /// after dropped data starts with a gap.
     fn check_written(&mut self, out: &[Sample], from: usize, to: usize) -> Result<(), Error> {
+        let mut start = from;
+        for k in 0..self.spans.len() {
+            let (at, _, hole) = self.spans[k];
+            if !hole || at < from || at >= to {
+                continue;
+            }
+            self.check_range(out, start, at)?;
+            self.check.hole_before_next();
+            start = at;
+        }
+        self.check_range(out, start, to)
+    }
+
+    fn check_range(&mut self, out: &[Sample], from: usize, to: usize) -> Result<(), Error> {
         let part = out.get(from..to).unwrap_or(&[]);
         match self.check.check_slice(part) {
             Ok(()) => Ok(()),
@@ -456,8 +532,8 @@ impl<R: Read> CwaReader<R> {
             .spans
             .iter()
             .rev()
-            .find(|(start, _)| *start <= i)
-            .map_or(0, |(_, b)| *b);
+            .find(|(start, _, _)| *start <= i)
+            .map_or(0, |(_, b, _)| *b);
         let mut pos = self.block_position(block);
         self.done = true;
         self.check.fill(&mut self.info);
@@ -481,7 +557,7 @@ impl<R: Read> Source for CwaReader<R> {
             let k = rest.len().min(out.len());
             out[..k].copy_from_slice(&rest[..k]);
             self.partial_pos += k;
-            self.spans.push((0, self.partial_block));
+            self.spans.push((0, self.partial_block, false));
             written = k;
         }
         while written < out.len() {
@@ -507,7 +583,7 @@ impl<R: Read> Source for CwaReader<R> {
             if end > self.head {
                 let mut at = written;
                 for b in &self.blocks[self.head..end] {
-                    self.spans.push((at, b.file_block));
+                    self.spans.push((at, b.file_block, b.hole_before));
                     at += b.n;
                 }
                 // Samples before these are checked first: checks go in order.
@@ -538,7 +614,7 @@ impl<R: Read> Source for CwaReader<R> {
                 self.partial_block = b.file_block;
                 self.head += 1;
                 out[written..].copy_from_slice(&self.partial[..room]);
-                self.spans.push((written, b.file_block));
+                self.spans.push((written, b.file_block, b.hole_before));
                 self.partial_pos = room;
                 written += room;
             }
@@ -912,12 +988,25 @@ fn decode_checked(
     check: &mut SampleCheck,
 ) -> Result<(), (usize, ErrorKind)> {
     let mut at = 0;
-    for group in blocks.chunks(CHECK_GROUP_BLOCKS) {
+    let mut rest = blocks;
+    while !rest.is_empty() {
+        // A group ends before a block that follows dropped data, which is checked as a gap.
+        let len = rest
+            .iter()
+            .take(CHECK_GROUP_BLOCKS)
+            .skip(1)
+            .position(|b| b.hole_before)
+            .map_or(rest.len().min(CHECK_GROUP_BLOCKS), |i| i + 1);
+        let (group, later) = rest.split_at(len);
+        rest = later;
         let n: usize = group.iter().map(|b| b.n).sum();
         let Some(dst) = out.get_mut(at..at + n) else {
             return Ok(());
         };
         decode_blocks(raw, group, segs, dst);
+        if group.first().is_some_and(|b| b.hole_before) {
+            check.hole_before_next();
+        }
         check.check_slice(dst).map_err(|(i, kind)| (at + i, kind))?;
         at += n;
     }

@@ -6,7 +6,20 @@
 //! out samples in g with times in seconds on the device clock, read as if it were UTC (most
 //! devices keep local wall-clock time; the time zone, where stored, is in
 //! [`DeviceInfo::extra`](super::DeviceInfo)).
+//!
+//! A device file's rate statistics are measured as a CSV file's are: from the sample times
+//! the decoder produces. Each decoder decodes its first [`HEAD_SAMPLES`] samples when it is
+//! opened ([`prime`]) and takes the median interval of their times for the gap rule, the
+//! jitter and the detector's rate; the rate in the file's header is kept as
+//! [`RateInfo::nominal_hz`](super::RateInfo) only. Devices run off their nominal rate (a
+//! Matrix set to 12.5 Hz samples at 12.2 Hz), so the header's rate would build the detector
+//! for the wrong rate and give other events than a faithful CSV export of the same file.
+//!
+//! Data a decoder has to drop (a block failing its checksum, a damaged packet) are a hole:
+//! the reader marks it ([`Staged::hole_before`]), and the step across it is reported as a gap
+//! whatever its length, besides the warning naming the block.
 
+use std::collections::VecDeque;
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
@@ -14,8 +27,13 @@ use std::path::{Path, PathBuf};
 use crate::{Error, ErrorKind, Position, Sample};
 
 use super::{
-    AccelUnit, DeviceInfo, Format, RecordingInfo, SampleCheck, Source, TimeBase, UnitsFrom, Warning,
+    median_interval_s, AccelUnit, DeviceInfo, Format, RecordingInfo, SampleCheck, Source, TimeBase,
+    UnitsFrom, Warning,
 };
+
+/// Samples whose times a decoder measures its median interval over when it is opened: the
+/// 4,097 timestamps (4,096 intervals) a CSV reader takes it over.
+pub(crate) const HEAD_SAMPLES: usize = 4097;
 
 /// Opens `path` with the device decoder its extension names (case-insensitive).
 ///
@@ -34,7 +52,13 @@ pub fn open_device(path: &Path) -> Result<Option<Box<dyn Source + Send>>, Error>
         .map(str::to_ascii_lowercase);
     let source: Box<dyn Source + Send> = match ext.as_deref() {
         Some("cwa") => Box::new(super::CwaReader::from_path(path)?),
-        Some("gt3x") => Box::new(super::Gt3xReader::from_path(path)?),
+        Some("gt3x") => {
+            let mut r = super::Gt3xReader::from_path(path)?;
+            // Measures the rate from the first samples, as the other decoders do when they
+            // open (does nothing if the reader has already).
+            prime(&mut r)?;
+            Box::new(r)
+        }
         Some("bin") => {
             let mut head = [0u8; 1024];
             let n = {
@@ -213,6 +237,9 @@ pub(crate) struct Staged {
     pub(crate) pos: usize,
     /// Block number and byte offset they came from, for errors.
     pub(crate) at: (u64, u64),
+    /// Data were dropped between the previous block's samples and these: the step to the
+    /// first is a gap whatever its length.
+    pub(crate) hole_before: bool,
 }
 
 impl Staged {
@@ -220,6 +247,7 @@ impl Staged {
     pub(crate) fn clear(&mut self) {
         self.samples.clear();
         self.pos = 0;
+        self.hole_before = false;
     }
 
     /// Whether every staged sample was handed out.
@@ -238,6 +266,9 @@ impl Staged {
         info: &mut RecordingInfo,
         path: Option<&Path>,
     ) -> Result<usize, Error> {
+        if self.pos == 0 && self.hole_before {
+            check.hole_before_next();
+        }
         let rest = self.samples.get(self.pos..).unwrap_or(&[]);
         let k = rest.len().min(out.len());
         let (dst, src) = (&mut out[..k], &rest[..k]);
@@ -265,11 +296,23 @@ pub(crate) struct Stage {
     pub(crate) eof: bool,
     /// A sample failed the checks: every later call returns 0.
     pub(crate) done: bool,
+    /// The reader dropped data since the last block it staged (set by the reader when it
+    /// skips something; the next staged block takes it as its `hole_before`).
+    pub(crate) hole_pending: bool,
+    /// Blocks decoded by [`prime`] ahead of `staged`, in order.
+    queue: VecDeque<Staged>,
+    /// An error met while priming, returned where reading reaches it.
+    deferred: Option<Error>,
+    /// [`prime`] has run.
+    primed: bool,
+    /// The header's rate, in Hz.
+    nominal_hz: f64,
 }
 
 impl Stage {
-    /// The stage of a device file in `format` at its header's `rate_hz`: values in g on a
-    /// Unix clock, checks against the header's rate.
+    /// The stage of a device file in `format` whose header gives `rate_hz`: values in g on a
+    /// Unix clock, checks against the header's rate until [`prime`] has measured the rate
+    /// from the first samples' times.
     ///
     /// # Errors
     /// [`ErrorKind::RateTooLow`] for a rate the checks cannot take.
@@ -291,8 +334,85 @@ impl Stage {
             path: None,
             eof: false,
             done: false,
+            hole_pending: false,
+            queue: VecDeque::new(),
+            deferred: None,
+            primed: false,
+            nominal_hz: rate_hz,
         })
     }
+
+    /// Stages the next block (from the primed queue first, then from `reader`'s input);
+    /// `Ok(false)` at the end of the input.
+    fn next_block(r: &mut impl StagedReader) -> Result<bool, Error> {
+        let st = r.stage();
+        if let Some(b) = st.queue.pop_front() {
+            st.staged = b;
+            return Ok(true);
+        }
+        if let Some(e) = st.deferred.take() {
+            return Err(e);
+        }
+        let more = r.refill()?;
+        let st = r.stage();
+        if more {
+            st.staged.hole_before = std::mem::take(&mut st.hole_pending);
+        }
+        Ok(more)
+    }
+}
+
+/// Decodes the first [`HEAD_SAMPLES`] samples of a staged reader (keeping them to hand out)
+/// and builds its checks on the median interval of their times, as a CSV reader does; the
+/// header's rate stays as the nominal one. Runs once (later calls do nothing). A reader with
+/// under two samples keeps the header's rate. An error met while decoding is kept and
+/// returned when reading reaches it, after the samples before it.
+///
+/// # Errors
+/// [`ErrorKind::RateTooLow`] when the measured median interval means a rate below
+/// [`MIN_RATE_HZ`](super::MIN_RATE_HZ).
+pub(crate) fn prime(r: &mut impl StagedReader) -> Result<(), Error> {
+    if std::mem::replace(&mut r.stage().primed, true) {
+        return Ok(());
+    }
+    let mut times: Vec<f64> = Vec::with_capacity(HEAD_SAMPLES);
+    // What was staged before priming (nothing, for every reader today) goes first.
+    {
+        let st = r.stage();
+        if !st.staged.is_drained() {
+            let b = std::mem::take(&mut st.staged);
+            times.extend(b.samples.iter().skip(b.pos).map(|s| s.t_s));
+            st.queue.push_back(b);
+        }
+    }
+    while times.len() < HEAD_SAMPLES && !r.stage().eof {
+        match r.refill() {
+            Ok(true) => {
+                let st = r.stage();
+                let mut b = std::mem::take(&mut st.staged);
+                b.hole_before = std::mem::take(&mut st.hole_pending);
+                times.extend(b.samples.iter().map(|s| s.t_s));
+                st.queue.push_back(b);
+            }
+            Ok(false) => r.stage().eof = true,
+            Err(e) => {
+                r.stage().deferred = Some(e);
+                break;
+            }
+        }
+    }
+    let st = r.stage();
+    if let Some(median) = median_interval_s(&times) {
+        st.check = SampleCheck::new(median, Some(st.nominal_hz)).map_err(|k| {
+            let e = Error::new(k);
+            match &st.path {
+                Some(p) => e.in_file(p),
+                None => e,
+            }
+        })?;
+        st.check.fill(&mut st.info);
+    }
+    Ok(())
 }
 
 /// A device reader that decodes one block (page, record, packet) at a time into a
@@ -320,10 +440,10 @@ pub(crate) fn read_staged(r: &mut impl StagedReader, out: &mut [Sample]) -> Resu
     while written < out.len() {
         let st = r.stage();
         if st.staged.is_drained() {
-            if st.eof {
+            if st.eof && st.queue.is_empty() && st.deferred.is_none() {
                 break;
             }
-            if !r.refill()? {
+            if !Stage::next_block(r)? {
                 r.stage().eof = true;
             }
             continue;

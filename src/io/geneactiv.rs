@@ -24,10 +24,10 @@
 
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::io::device::{
-    self, block_position, civil_to_unix_s, open_unbuffered, read_staged, SkipLog, Stage,
+    self, block_position, civil_to_unix_s, open_unbuffered, prime, read_staged, SkipLog, Stage,
     StagedReader,
 };
 use crate::io::{DeviceInfo, Format, RecordingInfo, Source, Warning};
@@ -62,16 +62,15 @@ pub struct GeneactivReader<R> {
 }
 
 impl GeneactivReader<File> {
-    /// Opens a GENEActiv `.bin` file and reads its header.
+    /// Opens a GENEActiv `.bin` file, reads its header and decodes its first pages (to
+    /// measure the rate).
     ///
     /// # Errors
     /// When the file cannot be read or its header is not a GENEActiv header; the error names
     /// the file.
     pub fn from_path(path: &Path) -> Result<Self, Error> {
         let f = open_unbuffered(path)?;
-        let mut r = GeneactivReader::new(f).map_err(|e| e.in_file(path))?;
-        r.stage.path = Some(path.to_path_buf());
-        Ok(r)
+        GeneactivReader::open(f, Some(path.to_path_buf())).map_err(|e| e.in_file(path))
     }
 }
 
@@ -158,13 +157,19 @@ fn parse_time(v: &[u8]) -> Option<f64> {
 }
 
 impl<R: Read> GeneactivReader<R> {
-    /// Reads the header from `input` and readies the reader.
+    /// Reads the header from `input`, decodes the first pages (to measure the rate) and
+    /// readies the reader.
     ///
     /// # Errors
     /// [`ErrorKind::Empty`] for no bytes; [`ErrorKind::Format`] when the first line is not
     /// `Device Identity`, the calibration or measurement frequency is missing or not a
-    /// number, or no page follows the header.
+    /// number, or no page follows the header; [`ErrorKind::RateTooLow`] when the first
+    /// samples' median interval means a rate below [`MIN_RATE_HZ`](crate::io::MIN_RATE_HZ).
     pub fn new(input: R) -> Result<Self, Error> {
+        GeneactivReader::open(input, None)
+    }
+
+    fn open(input: R, path: Option<PathBuf>) -> Result<Self, Error> {
         let mut input = BufReader::with_capacity(64 * 1024, input);
         let mut line = Vec::with_capacity(MAX_LINE);
         let mut byte = 0u64;
@@ -309,7 +314,8 @@ impl<R: Read> GeneactivReader<R> {
         }
         let mut stage = Stage::new(Format::GeneactivBin, device, rate_hz)?;
         stage.staged.samples.reserve(PAGE_SAMPLES);
-        Ok(GeneactivReader {
+        stage.path = path;
+        let mut r = GeneactivReader {
             input,
             stage,
             cal,
@@ -321,7 +327,9 @@ impl<R: Read> GeneactivReader<R> {
             page_idx: 0,
             n_pages: 0,
             skips: SkipLog::default(),
-        })
+        };
+        prime(&mut r)?;
+        Ok(r)
     }
 
     fn position(&self, page: u64, byte: u64) -> Position {
@@ -354,6 +362,7 @@ impl<R: Read> GeneactivReader<R> {
                     return Ok(true);
                 }
                 PageEnd::Skip(reason) => {
+                    self.stage.hole_pending = true;
                     let pos = self.position(page, page_at);
                     self.skips.skip(
                         &mut self.stage.info.warnings,
