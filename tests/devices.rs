@@ -854,6 +854,10 @@ fn device_rate_statistics_come_from_the_decoded_times() {
     use sleeptwitch::analysis::detector_rate_hz;
     // (file, nominal Hz, median interval of the first 4,097 decoded times in s)
     let cases = [
+        // first packet: 12,000 readings over 984 s
+        ("matrix_12p5hz_17min.bin", 12.5, 984.0 / 12_000.0),
+        // first packet: 6,144 readings over 60 s
+        ("matrix_100hz_6min_mostly_still.bin", 100.0, 60.0 / 6144.0),
         // README: stored dt 10.115 ms against the device clock
         ("ax3_right_wrist_100hz_3min.cwa", 100.0, 10.115e-3),
         ("ax6_100hz_2min_clipping.cwa", 100.0, 10.098e-3),
@@ -884,6 +888,55 @@ fn device_rate_statistics_come_from_the_decoded_times() {
         );
         // the longest interval that is not a gap is never shorter than the median
         assert!(end.rate.max_interval_s >= median, "{name}: {:?}", end.rate);
+    }
+}
+
+#[test]
+fn matrix_cut_to_its_first_packet_reports_its_own_rate() {
+    // 100,000 bytes: the first packet (6,144 readings over 60 s, 102.4 Hz) and a cut one
+    let b = bytes("matrix_100hz_6min_mostly_still.bin");
+    let mut r = MatrixReader::new(Cursor::new(b[..100_000].to_vec())).unwrap();
+    read_all(&mut r, 1000).unwrap();
+    let rate = &r.info().rate;
+    assert!(
+        (rate.median_interval_s - 60.0 / 6144.0).abs() < 1e-6,
+        "{rate:?}"
+    );
+    assert!((rate.rate_hz - 102.4).abs() < 1e-3, "{rate:?}");
+    assert!(rate.max_interval_s >= rate.median_interval_s, "{rate:?}");
+    assert!(rate.jitter_s < 1e-6, "{rate:?}");
+}
+
+#[test]
+fn matrix_file_and_its_csv_export_give_the_same_events() {
+    use sleeptwitch::analysis::{analyze_night_with, Input, Options};
+    use sleeptwitch::{Config, Event, Site};
+    let Some(csv) = shared("matrix_12p5hz_17min.csv") else {
+        println!("skipped: ../shared/data not found");
+        return;
+    };
+    let events = |path: std::path::PathBuf| {
+        let mut got: Vec<Event> = Vec::new();
+        let report = analyze_night_with(
+            &[Input::new(path, Site::Ankle)],
+            &Config::default(),
+            &Options::default(),
+            &mut |e: Event| got.push(e),
+            &mut |_, _| {},
+        )
+        .unwrap();
+        (got, report.inputs[0].detector_rate_hz)
+    };
+    let (from_bin, bin_hz) = events(testdata("matrix_12p5hz_17min.bin"));
+    let (from_csv, csv_hz) = events(csv);
+    // 82 ms intervals: the 1 ms rounding of the export loses nothing of the rate
+    assert!((bin_hz - csv_hz).abs() < 1e-6, "{bin_hz} vs {csv_hz} Hz");
+    assert_eq!(from_bin.len(), from_csv.len());
+    for (a, b) in from_bin.iter().zip(&from_csv) {
+        assert_eq!(a.kind, b.kind, "{a:?} vs {b:?}");
+        // times rounded to 1 ms, values to 6 decimals in the export
+        assert!((a.onset_s - b.onset_s).abs() < 2e-3, "{a:?} vs {b:?}");
+        assert!((a.offset_s - b.offset_s).abs() < 2e-3, "{a:?} vs {b:?}");
     }
 }
 
@@ -958,4 +1011,97 @@ fn real_corrupt_cwa_reports_every_hole_it_can_place() {
     assert_eq!(info.gaps.len(), 1);
     assert_eq!(info.gaps[0].start_s, s[12 * 120 - 1].t_s);
     assert!((info.rate.median_interval_s - 10.115e-3).abs() < 2e-6);
+}
+
+/// The samples of packets `keep` of the intact 100 Hz Matrix file.
+fn matrix_packets(keep: &[usize]) -> Vec<Sample> {
+    let (all, _) = open_all("matrix_100hz_6min_mostly_still.bin");
+    let bounds = [0, 6144, 18_144, 30_144, 40_312];
+    keep.iter()
+        .flat_map(|&p| all[bounds[p]..bounds[p + 1]].to_vec())
+        .collect()
+}
+
+fn read_matrix(b: Vec<u8>) -> (Vec<Sample>, sleeptwitch::RecordingInfo) {
+    let mut r = MatrixReader::new(Cursor::new(b)).unwrap();
+    let s = read_all(&mut r, 1000).unwrap();
+    (s, r.info().clone())
+}
+
+/// Packet starts in the 100 Hz Matrix file, in bytes.
+const MATRIX_PACKETS_AT: [usize; 4] = [524, 37_436, 109_480, 181_524];
+
+#[test]
+fn matrix_damaged_packet_loses_that_packet_only() {
+    let good = bytes("matrix_100hz_6min_mostly_still.bin");
+    let p1 = MATRIX_PACKETS_AT[1];
+    // (what is damaged, the bytes)
+    let mut cases: Vec<(&str, Vec<u8>)> = Vec::new();
+    let mut b = good.clone();
+    b[p1 + 36 + 600] ^= 0x10;
+    cases.push(("a byte of a reading", b));
+    let mut b = good.clone();
+    b[p1 + 22] ^= 0x01; // accelerometer count + 65536: the body would run past the file end
+    cases.push(("the accelerometer count, high byte", b));
+    let mut b = good.clone();
+    b[p1 + 20] ^= 0x01; // accelerometer count ± 1: the body ends 6 bytes off
+    cases.push(("the accelerometer count, low byte", b));
+    let mut b = good.clone();
+    b[p1 + 32] ^= 0x40; // heart-rate count + 64: the body runs into packet 2's head
+    cases.push(("the heart-rate count", b));
+    let mut b = good.clone();
+    b[p1 + 9] ^= 0x01;
+    cases.push(("the stored CRC", b));
+    let mut b = good.clone();
+    b[p1 + 3] = b'X';
+    cases.push(("the packet tag", b));
+    // packet 1 cut short mid-readings, the file going on with packet 2
+    let cut: Vec<u8> = good[..p1 + 5000]
+        .iter()
+        .chain(&good[MATRIX_PACKETS_AT[2]..])
+        .copied()
+        .collect();
+    cases.push(("packet 1 cut short", cut));
+    let want = matrix_packets(&[0, 2, 3]);
+    for (what, b) in cases {
+        let (s, info) = read_matrix(b);
+        assert_eq!(s.len(), want.len(), "{what}: {:?}", info.warnings);
+        for (i, (a, w)) in s.iter().zip(&want).enumerate() {
+            assert_eq!(a, w, "{what}: sample {i}");
+        }
+        let w = &info.warnings[0];
+        let pos = w.position.as_ref().unwrap();
+        assert_eq!(pos.block, Some(1), "{what}: {w}");
+        assert_eq!(pos.byte, Some(p1 as u64), "{what}: {w}");
+        // the lost packet is a gap of its length, from packet 0's last sample to packet 2's
+        // first
+        assert_eq!(info.gaps.len(), 1, "{what}");
+        assert_eq!(info.gaps[0].start_s, want[6143].t_s, "{what}");
+        assert_eq!(
+            info.gaps[0].duration_s,
+            want[6144].t_s - want[6143].t_s,
+            "{what}"
+        );
+    }
+}
+
+#[test]
+fn matrix_cut_mid_packet_keeps_every_whole_packet() {
+    let good = bytes("matrix_100hz_6min_mostly_still.bin");
+    let p3 = MATRIX_PACKETS_AT[3];
+    for cut in [p3 + 3, p3 + 20, p3 + 36, p3 + 36 + 1001, good.len() - 1] {
+        let (s, info) = read_matrix(good[..cut].to_vec());
+        let want = matrix_packets(&[0, 1, 2]);
+        assert_eq!(s, want, "cut at byte {cut}");
+        assert!(info.gaps.is_empty());
+        let w = &info.warnings[0];
+        assert_eq!(w.position.as_ref().unwrap().block, Some(3), "{w}");
+        assert!(w.message.contains("ends inside packet 3"), "{w}");
+    }
+    // a damaged first packet: the reader finds the second
+    let mut b = good.clone();
+    b[MATRIX_PACKETS_AT[0] + 22] ^= 0x01;
+    let (s, info) = read_matrix(b);
+    assert_eq!(s, matrix_packets(&[1, 2, 3]));
+    assert_eq!(info.warnings[0].position.as_ref().unwrap().block, Some(0));
 }

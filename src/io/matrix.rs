@@ -13,19 +13,29 @@
 //! `start + j × (end − start) / n`, so the rate follows each packet (101.7–102.6 Hz in the
 //! test file set to 100 Hz). Gyroscope, temperature and heart-rate readings are skipped.
 //!
+//! The rate statistics are measured from these times when the reader is opened (the median
+//! interval of the first 4,097 samples sets the gap rule and the detector's rate); the rate
+//! the device was set to (12.5, 25, 50 or 100 Hz, the nearest to the first packet's) is kept as
+//! [`RateInfo::nominal_hz`](crate::io::RateInfo) only.
+//!
 //! # Bad packets
 //! A packet whose CRC does not match, or whose end time is not after its start, is skipped
-//! with a [`Warning`] naming its number (from 0) and byte offset; bytes that are not a packet
-//! are skipped up to the next `MDTCPACK` tag, with a warning. A file cut inside a packet loses
+//! with a [`Warning`] naming its number (from 0) and byte offset, and the hole it leaves is a
+//! gap whatever its length. The CRC cannot say which byte is bad, so the whole packet goes;
+//! nothing else does: a damaged head may give wrong reading counts, so the reader looks for
+//! the next `MDTCPACK` tag from the byte after the damaged packet's own (among the bytes it
+//! already read, if the counts carried it past), and the next packet is read as if nothing
+//! had happened. Bytes that are not a packet are skipped up to the next tag, with a warning
+//! (not repeated for the rest of a packet just skipped). A file cut inside a packet loses
 //! that packet, with a warning. A wrong header tag is an error, as is a packet whose readings
 //! do not start after the previous packet's last ([`ErrorKind::TimeNotIncreasing`]).
 
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::io::device::{
-    self, block_position, le32, open_unbuffered, read_staged, read_up_to, SkipLog, Stage,
+    self, block_position, le32, open_unbuffered, prime, read_staged, read_up_to, SkipLog, Stage,
     StagedReader,
 };
 use crate::io::{DeviceInfo, Format, RecordingInfo, Source, Warning};
@@ -42,32 +52,95 @@ const MAX_PACKET: usize = 8 * 1024 * 1024;
 /// Rates the device is set to, in Hz; the nominal rate is the nearest to the first packet's.
 const RATES_HZ: [f64; 4] = [12.5, 25.0, 50.0, 100.0];
 
+/// A buffered input that can take bytes back: after a damaged packet the reader looks for
+/// the next tag among the bytes it already read, and reads on from there.
+struct Rewind<R> {
+    inner: BufReader<R>,
+    /// Bytes taken back, read before `inner`'s from `back_pos` on.
+    back: Vec<u8>,
+    back_pos: usize,
+}
+
+impl<R: Read> Rewind<R> {
+    fn new(inner: R) -> Self {
+        Rewind {
+            inner: BufReader::with_capacity(64 * 1024, inner),
+            back: Vec::new(),
+            back_pos: 0,
+        }
+    }
+
+    /// Puts `bytes` back in front of what is still to be read.
+    #[cold]
+    fn unread(&mut self, bytes: &[u8]) {
+        let mut back = Vec::with_capacity(bytes.len() + self.back.len() - self.back_pos);
+        back.extend_from_slice(bytes);
+        back.extend_from_slice(self.back.get(self.back_pos..).unwrap_or(&[]));
+        self.back = back;
+        self.back_pos = 0;
+    }
+}
+
+impl<R: Read> Read for Rewind<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let back = self.back.get(self.back_pos..).unwrap_or(&[]);
+        if back.is_empty() {
+            return self.inner.read(buf);
+        }
+        let k = back.len().min(buf.len());
+        buf[..k].copy_from_slice(&back[..k]);
+        self.consume(k);
+        Ok(k)
+    }
+}
+
+impl<R: Read> BufRead for Rewind<R> {
+    fn fill_buf(&mut self) -> std::io::Result<&[u8]> {
+        if self.back_pos < self.back.len() {
+            return Ok(self.back.get(self.back_pos..).unwrap_or(&[]));
+        }
+        self.inner.fill_buf()
+    }
+
+    fn consume(&mut self, amt: usize) {
+        if self.back_pos < self.back.len() {
+            self.back_pos = (self.back_pos + amt).min(self.back.len());
+            if self.back_pos == self.back.len() {
+                self.back.clear();
+                self.back_pos = 0;
+            }
+        } else {
+            self.inner.consume(amt);
+        }
+    }
+}
+
 /// A reader of Parmay Matrix `.BIN` files, from any [`Read`].
 pub struct MatrixReader<R> {
-    input: BufReader<R>,
+    input: Rewind<R>,
     stage: Stage,
     range_g: f64,
     declared: u32,
     /// Byte offset of the next byte of the input.
     byte: u64,
     packet_idx: u64,
-    /// The header of the next packet, already read (by `new`, to find the rate).
-    pending: Option<([u8; PACKET_HEAD], u64)>,
+    /// A packet was just skipped: the bytes up to the next tag are its remains, not junk to
+    /// report again.
+    after_bad: bool,
     buf: Vec<u8>,
     skips: SkipLog,
 }
 
 impl MatrixReader<File> {
-    /// Opens a Matrix `.BIN` file and reads its header.
+    /// Opens a Matrix `.BIN` file, reads its header and decodes its first samples (to
+    /// measure the rate).
     ///
     /// # Errors
     /// When the file cannot be read or its header is not a Matrix header; the error names
     /// the file.
     pub fn from_path(path: &Path) -> Result<Self, Error> {
         let f = open_unbuffered(path)?;
-        let mut r = MatrixReader::new(f).map_err(|e| e.in_file(path))?;
-        r.stage.path = Some(path.to_path_buf());
-        Ok(r)
+        MatrixReader::open(f, Some(path.to_path_buf())).map_err(|e| e.in_file(path))
     }
 }
 
@@ -103,14 +176,31 @@ fn packet_head(h: &[u8; PACKET_HEAD]) -> Option<PacketHead> {
     })
 }
 
+/// Where the first packet tag starts in `a` followed by `b`, as an offset into the two.
+fn find_tag(a: &[u8], b: &[u8]) -> Option<usize> {
+    let mut joined = Vec::with_capacity(a.len() + b.len());
+    joined.extend_from_slice(a);
+    joined.extend_from_slice(b);
+    joined
+        .windows(PACKET_TAG.len())
+        .position(|w| w == PACKET_TAG)
+}
+
 impl<R: Read> MatrixReader<R> {
-    /// Reads the header and the first packet's header from `input` and readies the reader.
+    /// Reads the header from `input`, decodes the first samples (to measure the rate) and
+    /// readies the reader.
     ///
     /// # Errors
     /// [`ErrorKind::Empty`] for no bytes; [`ErrorKind::Format`] when the header tag `MDTC` is
-    /// missing, the range is not positive, or the input ends inside the header.
+    /// missing, the range is not positive, or the input ends inside the header;
+    /// [`ErrorKind::RateTooLow`] when the first samples' median interval means a rate below
+    /// [`MIN_RATE_HZ`](crate::io::MIN_RATE_HZ).
     pub fn new(input: R) -> Result<Self, Error> {
-        let mut input = BufReader::with_capacity(64 * 1024, input);
+        MatrixReader::open(input, None)
+    }
+
+    fn open(input: R, path: Option<PathBuf>) -> Result<Self, Error> {
+        let mut input = Rewind::new(input);
         let mut head = [0u8; HEADER_LEN];
         let n = read_up_to(&mut input, &mut head)?;
         if n == 0 {
@@ -138,64 +228,52 @@ impl<R: Read> MatrixReader<R> {
             ));
         }
         let range_g = f64::from(range);
-        // The first packet's head gives the nominal rate.
+        // The first packet's head gives the nominal rate; it is read again as a packet.
         let mut first = [0u8; PACKET_HEAD];
         let got = read_up_to(&mut input, &mut first)?;
-        let mut pending = None;
-        let mut rate_hz = None;
-        if got == PACKET_HEAD && &first[..8] == PACKET_TAG {
-            if let Some(h) = packet_head(&first) {
+        input.unread(first.get(..got).unwrap_or(&[]));
+        let first = (got == PACKET_HEAD && &first[..8] == PACKET_TAG)
+            .then(|| packet_head(&first))
+            .flatten();
+        let rate_hz = first
+            .and_then(|h| {
                 let span = f64::from(h.end_s) - f64::from(h.start_s);
-                if span > 0.0 && h.n_acc > 0 {
-                    let observed = h.n_acc as f64 / span;
-                    rate_hz = RATES_HZ
+                let observed = h.n_acc as f64 / span;
+                (span > 0.0 && h.n_acc > 0).then(|| {
+                    RATES_HZ
                         .iter()
                         .copied()
-                        .min_by(|a, b| (a - observed).abs().total_cmp(&(b - observed).abs()));
-                }
-            }
-        }
-        if got > 0 {
-            pending = Some((first, HEADER_LEN as u64));
-        }
-        let rate_hz = rate_hz.unwrap_or(100.0);
+                        .min_by(|a, b| (a - observed).abs().total_cmp(&(b - observed).abs()))
+                })
+            })
+            .flatten()
+            .unwrap_or(100.0);
         let device = DeviceInfo {
             device_type: "Matrix".into(),
             serial: String::new(),
             rate_hz: Some(rate_hz),
             range_g: Some(range_g),
-            start_s: pending
-                .as_ref()
-                .map(|(h, _)| f64::from(le32(h, 12)))
-                .filter(|_| got == PACKET_HEAD),
+            start_s: first.map(|h| f64::from(h.start_s)),
             location: None,
             extra: vec![
                 ("declared_packets".into(), declared.to_string()),
                 ("gyro_range_dps".into(), gyro.to_string()),
             ],
         };
-        let stage = Stage::new(Format::MatrixBin, device, rate_hz)?;
-        // A partial first head is handled by `next_packet` as a cut file.
-        let (pending, eof_early) = match pending {
-            Some((h, at)) if got == PACKET_HEAD => (Some((h, at)), false),
-            Some(_) => (None, true),
-            None => (None, false),
-        };
+        let mut stage = Stage::new(Format::MatrixBin, device, rate_hz)?;
+        stage.path = path;
         let mut r = MatrixReader {
             input,
             stage,
             range_g,
             declared,
-            byte: (HEADER_LEN + got) as u64,
+            byte: HEADER_LEN as u64,
             packet_idx: 0,
-            pending,
+            after_bad: false,
             buf: Vec::new(),
             skips: SkipLog::default(),
         };
-        if eof_early {
-            r.report_cut(0, HEADER_LEN as u64);
-            r.stage.eof = true;
-        }
+        prime(&mut r)?;
         Ok(r)
     }
 
@@ -219,65 +297,76 @@ impl<R: Read> MatrixReader<R> {
         ));
     }
 
+    /// Records a packet (or bytes that should have been one) as skipped: a warning, and a
+    /// hole before the next samples.
+    #[cold]
+    fn skip(&mut self, packet: u64, at: u64, message: String) {
+        let pos = self.position(packet, at);
+        self.skips.skip(&mut self.stage.info.warnings, pos, message);
+        self.stage.hole_pending = true;
+    }
+
     /// Reads the next packet head, resynchronising on the tag; `None` at the end.
     fn next_head(&mut self) -> Result<Option<([u8; PACKET_HEAD], u64)>, Error> {
-        if let Some(p) = self.pending.take() {
-            return Ok(Some(p));
-        }
+        let quiet = std::mem::take(&mut self.after_bad);
+        let mut junk_from = None;
         loop {
-            let mut junk_from = None;
+            // On to the next byte that may start a tag.
             loop {
-                let at = self.byte;
                 let buf = match self.input.fill_buf() {
                     Ok(b) => b,
                     Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
                     Err(e) => return Err(self.io_error(e)),
                 };
                 if buf.is_empty() {
-                    if let Some(from) = junk_from {
-                        self.report_junk(from);
+                    if let (Some(from), false) = (junk_from, quiet) {
+                        self.report_junk(from, self.byte);
                     }
                     return Ok(None);
                 }
-                if buf.starts_with(PACKET_TAG) || (buf.len() < PACKET_TAG.len() && buf[0] == b'M') {
-                    // A tag, or a short buffer that may start one: read the head and see.
+                if buf[0] == PACKET_TAG[0] {
                     break;
                 }
-                junk_from.get_or_insert(at);
+                junk_from.get_or_insert(self.byte);
                 let skip = buf
                     .iter()
-                    .skip(1)
-                    .position(|&b| b == b'M')
-                    .map_or(buf.len(), |i| i + 1);
+                    .position(|&b| b == PACKET_TAG[0])
+                    .unwrap_or(buf.len());
                 self.input.consume(skip);
                 self.byte += skip as u64;
-            }
-            if let Some(from) = junk_from {
-                self.report_junk(from);
             }
             let at = self.byte;
             let mut head = [0u8; PACKET_HEAD];
             let got = read_up_to(&mut self.input, &mut head).map_err(|e| self.io_error(e))?;
             self.byte += got as u64;
-            if got < PACKET_HEAD {
-                let packet = self.packet_idx;
-                self.report_cut(packet, at);
-                return Ok(None);
-            }
-            if &head[..8] == PACKET_TAG {
+            let part = head.get(..got.min(PACKET_TAG.len())).unwrap_or(&[]);
+            if PACKET_TAG.starts_with(part) {
+                // A tag, whole or cut by the end of the file (`got` is short only there).
+                if let (Some(from), false) = (junk_from, quiet) {
+                    self.report_junk(from, at);
+                }
+                if got < PACKET_HEAD {
+                    let packet = self.packet_idx;
+                    self.report_cut(packet, at);
+                    return Ok(None);
+                }
                 return Ok(Some((head, at)));
             }
-            let pos = self.position(self.packet_idx, at);
-            let msg = format!("bytes {at}..{} skipped: not a packet", self.byte);
-            self.skips.skip(&mut self.stage.info.warnings, pos, msg);
+            // Not a tag: look again from the byte after this one.
+            junk_from.get_or_insert(at);
+            self.input.unread(head.get(1..got).unwrap_or(&[]));
+            self.byte = at + 1;
         }
     }
 
     #[cold]
-    fn report_junk(&mut self, from: u64) {
-        let pos = self.position(self.packet_idx, from);
-        let msg = format!("bytes {from}..{} skipped: not a packet", self.byte);
-        self.skips.skip(&mut self.stage.info.warnings, pos, msg);
+    fn report_junk(&mut self, from: u64, to: u64) {
+        let packet = self.packet_idx;
+        self.skip(
+            packet,
+            from,
+            format!("bytes {from}..{to} skipped: not a packet"),
+        );
     }
 
     /// Reads and decodes the next good packet into `self.stage.staged`; `Ok(false)` at the end.
@@ -290,47 +379,67 @@ impl<R: Read> MatrixReader<R> {
             self.packet_idx += 1;
             let h = packet_head(&head).filter(|h| h.body_len <= MAX_PACKET);
             let Some(h) = h else {
-                let pos = self.position(packet, at);
+                self.after_bad = true;
                 let msg = format!(
                     "packet {packet} skipped: its reading counts make it longer than {MAX_PACKET} bytes"
                 );
-                self.skips.skip(&mut self.stage.info.warnings, pos, msg);
+                self.skip(packet, at, msg);
                 continue;
             };
             self.buf.resize(h.body_len, 0);
             let got = read_up_to(&mut self.input, &mut self.buf).map_err(|e| self.io_error(e))?;
             self.byte += got as u64;
-            if got < h.body_len {
-                self.report_cut(packet, at);
-                return Ok(false);
-            }
-            let mut crc = crc32fast::Hasher::new();
-            crc.update(head.get(12..).unwrap_or(&[]));
-            crc.update(&self.buf);
-            let computed = crc.finalize();
-            if computed != h.crc {
-                let pos = self.position(packet, at);
-                let msg = format!(
-                    "packet {packet} skipped: {}",
-                    ErrorKind::Checksum {
+            let body = self.buf.get(..got).unwrap_or(&[]);
+            let computed = (got == h.body_len).then(|| {
+                let mut crc = crc32fast::Hasher::new();
+                crc.update(head.get(12..).unwrap_or(&[]));
+                crc.update(body);
+                crc.finalize()
+            });
+            if computed != Some(h.crc) {
+                // A damaged packet: its counts may be wrong too, so the next packet may
+                // start inside what was read for this one. Read on from the first tag after
+                // this packet's own, or else from the last bytes read, which may begin one.
+                let after_tag = head.get(PACKET_TAG.len()..).unwrap_or(&[]);
+                let next = find_tag(after_tag, body);
+                let n_read = after_tag.len() + body.len();
+                let from = match next {
+                    Some(k) => k,
+                    None => n_read.saturating_sub(PACKET_TAG.len() - 1),
+                };
+                let rest: Vec<u8> = after_tag.iter().chain(body).skip(from).copied().collect();
+                self.input.unread(&rest);
+                self.byte = at + (PACKET_TAG.len() + from) as u64;
+                let reason = match (computed, next) {
+                    (None, None) => {
+                        self.report_cut(packet, at);
+                        return Ok(false);
+                    }
+                    (None, Some(_)) => format!(
+                        "its reading counts run past the next packet's tag at byte {} \
+                         (a damaged head, or a packet cut short)",
+                        self.byte
+                    ),
+                    (Some(computed), _) => ErrorKind::Checksum {
                         format: FORMAT,
                         stored: h.crc,
                         computed,
                     }
-                );
-                self.skips.skip(&mut self.stage.info.warnings, pos, msg);
+                    .to_string(),
+                };
+                self.after_bad = true;
+                self.skip(packet, at, format!("packet {packet} skipped: {reason}"));
                 continue;
             }
             if h.n_acc == 0 {
                 continue;
             }
             if h.end_s <= h.start_s {
-                let pos = self.position(packet, at);
                 let msg = format!(
                     "packet {packet} skipped: its end time {} s is not after its start time {} s",
                     h.end_s, h.start_s
                 );
-                self.skips.skip(&mut self.stage.info.warnings, pos, msg);
+                self.skip(packet, at, msg);
                 continue;
             }
             let t0 = f64::from(h.start_s);
