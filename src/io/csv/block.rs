@@ -22,6 +22,17 @@ pub(crate) const MAX_LINE_BYTES: usize = 64 * 1024;
 /// How much more to read, in bytes, while looking for the end of a line past the block size.
 const READ_MORE: usize = 4 * 1024;
 
+/// How the input ends its lines, decided at its first line break.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum LineEnds {
+    /// No line break seen yet.
+    Unknown,
+    /// `\n` or `\r\n`, which the parser reads as they are.
+    Lf,
+    /// `\r` alone (classic Mac OS): each lone `\r` becomes `\n` as it is read.
+    Cr,
+}
+
 /// The input, read block by block.
 pub(crate) struct Input<R> {
     inner: R,
@@ -29,6 +40,7 @@ pub(crate) struct Input<R> {
     carry: Vec<u8>,
     eof: bool,
     block_size: usize,
+    line_ends: LineEnds,
 }
 
 impl<R: Read> Input<R> {
@@ -38,6 +50,40 @@ impl<R: Read> Input<R> {
             carry: Vec::new(),
             eof: false,
             block_size: block_size.max(1),
+            line_ends: LineEnds::Unknown,
+        }
+    }
+
+    /// Brings the bytes just read, `buf[start..]`, to `\n` or `\r\n` line ends.
+    ///
+    /// The style is decided once, at the first line break: a `\n`, or a `\r` followed by
+    /// `\n`, means the input is read as it is, and this costs one comparison per read. A
+    /// `\r` followed by anything else means CR line ends: from then on each `\r` not
+    /// followed by `\n` is rewritten as `\n`. Until the style is known no block has been
+    /// handed over (that needs a `\n`), so `buf` holds the whole input read so far, with no
+    /// line break before its last byte read earlier.
+    #[inline]
+    fn normalise(&mut self, buf: &mut [u8], start: usize) {
+        match self.line_ends {
+            LineEnds::Lf => {}
+            LineEnds::Cr => cr_to_lf(buf, start.saturating_sub(1)),
+            LineEnds::Unknown => {
+                // Bytes before the last one read earlier hold no line break.
+                let from = start.saturating_sub(1);
+                let tail = buf.get(from..).unwrap_or_default();
+                let Some(i) = tail.iter().position(|&c| c == b'\n' || c == b'\r') else {
+                    return;
+                };
+                let i = from + i;
+                self.line_ends = match (buf.get(i), buf.get(i + 1)) {
+                    (Some(b'\r'), None) => return, // decided by the next byte read
+                    (Some(b'\r'), Some(&c)) if c != b'\n' => LineEnds::Cr,
+                    _ => LineEnds::Lf,
+                };
+                if self.line_ends == LineEnds::Cr {
+                    cr_to_lf(buf, i);
+                }
+            }
         }
     }
 
@@ -82,6 +128,7 @@ impl<R: Read> Input<R> {
                 self.eof = true;
                 continue;
             }
+            self.normalise(buf, start);
             // A full block, or a short read (a pipe with nothing more for now): hand over
             // the whole lines there are.
             if buf.len() >= self.block_size || n < want {
@@ -101,6 +148,28 @@ impl<R: Read> Input<R> {
                 }
             }
         }
+    }
+}
+
+/// Rewrites each `\r` in `buf[from..]` that is followed by a byte other than `\n` as `\n`.
+/// A `\r` ending `buf` is left for the next call, which starts at it.
+fn cr_to_lf(buf: &mut [u8], from: usize) {
+    let mut i = from;
+    while let Some(rest) = buf.get(i..) {
+        let Some(k) = rest.iter().position(|&c| c == b'\r') else {
+            return;
+        };
+        i += k;
+        match buf.get(i + 1) {
+            None => return,
+            Some(b'\n') => {}
+            Some(_) => {
+                if let Some(c) = buf.get_mut(i) {
+                    *c = b'\n';
+                }
+            }
+        }
+        i += 1;
     }
 }
 

@@ -157,12 +157,26 @@ fn classify(name: &str) -> (Role, Option<AccelUnit>) {
     }
 }
 
-/// The delimiter a first line uses: `,` if it has one, else `;`, else tab, else `,`.
-fn delimiter(line: &[u8]) -> u8 {
-    [b',', b';', b'\t']
-        .into_iter()
-        .find(|d| line.contains(d))
-        .unwrap_or(b',')
+/// The delimiters a first line may use, in the order they are tried: those of `,`, `;` and
+/// tab it holds, or `,` when it holds none.
+fn delimiters(line: &[u8]) -> impl Iterator<Item = u8> + '_ {
+    let found = [b',', b';', b'\t'].into_iter().filter(|d| line.contains(d));
+    let none = ![b',', b';', b'\t'].iter().any(|d| line.contains(d));
+    found.chain(none.then_some(b','))
+}
+
+/// The most characters of a header quoted in a message.
+pub(crate) const MAX_HEADER_QUOTE: usize = 100;
+
+/// The most characters of a column name quoted in a message.
+const MAX_NAME_QUOTE: usize = 40;
+
+/// `text` cut to at most `max_chars` characters, with `…` when something was cut.
+pub(crate) fn clip(text: &str, max_chars: usize) -> String {
+    match text.char_indices().nth(max_chars) {
+        Some((i, _)) => format!("{}…", text.get(..i).unwrap_or(text)),
+        None => text.to_string(),
+    }
 }
 
 /// Reads the first line of a file (without its line break) into a [`Layout`].
@@ -183,13 +197,31 @@ pub(crate) fn read_first_line(line: &[u8]) -> Result<Layout, ErrorKind> {
             what: "the first line is not UTF-8".into(),
         });
     };
-    let delim = delimiter(line);
+    // A line may hold more than one candidate (a `;` file with ISO times whose fraction
+    // follows a comma): the first delimiter that makes sense of it is taken, and if none
+    // does, what is wrong is told for the first.
+    let mut first_error = None;
+    for delim in delimiters(line) {
+        match layout_for(line, text, delim) {
+            Ok(layout) => return Ok(layout),
+            Err(e) => {
+                first_error.get_or_insert(e);
+            }
+        }
+    }
+    Err(first_error.unwrap_or(ErrorKind::BadHeader {
+        reason: "no delimiter to try".into(),
+    }))
+}
+
+/// [`read_first_line`] with the delimiter `delim`.
+fn layout_for(line: &[u8], text: &str, delim: u8) -> Result<Layout, ErrorKind> {
     let fields: Vec<&[u8]> = split_fields(line, delim).collect();
     let numeric = fields.iter().enumerate().all(|(i, f)| {
         parse_field(f).is_some()
             || (i == 0 && {
                 let f = trim_field(f);
-                parse_iso(f).is_some_and(|(_, n, _)| n == f.len())
+                parse_iso(f, true).is_some_and(|(_, n, _)| n == f.len())
             })
     });
     if numeric {
@@ -231,13 +263,14 @@ pub(crate) fn read_first_line(line: &[u8]) -> Result<Layout, ErrorKind> {
             continue;
         };
         match slot {
-            Some(first) => notes.push(format!(
-                "columns {:?} and {:?} both look like {}; using {:?}",
-                names.get(*first).map_or("", String::as_str),
-                name,
-                role_word(role),
-                names.get(*first).map_or("", String::as_str),
-            )),
+            Some(first) => {
+                let first = clip(names.get(*first).map_or("", String::as_str), MAX_NAME_QUOTE);
+                notes.push(format!(
+                    "columns {first:?} and {:?} both look like {}; using {first:?}",
+                    clip(name, MAX_NAME_QUOTE),
+                    role_word(role),
+                ));
+            }
             None => {
                 *slot = Some(i);
                 *unit_slot = unit;
@@ -253,7 +286,7 @@ pub(crate) fn read_first_line(line: &[u8]) -> Result<Layout, ErrorKind> {
         let Some(i) = slot else {
             return Err(ErrorKind::MissingColumn {
                 column: ["time", "x", "y", "z"].get(k).copied().unwrap_or("time"),
-                header: text.to_string(),
+                header: clip(text, MAX_HEADER_QUOTE),
                 expected: expected.get(k).copied().unwrap_or(TIME_NAMES),
             });
         };
@@ -270,9 +303,9 @@ pub(crate) fn read_first_line(line: &[u8]) -> Result<Layout, ErrorKind> {
                 return Err(ErrorKind::BadHeader {
                     reason: format!(
                         "column {:?} is in {} but {:?} in {}",
-                        picked.get(j).map_or("", String::as_str),
+                        clip(picked.get(j).map_or("", String::as_str), MAX_NAME_QUOTE),
                         v,
-                        picked.get(k).map_or("", String::as_str),
+                        clip(picked.get(k).map_or("", String::as_str), MAX_NAME_QUOTE),
                         u
                     ),
                 });
@@ -370,6 +403,42 @@ mod tests {
         assert_eq!(layout("t;x;y;z").delim, b';');
         assert_eq!(layout("t\tx\ty\tz").delim, b'\t');
         assert_eq!(layout("t,x,y,z\r").delim, b',');
+        // A comma that makes no sense of the line gives way to the next candidate.
+        let l = layout("2024-01-01T22:00:00,5;0.1;0.2;0.98");
+        assert_eq!((l.delim, l.has_header), (b';', false));
+        assert_eq!(layout("time;x;y;z;note, free text").delim, b';');
+        // When none does, the error is the first candidate's.
+        let e = read_first_line(b"t,x;y;q").unwrap_err();
+        assert!(
+            matches!(&e, ErrorKind::MissingColumn { column: "x", header, .. } if header == "t,x;y;q"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_long_header_is_quoted_cut_short() {
+        let long: String = (0..2000).map(|i| format!("c{i},")).collect();
+        let e = read_first_line(long.as_bytes()).unwrap_err();
+        let ErrorKind::MissingColumn { header, .. } = &e else {
+            panic!("{e}");
+        };
+        assert_eq!(header.chars().count(), MAX_HEADER_QUOTE + 1, "{header}");
+        assert!(
+            header.starts_with("c0,c1,c2,") && header.ends_with('…'),
+            "{header}"
+        );
+        assert!(e.to_string().len() < 400, "{e}");
+        // Multi-byte characters are cut between characters.
+        assert_eq!(clip("äöü", 2), "äö…");
+        assert_eq!(clip("äöü", 3), "äöü");
+        // Column names in other messages are cut too ('-' inside a name is ignored).
+        let long_y = format!("y{}_ms2", "-".repeat(500));
+        let e = read_first_line(format!("t,x_g,{long_y},z").as_bytes()).unwrap_err();
+        assert!(matches!(e, ErrorKind::BadHeader { .. }), "{e}");
+        assert!(e.to_string().len() < 200, "{e}");
+        let l = layout(&format!("t,x,y,z,x{}", "-".repeat(500)));
+        assert_eq!(l.notes.len(), 1);
+        assert!(l.notes[0].len() < 200, "{:?}", l.notes);
     }
 
     #[test]

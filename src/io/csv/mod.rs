@@ -180,12 +180,16 @@ enum Slot {
 /// - A header line naming the columns, in any order and case, with any other columns
 ///   ignored (see [`CsvReaderBuilder`] for the names), or no header at all: a first line of
 ///   four numbers is read as `t,x,y,z`. Fields are separated by `,` (or `;` or a tab, if the
-///   first line has no comma). A UTF-8 byte order mark, `\r\n` line ends, blank lines,
-///   spaces around fields and double quotes are accepted.
+///   first line has no comma or a comma makes no sense of it). A UTF-8 byte order mark,
+///   blank lines, spaces around fields and double quotes are accepted, and lines may end in
+///   `\n`, `\r\n` or `\r` alone (classic Mac OS): the style is decided at the first line
+///   break, after which a file of `\n` or `\r\n` lines is read at no extra cost and one of
+///   `\r` lines has each `\r` turned into `\n` as it is read.
 /// - Time in seconds (relative, or since 1970-01-01 UTC: values from 946,684,800, i.e.
 ///   2000-01-01, on are taken as Unix time) or as ISO-8601 date-times
-///   (`2024-03-01 23:00:00.000`, `2024-03-01T23:00:00.020Z`, `…+01:00`), converted to Unix
-///   seconds. **A date-time without a UTC offset is taken as UTC**; the reader says so in
+///   (`2024-03-01 23:00:00.000`, `2024-03-01T23:00:00.020Z`, `…+01:00`, or with a decimal
+///   comma, `23:00:00,020`, where the comma cannot be the delimiter: in a `;` or tab separated
+///   file, or a quoted field), converted to Unix seconds. **A date-time without a UTC offset is taken as UTC**; the reader says so in
 ///   [`RecordingInfo::warnings`].
 /// - Acceleration in g or m/s². The caller's setting wins; then a unit named in the header
 ///   (`x_g`, `x_ms2`, `x (m/s^2)`); otherwise the median vector magnitude of the first 10 s
@@ -199,6 +203,7 @@ enum Slot {
 /// naming the file and line (from 1, counting the header): nothing is dropped silently and
 /// nothing panics. One exception is made for a logger that lost power: a last line without
 /// a line break that has fewer fields than the header is dropped with a warning naming it.
+/// A header quoted in a message is cut to 100 characters, a field to 40.
 ///
 /// # Speed and memory
 /// The input is read in blocks of whole lines ([`CsvReaderBuilder::block_size_bytes`]),
@@ -748,6 +753,81 @@ mod tests {
             ),
             "{e}"
         );
+    }
+
+    #[test]
+    fn cr_lf_and_crlf_line_ends_give_the_same_samples() {
+        let lf = ramp(5000);
+        let whole = read_all(lf.as_bytes(), 1 << 20, 1).unwrap();
+        let crlf = lf.replace('\n', "\r\n");
+        let cr = lf.replace('\n', "\r");
+        // Without a final line end, and with blank lines (whose numbers still count).
+        let cr_open = cr.trim_end_matches('\r').to_string();
+        let cr_blank = cr.replacen("\r0.01,", "\r\r\r0.01,", 1);
+        for (name, text) in [
+            ("crlf", &crlf),
+            ("cr", &cr),
+            ("cr, no final", &cr_open),
+            ("cr, blank lines", &cr_blank),
+        ] {
+            for (block, threads) in [(1 << 20, 1), (1, 1), (7, 2), (100, 2), (4096, 3)] {
+                let got = read_all(text.as_bytes(), block, threads)
+                    .unwrap_or_else(|e| panic!("{name}, block {block}: {e}"));
+                assert_eq!(got, whole, "{name}, block {block}");
+            }
+        }
+        // A bad row in a CR file is named by its line, as in an LF file: sample 4000 is on
+        // line 4002, or 4004 after the two blank lines.
+        for (text, line) in [(&cr, 4002), (&cr_blank, 4004)] {
+            let bad = text.replace("\r40.00,0.1,", "\r40.00,zz,");
+            for (block, threads) in [(1 << 20, 1), (64, 2)] {
+                let e = read_all(bad.as_bytes(), block, threads).unwrap_err();
+                assert_eq!(e.line(), Some(line), "{e}");
+            }
+        }
+    }
+
+    #[test]
+    fn iso_times_with_a_decimal_comma_where_a_comma_is_not_the_delimiter() {
+        // 2024-01-01 22:00:00 UTC is 1704146400 s (`date -u -d 2024-01-01T22:00:00 +%s`).
+        let t0 = 1_704_146_400.0;
+        let expect: Vec<Sample> = (0..300)
+            .map(|i| Sample::new(t0 + f64::from(i) / 100.0, [0.0, 0.0, 1.0]))
+            .collect();
+        let row = |i: u32, sep: &str, quote: bool| {
+            let q = if quote { "\"" } else { "" };
+            format!(
+                "{q}2024-01-01T22:00:{:02},{:02}0{q}{sep}0{sep}0{sep}1\n",
+                i / 100,
+                i % 100
+            )
+        };
+        let file = |head: &str, sep: &str, quote: bool| {
+            let mut s = String::from(head);
+            for i in 0..300 {
+                s.push_str(&row(i, sep, quote));
+            }
+            s
+        };
+        for (name, text) in [
+            ("semicolons", file("time;x;y;z\n", ";", false)),
+            ("semicolons, no header", file("", ";", false)),
+            ("tabs", file("time\tx\ty\tz\n", "\t", false)),
+            ("quoted, commas", file("time,x,y,z\n", ",", true)),
+            ("quoted, no header", file("", ",", true)),
+        ] {
+            for (block, threads) in [(1 << 20, 1), (50, 2)] {
+                let got = read_all(text.as_bytes(), block, threads)
+                    .unwrap_or_else(|e| panic!("{name}: {e}"));
+                assert_eq!(got, expect, "{name}, block {block}");
+            }
+        }
+        // Unquoted in a comma-delimited file the comma splits the field: the row has one
+        // field too many, an error at its line rather than a misread time.
+        let text = file("time,x,y,z\n", ",", false);
+        let e = read_all(text.as_bytes(), 1 << 20, 1).unwrap_err();
+        assert!(matches!(e.kind(), ErrorKind::FieldCount { .. }), "{e}");
+        assert_eq!(e.line(), Some(2));
     }
 
     #[test]

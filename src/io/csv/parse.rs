@@ -95,11 +95,12 @@ impl Parsed {
 }
 
 /// A time field on the fast path at `b[i..]`: a date-time when its 5th byte is `-`, else a
-/// decimal. Returns the time and the index just past it.
+/// decimal. Returns the time and the index just past it. A comma starts a fraction of a
+/// second only when the delimiter is not a comma.
 #[inline(always)]
-fn fast_time(b: &[u8], i: usize) -> Option<(f64, usize)> {
+fn fast_time(b: &[u8], i: usize, delim: u8) -> Option<(f64, usize)> {
     if b.get(i + 4) == Some(&b'-') {
-        parse_iso(b.get(i..)?).map(|(t, n, _)| (t, i + n))
+        parse_iso(b.get(i..)?, delim != b',').map(|(t, n, _)| (t, i + n))
     } else {
         fast_decimal_at(b, i)
     }
@@ -124,7 +125,7 @@ fn line_end(b: &[u8], i: usize) -> Option<usize> {
 /// The fast path for rows of exactly time, x, y, z: the sample and the bytes it took.
 #[inline(always)]
 fn fast_row_ordered(b: &[u8], delim: u8) -> Option<(Sample, usize)> {
-    let (t, mut i) = fast_time(b, 0)?;
+    let (t, mut i) = fast_time(b, 0, delim)?;
     let mut acc = [0.0; 3];
     for a in &mut acc {
         if b.get(i) != Some(&delim) {
@@ -153,7 +154,7 @@ fn fast_row_any(b: &[u8], layout: &Layout) -> Option<(Sample, usize)> {
                     .unwrap_or(rest.len())
             }
             Role::Time => {
-                let (v, end) = fast_time(b, i)?;
+                let (v, end) = fast_time(b, i, layout.delim)?;
                 s.t_s = v;
                 end
             }
@@ -194,7 +195,7 @@ fn quote(f: &[u8]) -> String {
 fn slow_time(f: &[u8]) -> Option<f64> {
     let t = trim_field(f);
     if t.get(4) == Some(&b'-') {
-        parse_iso(t).and_then(|(v, n, _)| (n == t.len()).then_some(v))
+        parse_iso(t, true).and_then(|(v, n, _)| (n == t.len()).then_some(v))
     } else {
         parse_field(t)
     }
@@ -363,7 +364,7 @@ fn first_time(line: &[u8], layout: &Layout) -> FirstTime {
         .map(trim_field)
         .unwrap_or_default();
     if field.get(4) == Some(&b'-') {
-        parse_iso(field).map_or(FirstTime::Seconds, |(_, _, offset)| FirstTime::Iso(offset))
+        parse_iso(field, true).map_or(FirstTime::Seconds, |(_, _, offset)| FirstTime::Iso(offset))
     } else {
         FirstTime::Seconds
     }

@@ -1,8 +1,9 @@
 //! ISO-8601 date-times to Unix seconds, and Unix seconds back to text for people.
 //!
 //! Accepted: `YYYY-MM-DD`, then `T`, `t` or a space, then `HH:MM:SS`, an optional fraction
-//! of a second (`.` and 1 or more digits; digits past the ninth are read but ignored), and an
-//! optional UTC offset (`Z`, `z`, `±HH`, `±HHMM`, `±HH:MM`). A date-time without an offset
+//! of a second (`.` and 1 or more digits — or `,`, the decimal sign ISO 8601 prefers, where
+//! the text is a whole field so that a comma cannot be a delimiter; digits past the ninth are
+//! read but ignored), and an optional UTC offset (`Z`, `z`, `±HH`, `±HHMM`, `±HH:MM`). A date-time without an offset
 //! is taken as UTC. Dates are proleptic Gregorian; leap seconds (`:60`) are refused.
 
 /// Seconds in a day.
@@ -73,8 +74,13 @@ fn byte_is(b: &[u8], i: usize, want: u8) -> bool {
 /// Returns the time, the number of bytes it took and whether it carried a UTC offset;
 /// `None` when the text is not a date-time of the accepted form or names an impossible
 /// date or time. What follows is not looked at.
+///
+/// `decimal_comma` lets a comma start the fraction of a second (`23:00:00,5`, as ISO 8601
+/// allows): right for a field already cut from its line, or one in a file whose delimiter
+/// is not a comma. In a row of a comma-delimited file a comma after the seconds ends the
+/// field, and the fraction would swallow the next one.
 #[inline]
-pub(crate) fn parse_iso(b: &[u8]) -> Option<(f64, usize, bool)> {
+pub(crate) fn parse_iso(b: &[u8], decimal_comma: bool) -> Option<(f64, usize, bool)> {
     let year = i64::from(two(b, 0)? * 100 + two(b, 2)?);
     if !(byte_is(b, 4, b'-') && byte_is(b, 7, b'-')) {
         return None;
@@ -101,7 +107,7 @@ pub(crate) fn parse_iso(b: &[u8]) -> Option<(f64, usize, bool)> {
     }
     let mut i = 19;
     let mut frac_s = 0.0;
-    if byte_is(b, i, b'.') {
+    if byte_is(b, i, b'.') || (decimal_comma && byte_is(b, i, b',')) {
         i += 1;
         let start = i;
         let mut m = 0u64;
@@ -187,7 +193,7 @@ mod tests {
     use super::*;
 
     fn iso(s: &str) -> Option<f64> {
-        parse_iso(s.as_bytes()).map(|(t, n, _)| {
+        parse_iso(s.as_bytes(), true).map(|(t, n, _)| {
             assert_eq!(n, s.len(), "{s} not taken whole");
             t
         })
@@ -229,16 +235,32 @@ mod tests {
             Some(base + 0.123_456_789)
         );
         assert_eq!(
-            parse_iso(b"2024-03-01 23:00:00,1").map(|(_, n, _)| n),
-            Some(19)
-        );
-        assert_eq!(
-            parse_iso(b"2024-03-01 23:00:00Z").map(|(_, _, o)| o),
+            parse_iso(b"2024-03-01 23:00:00Z", false).map(|(_, _, o)| o),
             Some(true)
         );
         assert_eq!(
-            parse_iso(b"2024-03-01 23:00:00").map(|(_, _, o)| o),
+            parse_iso(b"2024-03-01 23:00:00", false).map(|(_, _, o)| o),
             Some(false)
+        );
+    }
+
+    #[test]
+    fn a_comma_fraction_is_read_only_where_a_comma_cannot_be_a_delimiter() {
+        let base = 1_709_251_200.0 + 23.0 * 3600.0;
+        // A whole field: the comma is the decimal sign ISO 8601 allows.
+        assert_eq!(iso("2024-03-01T23:00:00,5"), Some(base + 0.5));
+        assert_eq!(iso("2024-03-01 23:00:00,020Z"), Some(base + 0.02));
+        assert_eq!(iso("2024-03-02T00:00:00,25+01:00"), Some(base + 0.25));
+        assert_eq!(parse_iso(b"2024-03-01 23:00:00,", true), None);
+        // In a comma-delimited row the comma ends the time: the seconds are whole and the
+        // next field is not taken as their fraction.
+        assert_eq!(
+            parse_iso(b"2024-03-01 23:00:00,1", false).map(|(t, n, _)| (t, n)),
+            Some((base, 19))
+        );
+        assert_eq!(
+            parse_iso(b"2024-03-01 23:00:00.5,1", false).map(|(t, n, _)| (t, n)),
+            Some((base + 0.5, 21))
         );
     }
 
@@ -269,11 +291,11 @@ mod tests {
             "24-03-01 23:00:00",
             "",
         ] {
-            assert_eq!(parse_iso(s.as_bytes()), None, "{s}");
+            assert_eq!(parse_iso(s.as_bytes(), true), None, "{s}");
         }
         assert!(iso("2024-02-29 00:00:00").is_some());
         assert!(iso("2000-02-29 00:00:00").is_some());
-        assert!(parse_iso(b"1900-02-29 00:00:00").is_none());
+        assert!(parse_iso(b"1900-02-29 00:00:00", true).is_none());
     }
 
     #[test]
