@@ -22,6 +22,44 @@ pub(crate) const MAX_LINE_BYTES: usize = 64 * 1024;
 /// How much more to read, in bytes, while looking for the end of a line past the block size.
 const READ_MORE: usize = 4 * 1024;
 
+/// Why a decoder between the file and the reader (gzip) stopped short: an
+/// [`std::io::Error`] carrying this ends the input where it stands, with a warning, instead
+/// of failing the read; any other error of the input is an error.
+#[derive(Debug)]
+pub(crate) struct DecodeFailure {
+    /// The format decoded, for messages ("gzip").
+    pub(crate) format: &'static str,
+    /// Whether the compressed stream ended early (cut short) rather than being corrupt.
+    pub(crate) cut: bool,
+    /// What the decoder said.
+    pub(crate) detail: String,
+}
+
+impl std::fmt::Display for DecodeFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.cut {
+            write!(
+                f,
+                "the compressed stream ends early (file cut short?): {}",
+                self.detail
+            )
+        } else {
+            write!(f, "the compressed data are corrupt: {}", self.detail)
+        }
+    }
+}
+
+impl std::error::Error for DecodeFailure {}
+
+/// Where the input stopped because its decoder failed.
+#[derive(Debug)]
+pub(crate) struct Broken {
+    /// The failure, as the decoder gave it.
+    pub(crate) failure: DecodeFailure,
+    /// Bytes of an incomplete last line, dropped.
+    pub(crate) dropped_bytes: usize,
+}
+
 /// How the input ends its lines, decided at its first line break.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum LineEnds {
@@ -41,6 +79,8 @@ pub(crate) struct Input<R> {
     eof: bool,
     block_size: usize,
     line_ends: LineEnds,
+    /// Set when the input ended because its decoder failed.
+    broken: Option<Broken>,
 }
 
 impl<R: Read> Input<R> {
@@ -51,7 +91,13 @@ impl<R: Read> Input<R> {
             eof: false,
             block_size: block_size.max(1),
             line_ends: LineEnds::Unknown,
+            broken: None,
         }
+    }
+
+    /// Why the input ended early, if its decoder failed.
+    pub(crate) fn broken(&self) -> Option<&Broken> {
+        self.broken.as_ref()
     }
 
     /// Brings the bytes just read, `buf[start..]`, to `\n` or `\r\n` line ends.
@@ -92,12 +138,33 @@ impl<R: Read> Input<R> {
         self.eof && self.carry.is_empty()
     }
 
+    /// Ends the input after the whole lines in `buf`, dropping an incomplete last line, when
+    /// the decoder under it failed; returns whether `buf` holds a line.
+    #[cold]
+    fn stop_early(&mut self, buf: &mut Vec<u8>, failure: DecodeFailure) -> bool {
+        self.eof = true;
+        // A line whose `\r` has come is complete, whatever the file's line ends.
+        if let Some(last) = buf.last_mut().filter(|c| **c == b'\r') {
+            *last = b'\n';
+        }
+        let whole = buf.iter().rposition(|&c| c == b'\n').map_or(0, |i| i + 1);
+        self.broken = Some(Broken {
+            failure,
+            dropped_bytes: buf.len() - whole,
+        });
+        buf.truncate(whole);
+        !buf.is_empty()
+    }
+
     /// Fills `buf` with the next block: whole lines, the last ending in `\n` except at the end
     /// of the input. Returns `false` when the input has nothing left.
     ///
+    /// A read that fails with a [`DecodeFailure`] ends the input: the whole lines before it
+    /// are the last block, and [`broken`](Self::broken) says what happened.
+    ///
     /// # Errors
-    /// [`ErrorKind::Io`] when reading fails; [`ErrorKind::NotText`] for a line longer than
-    /// the block size plus [`MAX_LINE_BYTES`].
+    /// [`ErrorKind::Io`] when reading fails otherwise; [`ErrorKind::NotText`] for a line
+    /// longer than the block size plus [`MAX_LINE_BYTES`].
     pub(crate) fn next_block(&mut self, buf: &mut Vec<u8>) -> Result<bool, ErrorKind> {
         buf.clear();
         buf.append(&mut self.carry);
@@ -119,7 +186,10 @@ impl<R: Read> Input<R> {
                     Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
                     Err(e) => {
                         buf.truncate(start);
-                        return Err(e.into());
+                        return match decode_failure(e) {
+                            Ok(failure) => Ok(self.stop_early(buf, failure)),
+                            Err(e) => Err(e.into()),
+                        };
                     }
                 }
             };
@@ -148,6 +218,22 @@ impl<R: Read> Input<R> {
                 }
             }
         }
+    }
+}
+
+/// The [`DecodeFailure`] an error carries, or the error itself for any other.
+fn decode_failure(e: std::io::Error) -> Result<DecodeFailure, std::io::Error> {
+    if !e.get_ref().is_some_and(|inner| inner.is::<DecodeFailure>()) {
+        return Err(e);
+    }
+    let kind = e.kind();
+    match e
+        .into_inner()
+        .map(|inner| inner.downcast::<DecodeFailure>())
+    {
+        Some(Ok(failure)) => Ok(*failure),
+        Some(Err(inner)) => Err(std::io::Error::new(kind, inner)),
+        None => Err(kind.into()),
     }
 }
 

@@ -20,7 +20,8 @@ use std::sync::Arc;
 use crate::{Error, ErrorKind, Position, Sample};
 
 use super::{AccelUnit, RecordingInfo, SampleCheck, Source, Warning};
-use block::{Input, Job, Pool};
+pub(crate) use block::DecodeFailure;
+use block::{Broken, Input, Job, Pool};
 use header::Layout;
 use parse::{parse_block, Parsed, Stop};
 
@@ -203,7 +204,10 @@ enum Slot {
 /// naming the file and line (from 1, counting the header): nothing is dropped silently and
 /// nothing panics. One exception is made for a logger that lost power: a last line without
 /// a line break that has fewer fields than the header is dropped with a warning naming it.
-/// A header quoted in a message is cut to 100 characters, a field to 40.
+/// Another for a compressed input that is cut short or corrupt (see [`open`](fn@crate::io::open), which
+/// reads `.csv.gz`): the rows before the damage are read, its incomplete last line is
+/// dropped, and a warning names the last complete line; an error only when fewer than two
+/// rows came before it. A header quoted in a message is cut to 100 characters, a field to 40.
 ///
 /// # Speed and memory
 /// The input is read in blocks of whole lines ([`CsvReaderBuilder::block_size_bytes`]),
@@ -475,6 +479,12 @@ impl<R: Read> Source for CsvReader<R> {
                 Ok(true) => {}
                 Ok(false) => {
                     self.done = true;
+                    if let Some(broken) = self.input.broken() {
+                        // `cur_line` is now the line after the last one read.
+                        let last = self.cur_line.saturating_sub(1);
+                        let w = broken_warning(self.file.as_deref(), last, broken);
+                        self.info.warnings.push(w);
+                    }
                     self.check.fill(&mut self.info);
                     return Ok(total);
                 }
@@ -534,6 +544,46 @@ fn at(
         Some(l) => Error::at(kind, Position::line(l)),
         None => Error::new(kind),
     };
+    match file {
+        Some(f) => e.in_file(f),
+        None => e,
+    }
+}
+
+/// The warning for an input whose decoder failed after `last_line`, its last complete line.
+#[cold]
+#[inline(never)]
+fn broken_warning(file: Option<&Path>, last_line: u64, broken: &Broken) -> Warning {
+    let dropped = if broken.dropped_bytes > 0 {
+        format!(
+            " (an incomplete line of {} bytes after it is dropped)",
+            broken.dropped_bytes
+        )
+    } else {
+        String::new()
+    };
+    let message = format!(
+        "{}: {}; reading stops at this line, the last complete one{dropped}: the rest of the \
+         file is lost",
+        broken.failure.format, broken.failure
+    );
+    warning_at(file, last_line, message)
+}
+
+/// The error for an input whose decoder failed before two rows (`n_rows` of them) could be
+/// read, at `line`, where the next row would have been.
+#[cold]
+#[inline(never)]
+fn broken_error(file: Option<&Path>, line: u64, broken: &Broken, n_rows: usize) -> Error {
+    let rows = match n_rows {
+        0 => "not one complete row before it",
+        _ => "only one complete row before it, and a sample rate needs two",
+    };
+    let kind = ErrorKind::Format {
+        format: broken.failure.format,
+        reason: format!("{}; {rows}", broken.failure),
+    };
+    let e = Error::at(kind, Position::line(line));
     match file {
         Some(f) => e.in_file(f),
         None => e,

@@ -13,7 +13,7 @@ use crate::{Error, ErrorKind, Position, Sample};
 use super::block::Input;
 use super::header::read_first_line;
 use super::parse::{parse_block, FirstTime, Parsed, Stop};
-use super::{at, value_error, CsvReader, CsvReaderBuilder, Slot};
+use super::{at, broken_error, value_error, CsvReader, CsvReaderBuilder, Slot};
 
 /// Timestamps looked at to find the median interval: the crate's window plus one.
 const HEAD_SAMPLES: usize = 4097;
@@ -53,6 +53,9 @@ pub(super) fn open<R: Read>(b: &CsvReaderBuilder, inner: R) -> Result<CsvReader<
     loop {
         let more = input.next_block(&mut raw).map_err(|k| plain(k, None))?;
         if !more {
+            if let Some(broken) = input.broken() {
+                return Err(broken_error(file_ref, line_no, broken, 0));
+            }
             return Err(plain(ErrorKind::Empty, None));
         }
         off = 0;
@@ -177,6 +180,15 @@ pub(super) fn open<R: Read>(b: &CsvReaderBuilder, inner: R) -> Result<CsvReader<
         _ => median_interval_s(&head.iter().map(|s| s.t_s).collect::<Vec<_>>()),
     };
     let Some(median) = median else {
+        // A decoder that failed before two rows explains their absence better than the
+        // rows do: the error is that failure, at the line where rows stop.
+        let broken = input
+            .broken()
+            .filter(|_| head.len() < 2 && queue.iter().all(|p| p.stop.is_none()));
+        if let Some(broken) = broken {
+            let end = data_line + queue.iter().map(|p| p.n_lines).sum::<u64>();
+            return Err(broken_error(file_ref, end, broken, head.len()));
+        }
         if head.is_empty() {
             if let Some(e) = first_error(&mut queue) {
                 return Err(e);
