@@ -345,9 +345,12 @@ fn wrong_magic_is_an_error_at_byte_0_for_every_format() {
     let mut b = bytes("geneactiv_85p7hz_1min.bin");
     b[0] = b'X';
     format_error_at(&GeneactivReader::new(Cursor::new(b)).err().unwrap(), 0);
+    // Not a zip archive: neither an end-of-directory record nor a first local header. (With
+    // the first header intact, a lost end record reads as a cut archive.)
     let mut b = bytes("actigraph_wgt3xbt_waist_30hz_idle_sleep_gaps.gt3x");
     let n = b.len();
     b[n - 22] = b'X'; // the zip end-of-directory signature
+    b[0] = b'X'; // the first local header's
     format_error_at(&Gt3xReader::new(Cursor::new(b)).err().unwrap(), 0);
     let mut b = bytes("matrix_12p5hz_17min.bin");
     b[512] = b'X';
@@ -781,6 +784,136 @@ fn gt3x_truncated_log_keeps_the_records_before() {
         "{}",
         w.message
     );
+}
+
+/// Samples in the complete ACTIVITY records of `log` (a `log.bin`, possibly cut), walked
+/// record by record as the format describes: separator, type, timestamp, size, payload,
+/// checksum. The file holds only packed ACTIVITY records (36 bits a sample).
+fn samples_in_complete_records(log: &[u8]) -> usize {
+    let (mut i, mut n) = (0, 0);
+    while i + 8 <= log.len() {
+        assert_eq!(log[i], 0x1e, "record at byte {i}");
+        let size = usize::from(u16::from_le_bytes([log[i + 6], log[i + 7]]));
+        if i + 9 + size > log.len() {
+            break;
+        }
+        if log[i + 1] == 0 {
+            n += size * 8 / 36;
+        }
+        i += 9 + size;
+    }
+    n
+}
+
+#[test]
+fn gt3x_cut_short_gives_a_prefix_of_the_samples_and_says_where_log_bin_ends() {
+    let whole = bytes("actigraph_wgt3xbt_waist_30hz_idle_sleep_gaps.gt3x");
+    let full = read_all(
+        &mut Gt3xReader::new(Cursor::new(whole.clone())).unwrap(),
+        1000,
+    )
+    .unwrap();
+    let members = common::unzip_stored(&whole);
+    let log = &members.iter().find(|(n, _)| n == "log.bin").unwrap().1;
+    // `unzip -lv`: log.bin is stored first (no data descriptor), its data from byte 93;
+    // info.txt follows it, from byte 87,825; then the central directory.
+    let log_at = 93;
+    assert_eq!(&whole[30..37], b"log.bin");
+    assert_eq!(&whole[log_at..log_at + 16], &log[..16]);
+    let info_at = log_at + log.len() + 30 + "info.txt".len();
+    for cut in [
+        2_000,
+        20_000,
+        60_000,
+        87_000,
+        info_at - 10,     // in info.txt's header: log.bin is whole
+        info_at + 100,    // in info.txt
+        whole.len() - 30, // in the central directory
+    ] {
+        let mut r = Gt3xReader::new(Cursor::new(whole[..cut].to_vec()))
+            .unwrap_or_else(|e| panic!("cut at {cut}: {e}"));
+        let got = read_all(&mut r, 1000).unwrap_or_else(|e| panic!("cut at {cut}: {e}"));
+        let in_log = (cut - log_at).min(log.len());
+        assert_eq!(
+            got.len(),
+            samples_in_complete_records(&log[..in_log]),
+            "cut {cut}"
+        );
+        assert_eq!(got[..], full[..got.len()], "cut at {cut}");
+        let warnings: Vec<String> = r.info().warnings.iter().map(|w| w.to_string()).collect();
+        let end = r.info().warnings.last().unwrap();
+        let said = if in_log < log.len() {
+            format!(
+                "the zip archive is cut short (no central directory): log.bin ends after \
+                 {in_log} of its {} bytes, the rest of the recording is lost",
+                log.len()
+            )
+        } else {
+            format!(
+                "the zip archive is cut short (no central directory) after the whole of \
+                 log.bin ({} bytes)",
+                log.len()
+            )
+        };
+        assert_eq!(end.message, said, "cut at {cut}");
+        assert_eq!(end.position.as_ref().unwrap().byte, Some(in_log as u64));
+        // Before info.txt is whole its settings come from log.bin, and it is said.
+        let from_log = warnings.iter().any(|w| w.contains("PARAMETERS record"));
+        assert_eq!(from_log, cut < info_at + 470, "cut at {cut}: {warnings:?}");
+    }
+}
+
+#[test]
+fn gt3x_cut_deflated_archive_reads_until_its_stream_ends() {
+    let members = common::unzip_stored(&bytes("actigraph_wgt3xbt_waist_30hz_idle_sleep_gaps.gt3x"));
+    let deflated = common::zip_deflated(&members);
+    let full = read_all(
+        &mut Gt3xReader::new(Cursor::new(deflated.clone())).unwrap(),
+        1000,
+    )
+    .unwrap();
+    let mut n_got = Vec::new();
+    for cut in [
+        deflated.len() / 4,
+        deflated.len() / 2,
+        deflated.len() * 3 / 4,
+    ] {
+        let mut r = Gt3xReader::new(Cursor::new(deflated[..cut].to_vec())).unwrap();
+        let got = read_all(&mut r, 1000).unwrap();
+        assert!(!got.is_empty() && got.len() < full.len(), "cut at {cut}");
+        assert_eq!(got[..], full[..got.len()], "cut at {cut}");
+        let end = &r.info().warnings.last().unwrap().message;
+        assert!(
+            end.ends_with("bytes, the rest of the recording is lost"),
+            "{end}"
+        );
+        n_got.push(got.len());
+    }
+    assert!(n_got.windows(2).all(|w| w[0] < w[1]), "{n_got:?}");
+}
+
+#[test]
+fn gt3x_cut_before_its_samples_is_an_error_saying_so() {
+    let whole = bytes("actigraph_wgt3xbt_waist_30hz_idle_sleep_gaps.gt3x");
+    // In log.bin's header, at its first data byte; before the PARAMETERS record ends
+    // (log.bin bytes 684 to 1013); before the first ACTIVITY record ends (bytes 1073 to 1217).
+    for (cut, says) in [
+        (20, "not a zip archive"),
+        (60, "cut short (no central directory) before any of log.bin"),
+        (93, "cut short (no central directory) before any of log.bin"),
+        (93 + 1000, "no PARAMETERS record giving the sample rate"),
+        (93 + 1200, "before its first sample"),
+    ] {
+        let e = match Gt3xReader::new(Cursor::new(whole[..cut].to_vec())) {
+            Err(e) => e,
+            Ok(mut r) => read_all(&mut r, 1000).err().unwrap(),
+        };
+        assert!(
+            matches!(e.kind(), ErrorKind::Format { .. }),
+            "cut at {cut}: {e}"
+        );
+        assert!(e.to_string().contains(says), "cut at {cut}: {e}");
+    }
 }
 
 /// A synthetic CWA decoded from memory, for profilers (`perf record`, `valgrind

@@ -24,9 +24,22 @@
 //! A record with a bad checksum is skipped with a [`Warning`] naming its number (from 0) and
 //! byte offset in `log.bin`; bytes that are neither a separator nor padding are skipped up to
 //! the next separator, with a warning. A `log.bin` cut inside a record loses that record, with
-//! a warning. A file that is not a zip archive, or lacks `log.bin` or `info.txt`, is an error,
-//! as is a record whose samples do not come after the previous record's
-//! ([`ErrorKind::TimeNotIncreasing`] at that record).
+//! a warning. A file that is not a zip archive, or a whole archive lacking `log.bin` or
+//! `info.txt`, is an error, as is a record whose samples do not come after the previous
+//! record's ([`ErrorKind::TimeNotIncreasing`] at that record).
+//!
+//! # Files cut short
+//! A `.gt3x` cut short (a copy or download that stopped) has lost the zip directory at its
+//! end. Its members are then found by their local headers from the start of the file, and
+//! `log.bin` is read (inflated, if deflated) until its data or the file end: the samples of
+//! every complete record, then a warning that the archive is cut and after how many bytes
+//! `log.bin` ends. Devices store `log.bin` before `info.txt`, so a cut usually takes
+//! `info.txt` with it; the sample rate and acceleration scale then come from the PARAMETERS
+//! record (type 0x15) the device writes at the start of `log.bin` (`SAMPLE_RATE`, address
+//! space 1, identifier 10; `ACCEL_SCALE`, address space 0, identifier 55), with a warning
+//! saying so; serial number, device type and body location are unknown. A cut before any
+//! of `log.bin`, before its PARAMETERS record (without `info.txt`) or before its first
+//! sample is an error.
 
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read, Seek, SeekFrom, Take};
@@ -35,9 +48,10 @@ use std::path::Path;
 use flate2::read::DeflateDecoder;
 
 use crate::io::device::{
-    self, block_position, le16, le32, open_unbuffered, read_staged, read_up_to, stream_len,
-    SkipLog, Stage, StagedReader,
+    self, block_position, le16, le32, open_unbuffered, read_staged, read_up_to, SkipLog, Stage,
+    StagedReader,
 };
+use crate::io::zip::{self, Member};
 use crate::io::{DeviceInfo, Format, RecordingInfo, Source, Warning};
 use crate::{Error, ErrorKind, Position, Sample};
 
@@ -45,6 +59,12 @@ const FORMAT: &str = "gt3x";
 const SEPARATOR: u8 = 0x1e;
 const ACTIVITY: u8 = 0x00;
 const ACTIVITY2: u8 = 0x1a;
+/// The record of device settings written when a recording starts.
+const PARAMETERS: u8 = 0x15;
+/// Bytes at the start of `log.bin` searched for the PARAMETERS record when `info.txt` is lost.
+const PARAMETERS_SEARCH: u64 = 64 * 1024;
+/// Acceleration scale (counts per g) of the devices whose serial does not start NEO or CLE.
+const DEFAULT_SCALE: f64 = 256.0;
 /// Largest `info.txt` read, in bytes.
 const MAX_INFO: u64 = 64 * 1024;
 /// Seconds from 0001-01-01 (the .NET epoch) to 1970-01-01.
@@ -62,12 +82,47 @@ pub struct Gt3xReader<R: Read> {
     record_idx: u64,
     payload: Vec<u8>,
     skips: SkipLog,
+    /// Set for an archive cut short (no central directory).
+    cut: Option<CutLog>,
+    /// Whether a record has held samples.
+    decoded_any: bool,
+}
+
+/// What is known of `log.bin` in an archive cut short, for the warning at its end.
+#[derive(Clone, Copy, Debug)]
+struct CutLog {
+    /// Its uncompressed size as its local header gives it, if it does.
+    size: Option<u64>,
+    /// Whether all of its stored data are in the file (a deflated one is whole when its
+    /// stream ends before the file does).
+    stored_complete: bool,
 }
 
 /// The `log.bin` member's bytes: stored, or inflated on the fly.
 enum LogStream<R: Read> {
     Stored(Take<R>),
     Deflated(DeflateDecoder<Take<R>>),
+    /// Deflated, in an archive cut short: a stream that runs out ends `log.bin` there, and
+    /// the flag says it did.
+    DeflatedCut(DeflateDecoder<Take<R>>, bool),
+}
+
+impl<R: Read> LogStream<R> {
+    /// `log.bin`'s bytes, `member` being where it is in `input` (already sought to), `cut`
+    /// when the archive is cut short.
+    fn new(input: R, member: &Member, cut: bool) -> Self {
+        let take = input.take(member.compressed);
+        match (member.method, cut) {
+            (8, false) => LogStream::Deflated(DeflateDecoder::new(take)),
+            (8, true) => LogStream::DeflatedCut(DeflateDecoder::new(take), false),
+            _ => LogStream::Stored(take),
+        }
+    }
+
+    /// Whether the deflate stream of a cut archive ran out before its end.
+    fn ran_out(&self) -> bool {
+        matches!(self, LogStream::DeflatedCut(_, true))
+    }
 }
 
 impl<R: Read> Read for LogStream<R> {
@@ -75,6 +130,13 @@ impl<R: Read> Read for LogStream<R> {
         match self {
             LogStream::Stored(r) => r.read(buf),
             LogStream::Deflated(r) => r.read(buf),
+            LogStream::DeflatedCut(r, ran_out) => match r.read(buf) {
+                Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
+                    *ran_out = true;
+                    Ok(0)
+                }
+                other => other,
+            },
         }
     }
 }
@@ -94,102 +156,6 @@ impl Gt3xReader<File> {
 
 fn bad(reason: impl Into<String>, byte: u64) -> Error {
     device::format_error(FORMAT, reason, byte)
-}
-
-/// Where a zip member's data are.
-#[derive(Clone, Copy, Debug)]
-struct Member {
-    method: u16,
-    data_at: u64,
-    compressed: u64,
-    size: u64,
-}
-
-/// Reads the zip central directory and finds `log.bin` and `info.txt`.
-fn find_members<R: Read + Seek>(input: &mut R) -> Result<(Member, Member), Error> {
-    let len = stream_len(input)?;
-    if len == 0 {
-        return Err(Error::new(ErrorKind::Empty));
-    }
-    // The end-of-central-directory record: 22 bytes plus a comment of up to 65535.
-    let tail_len = len.min(22 + 65_535);
-    let tail_at = len - tail_len;
-    input.seek(SeekFrom::Start(tail_at))?;
-    let mut tail = vec![0u8; usize::try_from(tail_len).unwrap_or(0)];
-    input.read_exact(&mut tail)?;
-    let eocd = (0..tail.len().saturating_sub(21))
-        .rev()
-        .find(|&i| tail.get(i..i + 4) == Some(b"PK\x05\x06"))
-        .ok_or_else(|| bad("not a zip archive (no end-of-central-directory record)", 0))?;
-    let n_entries = le16(&tail, eocd + 10);
-    let cd_size = u64::from(le32(&tail, eocd + 12));
-    let cd_at = u64::from(le32(&tail, eocd + 16));
-    if cd_at.saturating_add(cd_size) > len || cd_size > 16 * 1024 * 1024 {
-        return Err(bad(
-            format!("zip directory at byte {cd_at} ({cd_size} bytes) lies outside the file"),
-            tail_at + eocd as u64,
-        ));
-    }
-    input.seek(SeekFrom::Start(cd_at))?;
-    let mut cd = vec![0u8; usize::try_from(cd_size).unwrap_or(0)];
-    input.read_exact(&mut cd)?;
-    let mut log = None;
-    let mut info = None;
-    let mut at = 0usize;
-    for _ in 0..n_entries {
-        if cd.get(at..at + 4) != Some(b"PK\x01\x02") {
-            return Err(bad("bad zip directory entry", cd_at + at as u64));
-        }
-        let method = le16(&cd, at + 10);
-        let compressed = u64::from(le32(&cd, at + 20));
-        let size = u64::from(le32(&cd, at + 24));
-        let name_len = usize::from(le16(&cd, at + 28));
-        let extra_len = usize::from(le16(&cd, at + 30));
-        let comment_len = usize::from(le16(&cd, at + 32));
-        let local_at = u64::from(le32(&cd, at + 42));
-        let name = cd.get(at + 46..at + 46 + name_len).unwrap_or(&[]);
-        let slot = match name {
-            b"log.bin" => &mut log,
-            b"info.txt" => &mut info,
-            _ => &mut None,
-        };
-        *slot = Some((method, compressed, size, local_at));
-        at += 46 + name_len + extra_len + comment_len;
-    }
-    let mut member = |found: Option<(u16, u64, u64, u64)>, name: &str| -> Result<Member, Error> {
-        let Some((method, compressed, size, local_at)) = found else {
-            return Err(bad(format!("the archive has no {name}"), cd_at));
-        };
-        if method != 0 && method != 8 {
-            return Err(bad(
-                format!(
-                    "{name} uses zip method {method}; only stored (0) and deflate (8) are read"
-                ),
-                local_at,
-            ));
-        }
-        let mut local = [0u8; 30];
-        input.seek(SeekFrom::Start(local_at))?;
-        if read_up_to(input, &mut local)? < 30 || &local[..4] != b"PK\x03\x04" {
-            return Err(bad(format!("bad zip header for {name}"), local_at));
-        }
-        let data_at = local_at + 30 + u64::from(le16(&local, 26)) + u64::from(le16(&local, 28));
-        if data_at.saturating_add(compressed) > len {
-            return Err(bad(
-                format!("{name} runs past the end of the archive"),
-                local_at,
-            ));
-        }
-        Ok(Member {
-            method,
-            data_at,
-            compressed,
-            size,
-        })
-    };
-    let info = member(info, "info.txt")?;
-    let log = member(log, "log.bin")?;
-    Ok((log, info))
 }
 
 /// The `info.txt` fields the reader uses.
@@ -246,56 +212,51 @@ fn parse_info(text: &str) -> InfoTxt {
 impl<R: Read + Seek> Gt3xReader<R> {
     /// Reads the archive's directory and `info.txt` from `input` and readies the reader.
     ///
+    /// An archive cut short (no central directory) is read from its local headers: `log.bin`
+    /// up to where the file ends, and, when `info.txt` came after the cut, the sample rate and
+    /// acceleration scale from `log.bin`'s PARAMETERS record, with a warning.
+    ///
     /// # Errors
     /// [`ErrorKind::Empty`] for no bytes; [`ErrorKind::Format`] when `input` is not a zip
-    /// archive holding `log.bin` and `info.txt`, or `info.txt` has no usable sample rate.
+    /// archive holding `log.bin` and `info.txt`, `info.txt` has no usable sample rate, or a
+    /// cut archive ends before `log.bin`'s data or (without `info.txt`) before a PARAMETERS
+    /// record giving the rate.
     pub fn new(mut input: R) -> Result<Self, Error> {
-        let (log, info_member) = find_members(&mut input)?;
-        if info_member.size > MAX_INFO || info_member.compressed > MAX_INFO {
-            return Err(bad("info.txt is implausibly large", info_member.data_at));
+        let archive = zip::find(&mut input, &["log.bin", "info.txt"], FORMAT)?;
+        let member = |k: usize| archive.members.get(k).copied().flatten();
+        let (log, info_member) = (member(0), member(1));
+        if !archive.cut && info_member.is_none() {
+            return Err(bad("the archive has no info.txt", archive.dir_at));
         }
-        input.seek(SeekFrom::Start(info_member.data_at))?;
-        let mut raw = Vec::new();
-        {
-            let take = (&mut input).take(info_member.compressed);
-            let mut r: Box<dyn Read + '_> = if info_member.method == 8 {
-                Box::new(DeflateDecoder::new(take).take(MAX_INFO))
+        let Some(log) = log else {
+            let reason = if archive.cut {
+                "the zip archive is cut short (no central directory) before any of log.bin"
             } else {
-                Box::new(take)
+                "the archive has no log.bin"
             };
-            r.read_to_end(&mut raw)
-                .map_err(|e| bad(format!("info.txt: {e}"), info_member.data_at))?;
-        }
-        let text = String::from_utf8_lossy(&raw);
-        let parsed = parse_info(&text);
-        let Some(rate_hz) = parsed.rate_hz.filter(|r| r.is_finite() && *r > 0.0) else {
-            return Err(bad(
-                "info.txt has no usable \"Sample Rate\"",
-                info_member.data_at,
-            ));
+            return Err(bad(reason, archive.dir_at));
         };
-        let mut device = parsed.device;
-        let scale = parsed.scale.unwrap_or({
-            if device.serial.starts_with("NEO") || device.serial.starts_with("CLE") {
-                341.0
-            } else {
-                256.0
+        let mut notes = Vec::new();
+        let (device, rate_hz, scale) = match info_member.filter(|m| m.complete) {
+            Some(m) => settings_from_info(&mut input, &m)?,
+            None => {
+                let (device, rate_hz, scale, note) = settings_from_log(&mut input, &log)?;
+                notes.push(note);
+                (device, rate_hz, scale)
             }
-        });
-        device.rate_hz = Some(rate_hz);
-        device
-            .extra
-            .push(("acceleration_scale".into(), scale.to_string()));
-        let stage = Stage::new(Format::Gt3x, device, rate_hz)?;
-        input.seek(SeekFrom::Start(log.data_at))?;
-        let take = input.take(log.compressed);
-        let stream = if log.method == 8 {
-            LogStream::Deflated(DeflateDecoder::new(take))
-        } else {
-            LogStream::Stored(take)
         };
+        let mut stage = Stage::new(Format::Gt3x, device, rate_hz)?;
+        stage
+            .info
+            .warnings
+            .extend(notes.into_iter().map(Warning::new));
+        input.seek(SeekFrom::Start(log.data_at))?;
+        let cut = archive.cut.then_some(CutLog {
+            size: log.size,
+            stored_complete: log.complete,
+        });
         Ok(Gt3xReader {
-            log: BufReader::with_capacity(64 * 1024, stream),
+            log: BufReader::with_capacity(64 * 1024, LogStream::new(input, &log, archive.cut)),
             stage,
             rate_hz,
             scale,
@@ -303,8 +264,167 @@ impl<R: Read + Seek> Gt3xReader<R> {
             record_idx: 0,
             payload: Vec::with_capacity(1024),
             skips: SkipLog::default(),
+            cut,
+            decoded_any: false,
         })
     }
+}
+
+/// Device information, sample rate (Hz) and acceleration scale (counts per g) from
+/// `info.txt`.
+fn settings_from_info<R: Read + Seek>(
+    input: &mut R,
+    info: &Member,
+) -> Result<(DeviceInfo, f64, f64), Error> {
+    if info.size.is_some_and(|s| s > MAX_INFO) || info.compressed > MAX_INFO {
+        return Err(bad("info.txt is implausibly large", info.data_at));
+    }
+    input.seek(SeekFrom::Start(info.data_at))?;
+    let mut raw = Vec::new();
+    {
+        let take = input.take(info.compressed);
+        let mut r: Box<dyn Read + '_> = if info.method == 8 {
+            Box::new(DeflateDecoder::new(take).take(MAX_INFO))
+        } else {
+            Box::new(take)
+        };
+        r.read_to_end(&mut raw)
+            .map_err(|e| bad(format!("info.txt: {e}"), info.data_at))?;
+    }
+    let text = String::from_utf8_lossy(&raw);
+    let parsed = parse_info(&text);
+    let Some(rate_hz) = parsed.rate_hz.filter(|r| r.is_finite() && *r > 0.0) else {
+        return Err(bad("info.txt has no usable \"Sample Rate\"", info.data_at));
+    };
+    let mut device = parsed.device;
+    let scale = parsed.scale.unwrap_or({
+        if device.serial.starts_with("NEO") || device.serial.starts_with("CLE") {
+            341.0
+        } else {
+            DEFAULT_SCALE
+        }
+    });
+    device.rate_hz = Some(rate_hz);
+    device
+        .extra
+        .push(("acceleration_scale".into(), scale.to_string()));
+    Ok((device, rate_hz, scale))
+}
+
+/// Device information, sample rate (Hz), acceleration scale (counts per g) and a note
+/// saying where they came from, for a cut archive that lost `info.txt`: from the PARAMETERS
+/// record the device writes at the start of `log.bin`.
+fn settings_from_log<R: Read + Seek>(
+    input: &mut R,
+    log: &Member,
+) -> Result<(DeviceInfo, f64, f64, String), Error> {
+    input.seek(SeekFrom::Start(log.data_at))?;
+    let mut head = Vec::new();
+    // What can be had of the first bytes: a cut stream ends them early, which is no error.
+    let mut stream = LogStream::new(&mut *input, log, true).take(PARAMETERS_SEARCH);
+    let mut buf = [0u8; 8192];
+    loop {
+        match stream.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => head.extend_from_slice(buf.get(..n).unwrap_or_default()),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) if e.kind() == std::io::ErrorKind::InvalidInput => break,
+            Err(e) => return Err(Error::new(ErrorKind::Io(e))),
+        }
+    }
+    let params = find_parameters(&head);
+    let Some(rate_hz) = params
+        .as_ref()
+        .and_then(|p| p.rate_hz)
+        .filter(|r| r.is_finite() && *r > 0.0)
+    else {
+        return Err(bad(
+            "the zip archive is cut short (no central directory) before info.txt, and the \
+             start of log.bin has no PARAMETERS record giving the sample rate",
+            log.data_at,
+        ));
+    };
+    let given_scale = params
+        .and_then(|p| p.scale)
+        .filter(|s| s.is_finite() && *s > 0.0);
+    let scale = given_scale.unwrap_or(DEFAULT_SCALE);
+    let scale_from = if given_scale.is_some() {
+        "its PARAMETERS record"
+    } else {
+        "the usual value, as its PARAMETERS record gives none"
+    };
+    let note = format!(
+        "the zip archive is cut short before info.txt: sample rate {rate_hz} Hz from log.bin's \
+         PARAMETERS record, acceleration scale {scale} counts per g from {scale_from}; the \
+         device's serial number, type and body location are unknown"
+    );
+    let device = DeviceInfo {
+        rate_hz: Some(rate_hz),
+        extra: vec![
+            ("acceleration_scale".into(), scale.to_string()),
+            ("info_txt".into(), "lost: the archive is cut short".into()),
+        ],
+        ..DeviceInfo::default()
+    };
+    Ok((device, rate_hz, scale, note))
+}
+
+/// What a PARAMETERS record gives.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+struct Parameters {
+    /// `SAMPLE_RATE` (address space 1, identifier 10), in Hz.
+    rate_hz: Option<f64>,
+    /// `ACCEL_SCALE` (address space 0, identifier 55), in counts per g.
+    scale: Option<f64>,
+}
+
+/// The first PARAMETERS record with a good checksum in `log`, the first bytes of `log.bin`.
+///
+/// Its payload is 8-byte entries: a 16-bit address space, a 16-bit identifier and a 32-bit
+/// value, little-endian; floats are encoded as [`parameter_float`] reads them.
+fn find_parameters(log: &[u8]) -> Option<Parameters> {
+    let mut i = 0;
+    while let Some(&b) = log.get(i) {
+        if b != SEPARATOR {
+            i += 1;
+            continue;
+        }
+        let size = usize::from(le16(log, i + 6));
+        let record = log.get(i..i + 9 + size)?;
+        let (body, stored) = record.split_at(8 + size);
+        if stored.first() != Some(&!body.iter().fold(0u8, |acc, b| acc ^ b)) {
+            i += 1;
+            continue;
+        }
+        if body.get(1) == Some(&PARAMETERS) {
+            let mut p = Parameters::default();
+            for entry in body.get(8..).unwrap_or_default().chunks_exact(8) {
+                let value = le32(entry, 4);
+                match (le16(entry, 0), le16(entry, 2)) {
+                    (1, 10) if value > 0 => p.rate_hz = Some(f64::from(value)),
+                    (0, 55) => p.scale = parameter_float(value),
+                    _ => {}
+                }
+            }
+            return Some(p);
+        }
+        i += 9 + size;
+    }
+    None
+}
+
+/// A float as PARAMETERS records encode it: the low 24 bits a two's-complement fraction,
+/// 2^23 times the value's mantissa, the high 8 bits a two's-complement power of 2; `None`
+/// for the codes standing for values too large to encode.
+fn parameter_float(code: u32) -> Option<f64> {
+    if code == 0x007F_FFFF || code == 0x0080_0000 {
+        return None;
+    }
+    let [.., exponent] = code.to_le_bytes();
+    let exponent = i32::from(i8::from_le_bytes([exponent]));
+    // The fraction's sign bit moved to bit 31, then shifted back with the sign extended.
+    let fraction = i32::from_le_bytes((code << 8).to_le_bytes()) >> 8;
+    Some(f64::from(fraction) / f64::from(1u32 << 23) * 2f64.powi(exponent))
 }
 
 enum Next {
@@ -441,6 +561,50 @@ impl<R: Read> Gt3xReader<R> {
         ));
     }
 
+    /// Says where `log.bin` ended in an archive cut short; an error if no sample came before.
+    #[cold]
+    fn report_cut_archive(&mut self, cut: CutLog) -> Result<(), Error> {
+        let ran_out = self.log.get_ref().ran_out();
+        let whole = match self.log.get_ref() {
+            LogStream::Stored(_) => cut.stored_complete,
+            _ => !ran_out,
+        };
+        let of = match cut.size {
+            Some(size) if !whole => format!(" of its {size}"),
+            _ => String::new(),
+        };
+        let pos = self.position(self.record_idx, self.byte);
+        if !self.decoded_any {
+            let e = bad(
+                format!(
+                    "the zip archive is cut short (no central directory): log.bin ends after \
+                     {}{of} bytes, before its first sample",
+                    self.byte
+                ),
+                self.byte,
+            );
+            return Err(match self.stage.path.as_deref() {
+                Some(p) => e.in_file(p),
+                None => e,
+            });
+        }
+        let message = if whole {
+            format!(
+                "the zip archive is cut short (no central directory) after the whole of \
+                 log.bin ({} bytes)",
+                self.byte
+            )
+        } else {
+            format!(
+                "the zip archive is cut short (no central directory): log.bin ends after {}{of} \
+                 bytes, the rest of the recording is lost",
+                self.byte
+            )
+        };
+        self.stage.info.warnings.push(Warning::at(pos, message));
+        Ok(())
+    }
+
     /// Decodes the samples of an activity record into `self.stage.staged`.
     fn decode(&mut self, kind: u8, stamp: u32) {
         self.stage.staged.clear();
@@ -489,6 +653,7 @@ impl<R: Read> Gt3xReader<R> {
             }
             _ => {}
         }
+        self.decoded_any |= !self.stage.staged.samples.is_empty();
     }
 }
 
@@ -504,6 +669,9 @@ impl<R: Read> StagedReader for Gt3xReader<R> {
             Next::End => {
                 self.skips
                     .finish(&mut self.stage.info.warnings, "bad records");
+                if let Some(cut) = self.cut {
+                    self.report_cut_archive(cut)?;
+                }
                 return Ok(false);
             }
         }
@@ -571,6 +739,8 @@ mod tests {
             record_idx: 0,
             payload: Vec::new(),
             skips: SkipLog::default(),
+            cut: None,
+            decoded_any: false,
         }
     }
 }

@@ -15,6 +15,7 @@ mod geneactiv;
 mod gt3x;
 mod matrix;
 mod open;
+mod zip;
 
 pub(crate) use check::{median, median_interval_s, SampleCheck};
 pub use check::{MAX_ABS_G, MIN_RATE_HZ};
