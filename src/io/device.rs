@@ -52,13 +52,7 @@ pub fn open_device(path: &Path) -> Result<Option<Box<dyn Source + Send>>, Error>
         .map(str::to_ascii_lowercase);
     let source: Box<dyn Source + Send> = match ext.as_deref() {
         Some("cwa") => Box::new(super::CwaReader::from_path(path)?),
-        Some("gt3x") => {
-            let mut r = super::Gt3xReader::from_path(path)?;
-            // Measures the rate from the first samples, as the other decoders do when they
-            // open (does nothing if the reader has already).
-            prime(&mut r)?;
-            Box::new(r)
-        }
+        Some("gt3x") => Box::new(super::Gt3xReader::from_path(path)?),
         Some("bin") => {
             let mut head = [0u8; 1024];
             let n = {

@@ -43,13 +43,13 @@
 
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read, Seek, SeekFrom, Take};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use flate2::read::DeflateDecoder;
 
 use crate::io::device::{
-    self, block_position, le16, le32, open_unbuffered, read_staged, read_up_to, SkipLog, Stage,
-    StagedReader,
+    self, block_position, le16, le32, open_unbuffered, prime, read_staged, read_up_to, SkipLog,
+    Stage, StagedReader,
 };
 use crate::io::zip::{self, Member};
 use crate::io::{DeviceInfo, Format, RecordingInfo, Source, Warning};
@@ -148,9 +148,7 @@ impl Gt3xReader<File> {
     /// When the file cannot be read or is not a `.gt3x` archive; the error names the file.
     pub fn from_path(path: &Path) -> Result<Self, Error> {
         let f = open_unbuffered(path)?;
-        let mut r = Gt3xReader::new(f).map_err(|e| e.in_file(path))?;
-        r.stage.path = Some(path.to_path_buf());
-        Ok(r)
+        Gt3xReader::open(f, Some(path.to_path_buf())).map_err(|e| e.in_file(path))
     }
 }
 
@@ -221,7 +219,13 @@ impl<R: Read + Seek> Gt3xReader<R> {
     /// archive holding `log.bin` and `info.txt`, `info.txt` has no usable sample rate, or a
     /// cut archive ends before `log.bin`'s data or (without `info.txt`) before a PARAMETERS
     /// record giving the rate.
-    pub fn new(mut input: R) -> Result<Self, Error> {
+    pub fn new(input: R) -> Result<Self, Error> {
+        Gt3xReader::open(input, None)
+    }
+
+    /// [`Gt3xReader::new`], naming `path` in warnings and errors; the rate is measured from
+    /// the first samples' times, as every device reader does when it opens.
+    fn open(mut input: R, path: Option<PathBuf>) -> Result<Self, Error> {
         let archive = zip::find(&mut input, &["log.bin", "info.txt"], FORMAT)?;
         let member = |k: usize| archive.members.get(k).copied().flatten();
         let (log, info_member) = (member(0), member(1));
@@ -246,6 +250,7 @@ impl<R: Read + Seek> Gt3xReader<R> {
             }
         };
         let mut stage = Stage::new(Format::Gt3x, device, rate_hz)?;
+        stage.path = path;
         stage
             .info
             .warnings
@@ -255,7 +260,7 @@ impl<R: Read + Seek> Gt3xReader<R> {
             size: log.size,
             stored_complete: log.complete,
         });
-        Ok(Gt3xReader {
+        let mut r = Gt3xReader {
             log: BufReader::with_capacity(64 * 1024, LogStream::new(input, &log, archive.cut)),
             stage,
             rate_hz,
@@ -266,7 +271,9 @@ impl<R: Read + Seek> Gt3xReader<R> {
             skips: SkipLog::default(),
             cut,
             decoded_any: false,
-        })
+        };
+        prime(&mut r)?;
+        Ok(r)
     }
 }
 
@@ -532,6 +539,10 @@ impl<R: Read> Gt3xReader<R> {
                     }
                 );
                 self.skips.skip(&mut self.stage.info.warnings, pos, msg);
+                // A sample record's second is missing: the step over it is a gap.
+                if matches!(kind, ACTIVITY | ACTIVITY2) && size > 1 {
+                    self.stage.hole_pending = true;
+                }
                 continue;
             }
             self.stage.staged.at = (record, sep_at);
