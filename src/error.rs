@@ -333,6 +333,16 @@ impl Error {
         }
         self
     }
+
+    /// [`in_file`](Self::in_file) when a file is known: a reader of any input names its
+    /// file only when it was opened by path.
+    #[must_use]
+    pub(crate) fn in_file_if(self, file: Option<&Path>) -> Self {
+        match file {
+            Some(f) => self.in_file(f),
+            None => self,
+        }
+    }
 }
 
 impl fmt::Display for Error {

@@ -494,11 +494,7 @@ impl<R: Read> CwaReader<R> {
 
     #[cold]
     fn io_error(&self, e: std::io::Error) -> Error {
-        let e = Error::new(ErrorKind::Io(e));
-        match &self.path {
-            Some(p) => e.in_file(p),
-            None => e,
-        }
+        Error::new(ErrorKind::Io(e)).in_file_if(self.path.as_deref())
     }
 
     /// Checks `out[from..to]` in order, naming the block of a bad sample; a piece written
@@ -623,11 +619,7 @@ impl<R: Read> Source for CwaReader<R> {
         self.check.fill(&mut self.info);
         if written == 0 && !self.started {
             self.done = true;
-            let e = Error::new(ErrorKind::NoSamples);
-            return Err(match &self.path {
-                Some(p) => e.in_file(p),
-                None => e,
-            });
+            return Err(Error::new(ErrorKind::NoSamples).in_file_if(self.path.as_deref()));
         }
         self.started = true;
         Ok(written)

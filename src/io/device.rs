@@ -397,13 +397,8 @@ pub(crate) fn prime(r: &mut impl StagedReader) -> Result<(), Error> {
     }
     let st = r.stage();
     if let Some(median) = median_interval_s(&times) {
-        st.check = SampleCheck::new(median, Some(st.nominal_hz)).map_err(|k| {
-            let e = Error::new(k);
-            match &st.path {
-                Some(p) => e.in_file(p),
-                None => e,
-            }
-        })?;
+        st.check = SampleCheck::new(median, Some(st.nominal_hz))
+            .map_err(|k| Error::new(k).in_file_if(st.path.as_deref()))?;
         st.check.fill(&mut st.info);
     }
     Ok(())
@@ -472,11 +467,7 @@ pub(crate) fn end_call(
 ) -> Result<(), Error> {
     check.fill(info);
     if at_end && info.n_samples == 0 {
-        let e = Error::new(ErrorKind::NoSamples);
-        return Err(match path {
-            Some(p) => e.in_file(p),
-            None => e,
-        });
+        return Err(Error::new(ErrorKind::NoSamples).in_file_if(path));
     }
     Ok(())
 }

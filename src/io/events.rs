@@ -154,10 +154,7 @@ impl<R: Read> EventReader<R> {
     /// When the input is empty or unreadable, or its header does not start with
     /// `onset_s,offset_s,kind`.
     pub fn new(r: R, file: Option<&Path>) -> Result<Self, Error> {
-        let at = |e: Error| match file {
-            Some(f) => e.in_file(f),
-            None => e,
-        };
+        let at = |e: Error| e.in_file_if(file);
         let mut rdr = csv::ReaderBuilder::new()
             .has_headers(false)
             .trim(csv::Trim::All)
@@ -246,10 +243,7 @@ impl<R: Read> EventReader<R> {
             (Some(l), false) => Error::at(e.into_kind(), Position::line(l)),
             _ => e,
         };
-        match &self.file {
-            Some(f) => e.in_file(f),
-            None => e,
-        }
+        e.in_file_if(self.file.as_deref())
     }
 }
 

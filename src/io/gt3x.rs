@@ -594,10 +594,7 @@ impl<R: Read> Gt3xReader<R> {
                 ),
                 self.byte,
             );
-            return Err(match self.stage.path.as_deref() {
-                Some(p) => e.in_file(p),
-                None => e,
-            });
+            return Err(e.in_file_if(self.stage.path.as_deref()));
         }
         let message = if whole {
             format!(

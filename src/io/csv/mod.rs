@@ -544,10 +544,7 @@ fn at(
         Some(l) => Error::at(kind, Position::line(l)),
         None => Error::new(kind),
     };
-    match file {
-        Some(f) => e.in_file(f),
-        None => e,
-    }
+    e.in_file_if(file)
 }
 
 /// The warning for an input whose decoder failed after `last_line`, its last complete line.
@@ -584,10 +581,7 @@ fn broken_error(file: Option<&Path>, line: u64, broken: &Broken, n_rows: usize) 
         reason: format!("{}; {rows}", broken.failure),
     };
     let e = Error::at(kind, Position::line(line));
-    match file {
-        Some(f) => e.in_file(f),
-        None => e,
-    }
+    e.in_file_if(file)
 }
 
 fn warning_at(file: Option<&Path>, line: u64, message: String) -> Warning {

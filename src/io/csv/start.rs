@@ -39,10 +39,7 @@ pub(super) fn open<R: Read>(b: &CsvReaderBuilder, inner: R) -> Result<CsvReader<
             Some(l) => Error::at(kind, Position::line(l)),
             None => Error::new(kind),
         };
-        match file_ref {
-            Some(f) => e.in_file(f),
-            None => e,
-        }
+        e.in_file_if(file_ref)
     };
     let mut input = Input::new(inner, b.block_size_bytes);
     let mut raw = Vec::new();
