@@ -115,8 +115,9 @@ pub(crate) fn open_unbuffered(path: &Path) -> Result<File, Error> {
     File::open(path).map_err(|e| io_error(e, path))
 }
 
+/// A failure to read `path`: [`ErrorKind::Io`], naming the file.
 #[cold]
-fn io_error(e: std::io::Error, path: &Path) -> Error {
+pub(crate) fn io_error(e: std::io::Error, path: &Path) -> Error {
     Error::new(ErrorKind::Io(e)).in_file(path)
 }
 

@@ -4,7 +4,7 @@ use std::fs::File;
 use std::io::{BufReader, Read};
 use std::path::Path;
 
-use crate::{Error, ErrorKind};
+use crate::Error;
 
 use super::csv::DecodeFailure;
 use super::{open_device, AccelUnit, CsvReaderBuilder, Source};
@@ -87,11 +87,12 @@ impl FileKind {
 ///
 /// `.cwa`, `.bin` and `.gt3x` go to the device decoders ([`open_device`]); `.csv.gz` (and
 /// `.txt.gz`, `.tsv.gz`) to the CSV reader through a gzip decoder; anything else to the CSV
-/// reader, which refuses binary input with [`ErrorKind::NotText`]. A CSV file whose first
-/// bytes are a gzip header is decompressed whatever its name. A gzip stream that ends early
-/// or turns out corrupt gives the rows before the failure and a warning naming the last
-/// complete line in [`RecordingInfo::warnings`](super::RecordingInfo::warnings); it is an
-/// error ([`ErrorKind::Format`]) only when it fails before two rows.
+/// reader, which refuses binary input with [`ErrorKind::NotText`](crate::ErrorKind::NotText).
+/// A CSV file whose first bytes are a gzip header is decompressed whatever its name. A gzip
+/// stream that ends early or turns out corrupt gives the rows before the failure and a
+/// warning naming the last complete line in
+/// [`RecordingInfo::warnings`](super::RecordingInfo::warnings); it is an error
+/// ([`ErrorKind::Format`](crate::ErrorKind::Format)) only when it fails before two rows.
 ///
 /// # Errors
 /// When the file cannot be opened, or its header (device header, CSV header and first rows)
@@ -105,10 +106,10 @@ pub fn open(path: &Path, options: &OpenOptions) -> Result<Box<dyn Source + Send>
         b.file_name(path);
         b
     };
-    let mut file = File::open(path).map_err(|e| Error::new(ErrorKind::Io(e)).in_file(path))?;
+    let mut file = File::open(path).map_err(|e| super::device::io_error(e, path))?;
     let mut magic = [0u8; 2];
     let n = super::device::read_up_to(&mut file, &mut magic)
-        .map_err(|e| Error::new(ErrorKind::Io(e)).in_file(path))?;
+        .map_err(|e| super::device::io_error(e, path))?;
     let head = std::io::Cursor::new(magic[..n].to_vec());
     let input = head.chain(file);
     if n == 2 && magic == GZIP_MAGIC {
@@ -197,6 +198,7 @@ fn gzip_error(e: std::io::Error) -> std::io::Error {
 mod tests {
     use super::*;
     use crate::io::{Format, TimeBase};
+    use crate::ErrorKind;
     use crate::Sample;
     use std::io::{Read, Write};
 

@@ -141,7 +141,7 @@ impl CsvReaderBuilder {
     /// opened; the error names the file.
     pub fn from_path(&self, path: impl AsRef<Path>) -> Result<CsvReader<File>, Error> {
         let path = path.as_ref();
-        let file = File::open(path).map_err(|e| Error::new(ErrorKind::Io(e)).in_file(path))?;
+        let file = File::open(path).map_err(|e| crate::io::device::io_error(e, path))?;
         let mut b = self.clone();
         if b.file_name.is_none() {
             b.file_name = Some(path.to_path_buf());
