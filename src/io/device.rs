@@ -433,8 +433,13 @@ pub(crate) fn read_staged(r: &mut impl StagedReader, out: &mut [Sample]) -> Resu
             if st.eof && st.queue.is_empty() && st.deferred.is_none() {
                 break;
             }
-            if !Stage::next_block(r)? {
-                r.stage().eof = true;
+            match Stage::next_block(r) {
+                Ok(more) => r.stage().eof |= !more,
+                // A reader that failed is done: every later call returns 0.
+                Err(e) => {
+                    r.stage().done = true;
+                    return Err(e);
+                }
             }
             continue;
         }
