@@ -389,6 +389,36 @@ fn benchmarks_cover_what_they_promise() {
     }
 }
 
+/// One-hour severe hard nights are crowded: series added on one leg used to fall between
+/// the other leg's, break into short intervals, and leave the night at a PLMS index of 21/h
+/// (seed 545119606918661935, found by the property test below).
+#[test]
+fn short_crowded_severe_nights_still_land_in_range() {
+    let (lo, hi) = Severity::Severe.plmsi_range_per_h();
+    let seeds = (0..10u64)
+        .map(|k| 9100 + k)
+        .chain([545_119_606_918_661_935]);
+    for seed in seeds {
+        for layout in [Layout::Wrist, Layout::Bilateral] {
+            let cfg = SimConfig {
+                seed,
+                duration_h: 1.02,
+                severity: Severity::Severe,
+                layout,
+                difficulty: 0.91,
+                ..SimConfig::default()
+            };
+            let night = Night::new(&cfg).unwrap();
+            let m = &night.truth().metrics;
+            assert!(
+                m.plmsi_per_h >= lo && m.plmsi_per_h < hi,
+                "{layout} seed {seed}: PLMSI {}",
+                m.plmsi_per_h
+            );
+        }
+    }
+}
+
 #[test]
 fn every_benchmark_night_plans_within_its_severity() {
     for cfg in dev_benchmark().into_iter().chain(held_out_benchmark()) {

@@ -303,6 +303,9 @@ impl Planner {
                     1 | 2 => one_leg,
                     _ => Self::legs(rng, p_both),
                 };
+                if self.clear_series && !self.clear_of_scored(t, t + dur, start_units) {
+                    break;
+                }
                 if !self.try_lm(rng, t, dur, legs, 0.6) {
                     break;
                 }
@@ -338,6 +341,19 @@ impl Planner {
             self.remove_units(|l| l.unit >= start_units);
         }
         0
+    }
+
+    /// No scored leg movement but the series' own (units from `own_from` on) within the
+    /// scoring rules' shortest interval (10 s) of [a, b]: a series placed so cannot be broken
+    /// by another series on the other leg.
+    fn clear_of_scored(&self, a: f64, b: f64, own_from: u32) -> bool {
+        let legs = scored_legs(self.cfg.layout);
+        self.lms.iter().all(|l| {
+            l.unit >= own_from
+                || legs & l.limb.bit() == 0
+                || b + 10.0 <= l.onset_s
+                || a - 10.0 >= l.offset_s
+        })
     }
 
     pub(super) fn remove_units(&mut self, pred: impl Fn(&LmPlan) -> bool) {
@@ -471,7 +487,10 @@ impl Planner {
         }
     }
 
-    pub(super) fn repair(&mut self, rng: &mut Rng) -> (Vec<ScoredLm>, u32) {
+    /// Adds or removes series until the scored PLMS index is within 15 % of the range's
+    /// width of the target; returns the scored movements, the steps taken and whether the
+    /// index ended inside the severity's range.
+    pub(super) fn repair(&mut self, rng: &mut Rng) -> (Vec<ScoredLm>, u32, bool) {
         let legs = scored_legs(self.cfg.layout);
         let (lo, hi) = self.cfg.severity.plmsi_range_per_h();
         let sleep_h = self.sleep_s() / 3600.0;
@@ -489,7 +508,7 @@ impl Planner {
             let plmsi = n_plms as f64 / sleep_h;
             let in_range = plmsi >= lo && plmsi < hi;
             if (in_range && ((plmsi - mid).abs() <= tol || steps >= 40)) || steps >= 80 {
-                return (scored, steps);
+                return (scored, steps, in_range);
             }
             steps += 1;
             if plmsi < mid {
@@ -508,7 +527,7 @@ impl Planner {
                     }
                 }
                 let Some(longest) = by_series.values().max_by_key(|v| v.len()) else {
-                    return (scored, steps);
+                    return (scored, steps, in_range);
                 };
                 let drop: Vec<&ScoredLm> = if longest.len() >= excess + 4 {
                     longest[longest.len() - excess..].to_vec()
