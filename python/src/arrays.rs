@@ -9,7 +9,7 @@ use numpy::{IntoPyArray, PyReadonlyArray1, PyReadonlyArray2};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
-use sleeptwitch::io::{Format, RateInfo, RecordingInfo, TimeBase, UnitsFrom};
+use sleeptwitch::io::{Format, HeadInterval, RateInfo, RecordingInfo, TimeBase, UnitsFrom};
 use sleeptwitch::{Error, Event, Gap, Sample};
 
 /// Samples converted and pushed at a time.
@@ -84,22 +84,6 @@ impl<'a> Columns<'a> {
     }
 }
 
-/// The readers' median interval between the first timestamps, in seconds: the upper middle
-/// of the positive, finite intervals; `None` when there is none.
-pub(crate) fn median_interval_s(t_s: &[f64]) -> Option<f64> {
-    let mut d: Vec<f64> = t_s
-        .windows(2)
-        .map(|w| w[1] - w[0])
-        .filter(|d| d.is_finite() && *d > 0.0)
-        .collect();
-    if d.is_empty() {
-        return None;
-    }
-    let mid = d.len() / 2;
-    let (_, m, _) = d.select_nth_unstable_by(mid, f64::total_cmp);
-    Some(*m)
-}
-
 /// Times from this one on are Unix seconds (2000-01-01), as the CSV reader reads them.
 const UNIX_FROM_S: f64 = 946_684_800.0;
 
@@ -109,6 +93,7 @@ const UNIX_FROM_S: f64 = 946_684_800.0;
 /// out of the rate figures, as the readers do; the gaps themselves come from the detector.
 pub(crate) struct Stats {
     median_interval_s: f64,
+    head_mean_interval_s: f64,
     gap_min_s: f64,
     n: u64,
     first_t_s: f64,
@@ -123,10 +108,12 @@ pub(crate) struct Stats {
 }
 
 impl Stats {
-    /// Statistics for samples whose median interval is `median_interval_s` seconds.
-    pub(crate) fn new(median_interval_s: f64) -> Self {
+    /// Statistics for samples whose first timestamps show `head`.
+    pub(crate) fn new(head: HeadInterval) -> Self {
+        let median_interval_s = head.median_s;
         Stats {
             median_interval_s,
+            head_mean_interval_s: head.mean_s,
             gap_min_s: (5.0 * median_interval_s).max(1.0),
             n: 0,
             first_t_s: f64::NAN,
@@ -186,6 +173,7 @@ impl Stats {
             rate: RateInfo {
                 rate_hz: 1.0 / mean_dt,
                 median_interval_s: self.median_interval_s,
+                head_mean_interval_s: self.head_mean_interval_s,
                 jitter_s,
                 max_interval_s: self.max_dt,
                 nominal_hz: None,

@@ -11,10 +11,10 @@ use sleeptwitch::analysis::{
     analyze_night_with, night_name, unique_names, write_cohort, CohortRow, Input, InputReport,
     NightReport, Options,
 };
-use sleeptwitch::io::{self, AccelUnit, OpenOptions};
+use sleeptwitch::io::{self, AccelUnit, HeadInterval, OpenOptions};
 use sleeptwitch::{Collect, Config, Detector, Error, ErrorKind, Event, Position, Site};
 
-use crate::arrays::{event_columns, median_interval_s, Columns, Stats};
+use crate::arrays::{event_columns, Columns, Stats};
 use crate::config::ConfigArg;
 use crate::error::to_py;
 
@@ -320,11 +320,12 @@ fn run_columns(
     if cols.len() == 0 {
         return Err(Error::new(ErrorKind::NoSamples));
     }
-    let median_s = median_interval_s(&cols.head_times(4097));
-    let rate_hz = match (sample_rate_hz, median_s) {
+    let head = HeadInterval::of(&cols.head_times(4097));
+    let rate_hz = match (sample_rate_hz, head) {
         (Some(r), _) => r,
-        // The readers' rule: one over the median interval of the first 4,097 timestamps.
-        (None, Some(d)) => 1.0 / d,
+        // The readers' rule (`analysis::detector_rate_hz`): one over the mean of the first
+        // 4,097 timestamps' intervals near their median.
+        (None, Some(h)) => 1.0 / h.mean_s,
         (None, None) => {
             return Err(Error::new(ErrorKind::Other(
                 "no sample rate: the times hold no increasing pair; give sample_rate_hz".into(),
@@ -332,7 +333,7 @@ fn run_columns(
         }
     };
     let mut detector = Detector::with_sites(config, &[(site, rate_hz)])?;
-    let mut stats = Stats::new(median_s.unwrap_or(1.0 / rate_hz));
+    let mut stats = Stats::new(head.unwrap_or(HeadInterval::exact(1.0 / rate_hz)));
     let mut sink = Collect::default();
     cols.for_each_chunk(|chunk| {
         detector.push(chunk, &mut sink)?;

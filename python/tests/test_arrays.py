@@ -37,6 +37,7 @@ def test_arrays_give_the_events_of_the_file(sim):
     for field in ("n_samples", "start_s", "end_s", "gaps", "time_base"):
         assert ra[field] == rf[field], field
     assert ra["rate"]["median_interval_s"] == rf["rate"]["median_interval_s"]
+    assert ra["rate"]["head_mean_interval_s"] == rf["rate"]["head_mean_interval_s"]
     assert ra["rate"]["rate_hz"] == pytest.approx(rf["rate"]["rate_hz"], rel=1e-9)
     assert ra["mean_norm_g"] == pytest.approx(rf["mean_norm_g"], rel=1e-9)
     assert (a["name"], f["name"]) == ("arrays", "night")

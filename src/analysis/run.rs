@@ -28,14 +28,21 @@ impl Default for Options {
 }
 
 /// The sample rate a detector is built for from what a reader knows once it is open, in Hz:
-/// one over the median interval of the first 4,097 timestamps (what every reader decides its
-/// gap rule by), so that any way of reading the same file builds the same detector.
+/// one over the mean of the first 4,097 timestamps' intervals that lie within half and one
+/// and a half times their median ([`RateInfo::head_mean_interval_s`](crate::io::RateInfo),
+/// which every reader fills as it opens), so that any way of reading the same file builds
+/// the same detector, and times rounded to the millisecond give the rate the device ran at,
+/// not one over a whole number of milliseconds. Info without that mean (built by hand, or
+/// read from an older report) falls back to the median interval.
 ///
 /// # Errors
-/// When the reader has no median interval (no two timestamps yet).
+/// When the reader has no sample interval (no two timestamps yet).
 pub fn detector_rate_hz(info: &RecordingInfo) -> Result<f64, Error> {
-    let dt = info.rate.median_interval_s;
-    if dt > 0.0 && dt.is_finite() {
+    let usable = |dt: f64| dt > 0.0 && dt.is_finite();
+    let dt = Some(info.rate.head_mean_interval_s)
+        .filter(|&dt| usable(dt))
+        .unwrap_or(info.rate.median_interval_s);
+    if usable(dt) {
         Ok(1.0 / dt)
     } else {
         Err(Error::new(ErrorKind::Other(

@@ -29,6 +29,50 @@ pub(crate) fn median_interval_s(times_s: &[f64]) -> Option<f64> {
     median(&mut dts)
 }
 
+/// The sample interval the first timestamps of a recording show.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct HeadInterval {
+    /// Median of the positive intervals among the first 4,097 timestamps, in seconds: the
+    /// unit of the gap rule, which no outlier moves.
+    pub median_s: f64,
+    /// Mean of those intervals that lie within half and one and a half times the median, in
+    /// seconds: the interval a detector is built for. Times rounded to a clock's tick (most
+    /// exports write milliseconds) make every interval a multiple of the tick, the median
+    /// too; the mean of thousands keeps the true interval (85.7 Hz written to the
+    /// millisecond: intervals of 11 and 12 ms, median 12 ms, mean 11.67 ms).
+    pub mean_s: f64,
+}
+
+impl HeadInterval {
+    /// The interval of the first 4,097 timestamps; `None` when they hold no
+    /// positive interval.
+    pub fn of(times_s: &[f64]) -> Option<HeadInterval> {
+        let median_s = median_interval_s(times_s)?;
+        let head = &times_s[..times_s.len().min(MEDIAN_WINDOW + 1)];
+        let (mut sum, mut n) = (0.0, 0u32);
+        for w in head.windows(2) {
+            let d = w[1] - w[0];
+            if d >= 0.5 * median_s && d <= 1.5 * median_s {
+                sum += d;
+                n += 1;
+            }
+        }
+        // The median itself is in the band, so n ≥ 1.
+        Some(HeadInterval {
+            median_s,
+            mean_s: sum / f64::from(n.max(1)),
+        })
+    }
+
+    /// An interval known exactly (a rate stated in a header, or given by the caller).
+    pub fn exact(interval_s: f64) -> HeadInterval {
+        HeadInterval {
+            median_s: interval_s,
+            mean_s: interval_s,
+        }
+    }
+}
+
 /// The median of `values` (the upper one of an even count), reordering them; `None` when
 /// there are none.
 pub(crate) fn median(values: &mut [f64]) -> Option<f64> {
@@ -92,6 +136,8 @@ impl Sums {
 #[derive(Clone, Debug)]
 pub(crate) struct SampleCheck {
     median_interval_s: f64,
+    /// [`HeadInterval::mean_s`], reported as [`RateInfo::head_mean_interval_s`].
+    head_mean_interval_s: f64,
     gap_min_s: f64,
     nominal_hz: Option<f64>,
     n: u64,
@@ -129,9 +175,24 @@ impl SampleCheck {
         Ok(SampleCheck::new_unchecked(median_interval_s, nominal_hz))
     }
 
+    /// A checker for a recording whose first timestamps show `head`: as [`new`](Self::new)
+    /// with `head.median_s`, reporting `head.mean_s` too.
+    ///
+    /// # Errors
+    /// As [`new`](Self::new).
+    pub(crate) fn from_head(
+        head: HeadInterval,
+        nominal_hz: Option<f64>,
+    ) -> Result<Self, ErrorKind> {
+        let mut check = SampleCheck::new(head.median_s, nominal_hz)?;
+        check.head_mean_interval_s = head.mean_s;
+        Ok(check)
+    }
+
     fn new_unchecked(median_interval_s: f64, nominal_hz: Option<f64>) -> Self {
         SampleCheck {
             median_interval_s,
+            head_mean_interval_s: median_interval_s,
             gap_min_s: gap_threshold_s(median_interval_s),
             nominal_hz,
             n: 0,
@@ -317,6 +378,7 @@ impl SampleCheck {
     pub(crate) fn fork(&self) -> Self {
         let mut c = SampleCheck::new_unchecked(self.median_interval_s, self.nominal_hz);
         c.gap_min_s = self.gap_min_s;
+        c.head_mean_interval_s = self.head_mean_interval_s;
         c
     }
 
@@ -390,6 +452,7 @@ impl SampleCheck {
         info.rate = RateInfo {
             rate_hz: 1.0 / mean_dt,
             median_interval_s: self.median_interval_s,
+            head_mean_interval_s: self.head_mean_interval_s,
             jitter_s: jitter,
             max_interval_s: self.max_dt,
             nominal_hz: self.nominal_hz,
@@ -461,6 +524,38 @@ mod tests {
         assert!((median_interval_s(&t).unwrap() - 0.01).abs() < 1e-12);
         assert_eq!(median_interval_s(&[1.0]), None);
         assert_eq!(median_interval_s(&[1.0, 1.0]), None);
+    }
+
+    #[test]
+    fn head_mean_sees_through_millisecond_rounding_and_leaves_out_gaps() {
+        // 85.7 Hz written to the millisecond: intervals of 11 and 12 ms
+        let mut t: Vec<f64> = (0..3000)
+            .map(|i| (f64::from(i) / 85.7 * 1000.0).round() / 1000.0)
+            .collect();
+        // a 2 s gap and a dropped sample (a doubled interval) after sample 1000
+        for (i, v) in t.iter_mut().enumerate().skip(1000) {
+            *v += if i > 2000 { 2.0 + 1.0 / 85.7 } else { 2.0 };
+        }
+        t.remove(2001);
+        let h = HeadInterval::of(&t).unwrap();
+        assert!((h.median_s - 0.012).abs() < 1e-12, "{h:?}");
+        assert!((h.mean_s * 85.7 - 1.0).abs() < 1e-4, "{h:?}");
+        // only the first 4,097 times count
+        let mut long = t.clone();
+        let end = t[t.len() - 1];
+        long.extend((1..5000).map(|i| end + 0.5 * f64::from(i)));
+        let h_long = HeadInterval::of(&long[..4097]).unwrap();
+        assert_eq!(HeadInterval::of(&long), Some(h_long));
+        assert_eq!(HeadInterval::of(&[1.0, 1.0]), None);
+        assert_eq!(HeadInterval::exact(0.04).mean_s, 0.04);
+        // a checker reports both
+        let mut c = SampleCheck::from_head(h, None).unwrap();
+        c.check(&s(0.0)).unwrap();
+        let mut info = RecordingInfo::default();
+        c.fill(&mut info);
+        assert_eq!(info.rate.median_interval_s, h.median_s);
+        assert_eq!(info.rate.head_mean_interval_s, h.mean_s);
+        assert_eq!(c.fork().head_mean_interval_s, h.mean_s);
     }
 
     #[test]

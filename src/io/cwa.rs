@@ -55,7 +55,7 @@ use crate::io::device::{
     self, civil_to_unix_s, le16, le32, open_unbuffered, read_up_to, SkipLog, HEAD_SAMPLES,
 };
 use crate::io::{
-    median_interval_s, AccelUnit, DeviceInfo, Format, RecordingInfo, SampleCheck, Source, TimeBase,
+    AccelUnit, DeviceInfo, Format, HeadInterval, RecordingInfo, SampleCheck, Source, TimeBase,
     UnitsFrom, Warning,
 };
 use crate::{Error, ErrorKind, Position, Sample};
@@ -293,9 +293,9 @@ impl<R: Read> CwaReader<R> {
             &mut head,
         );
         let times: Vec<f64> = head.iter().map(|s| s.t_s).collect();
-        if let Some(median) = median_interval_s(&times) {
+        if let Some(head) = HeadInterval::of(&times) {
             let nominal_hz = 1.0 / self.nominal_dt_s;
-            self.check = SampleCheck::new(median, Some(nominal_hz)).map_err(Error::new)?;
+            self.check = SampleCheck::from_head(head, Some(nominal_hz)).map_err(Error::new)?;
             self.check.fill(&mut self.info);
         }
         Ok(())

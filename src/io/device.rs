@@ -27,7 +27,7 @@ use std::path::{Path, PathBuf};
 use crate::{Error, ErrorKind, Position, Sample};
 
 use super::{
-    median_interval_s, AccelUnit, DeviceInfo, Format, RecordingInfo, SampleCheck, Source, TimeBase,
+    AccelUnit, DeviceInfo, Format, HeadInterval, RecordingInfo, SampleCheck, Source, TimeBase,
     UnitsFrom, Warning,
 };
 
@@ -397,8 +397,8 @@ pub(crate) fn prime(r: &mut impl StagedReader) -> Result<(), Error> {
         }
     }
     let st = r.stage();
-    if let Some(median) = median_interval_s(&times) {
-        st.check = SampleCheck::new(median, Some(st.nominal_hz))
+    if let Some(head) = HeadInterval::of(&times) {
+        st.check = SampleCheck::from_head(head, Some(st.nominal_hz))
             .map_err(|k| Error::new(k).in_file_if(st.path.as_deref()))?;
         st.check.fill(&mut st.info);
     }

@@ -17,6 +17,7 @@ mod matrix;
 mod open;
 mod zip;
 
+pub use check::HeadInterval;
 pub(crate) use check::{median, median_interval_s, SampleCheck};
 pub use check::{MAX_ABS_G, MIN_RATE_HZ};
 pub use csv::{iso8601_utc, CsvReader, CsvReaderBuilder};
@@ -147,6 +148,11 @@ pub struct RateInfo {
     pub rate_hz: f64,
     /// Median interval of the first intervals, used for the gap rule, in seconds.
     pub median_interval_s: f64,
+    /// Mean of the first intervals within half and one and a half times the median, in
+    /// seconds: the interval the analyses build their detector for (see [`HeadInterval`]);
+    /// 0 when unknown.
+    #[serde(default)]
+    pub head_mean_interval_s: f64,
     /// Standard deviation of the intervals that are not gaps, in seconds.
     pub jitter_s: f64,
     /// Longest interval that is not a gap, in seconds.
@@ -291,8 +297,8 @@ impl Source for MemorySource<'_> {
                 }
                 let head = &self.samples[..self.samples.len().min(4097)];
                 let times: Vec<f64> = head.iter().map(|s| s.t_s).collect();
-                let median = median_interval_s(&times).unwrap_or(1.0);
-                self.check.insert(SampleCheck::new(median, None)?)
+                let head = HeadInterval::of(&times).unwrap_or(HeadInterval::exact(1.0));
+                self.check.insert(SampleCheck::from_head(head, None)?)
             }
         };
         let rest = &self.samples[self.pos..];

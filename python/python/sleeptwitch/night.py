@@ -295,9 +295,9 @@ def analyze_arrays(
     ``t_s``: times, shape ``(n,)``, in seconds, strictly increasing. ``acc_g``: acceleration
     along the sensor's x, y, z, shape ``(n, 3)``, in g (divide m/s² by 9.80665). float64
     arrays are read in place, whatever their strides; anything else is converted first.
-    ``sample_rate_hz`` defaults to the inverse of the median interval of the first 4,097
-    samples, as for files. Samples must be finite and within ±64 g. The summary has the
-    fields of a file's; its one input has the path ``""`` and the night the :attr:`name`
+    ``sample_rate_hz`` defaults to the inverse of the mean of the first 4,097 samples'
+    intervals that lie within half and 1.5 times their median, as for files. Samples must
+    be finite and within ±64 g. The summary has the fields of a file's; its one input has the path ``""`` and the night the :attr:`name`
     given.
 
     The GIL is released while the samples are processed; do not change the arrays from

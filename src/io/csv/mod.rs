@@ -95,8 +95,9 @@ impl CsvReaderBuilder {
     /// [`units`](Self::units), or named in the header) a reader starts after the header and
     /// the first row; without, after the first 10 s of rows, which decide the unit.
     ///
-    /// Default `None`: the median interval of the first 4,097 timestamps. A rate below the
-    /// crate's minimum (or not a number) makes opening fail with [`ErrorKind::RateTooLow`].
+    /// Default `None`: the first 4,097 timestamps' [`HeadInterval`](crate::io::HeadInterval).
+    /// A rate below the crate's minimum (or not a number) makes opening fail with
+    /// [`ErrorKind::RateTooLow`].
     pub fn rate_hz(&mut self, rate_hz: Option<f64>) -> &mut Self {
         self.rate_hz = rate_hz;
         self

@@ -5,7 +5,7 @@ use std::io::Read;
 use std::sync::Arc;
 
 use crate::io::{
-    median, median_interval_s, AccelUnit, Format, RecordingInfo, SampleCheck, TimeBase, UnitsFrom,
+    median, AccelUnit, Format, HeadInterval, RecordingInfo, SampleCheck, TimeBase, UnitsFrom,
     Warning, MAX_ABS_G,
 };
 use crate::{Error, ErrorKind, Position, Sample};
@@ -172,11 +172,11 @@ pub(super) fn open<R: Read>(b: &CsvReaderBuilder, inner: R) -> Result<CsvReader<
         base
     };
 
-    let median = match b.rate_hz {
-        Some(rate) if !head.is_empty() => Some(1.0 / rate),
-        _ => median_interval_s(&head.iter().map(|s| s.t_s).collect::<Vec<_>>()),
+    let interval = match b.rate_hz {
+        Some(rate) if !head.is_empty() => Some(HeadInterval::exact(1.0 / rate)),
+        _ => HeadInterval::of(&head.iter().map(|s| s.t_s).collect::<Vec<_>>()),
     };
-    let Some(median) = median else {
+    let Some(interval) = interval else {
         // A decoder that failed before two rows explains their absence better than the
         // rows do: the error is that failure, at the line where rows stop.
         let broken = input
@@ -224,7 +224,7 @@ pub(super) fn open<R: Read>(b: &CsvReaderBuilder, inner: R) -> Result<CsvReader<
             Some(head_line(&queue, 0)),
         ));
     };
-    let check = SampleCheck::new(median, b.rate_hz).map_err(|k| plain(k, None))?;
+    let check = SampleCheck::from_head(interval, b.rate_hz).map_err(|k| plain(k, None))?;
 
     // Time base.
     let first_time = queue.iter().find_map(|p| p.first_time);
