@@ -1,9 +1,10 @@
 //! The first line: which columns hold time and x, y, z, the unit they name, the delimiter.
 //!
 //! Names are matched without regard to case, spaces, `_`, `-` or `.` inside them, after an
-//! optional unit is taken off the end (`_g`, `_ms2`, `_mps2`, `_s`, or one in brackets:
-//! `(g)`, `[m/s^2]`, `(s)`). Time: `t`, `time`, `timestamp`, `seconds` (so also `t_s`,
-//! `time_s`, `time (s)`). Axis x (y, z alike): `x`, `ax`, `acc_x`, `accel_x`,
+//! optional unit is taken off the end (`_g`, `_ms2`, `_mps2`, `_s`, `_ms`, `_us`, `_ns`, or
+//! one in brackets: `(g)`, `[m/s^2]`, `(s)`, `(ms)`). Time: `t`, `time`, `timestamp`,
+//! `seconds` (so also `t_s`, `time_s`, `time (s)`, and `timestamp_ms`, `t_us`, `time (ns)`
+//! for times counted in milli-, micro- or nanoseconds). Axis x (y, z alike): `x`, `ax`, `acc_x`, `accel_x`,
 //! `acceleration_x` (so also `x_g`, `x_ms2`, `acc_x_mps2`, `Accel X (m/s²)`). Other columns
 //! are ignored. A first line of four numbers is not a header: the file is read as t,x,y,z.
 
@@ -32,7 +33,8 @@ pub(crate) enum Role {
 const ROLES: [Role; 4] = [Role::Time, Role::X, Role::Y, Role::Z];
 
 /// Names accepted for the time column, for messages.
-pub(crate) const TIME_NAMES: &str = "t, time, timestamp, seconds, t_s, time_s (any case)";
+pub(crate) const TIME_NAMES: &str =
+    "t, time, timestamp, seconds (any case), optionally with _s, _ms, _us or _ns";
 const X_NAMES: &str = "x, ax, acc_x, accel_x, acceleration_x, optionally with _g, _ms2 or _mps2";
 const Y_NAMES: &str = "y, ay, acc_y, accel_y, acceleration_y, optionally with _g, _ms2 or _mps2";
 const Z_NAMES: &str = "z, az, acc_z, accel_z, acceleration_z, optionally with _g, _ms2 or _mps2";
@@ -52,6 +54,8 @@ pub(crate) struct Layout {
     pub(crate) names: [String; 4],
     /// The unit the header names for the axes, if it names one.
     pub(crate) header_unit: Option<AccelUnit>,
+    /// The unit the header names for numeric times, if it names one.
+    pub(crate) time_unit: Option<TimeUnit>,
     /// Whether the first line was a header (else it is the first data row).
     pub(crate) has_header: bool,
     /// Things about the header a user should know (duplicate columns), lower case.
@@ -79,11 +83,42 @@ pub(crate) fn first_control_byte(line: &[u8]) -> Option<(usize, u8)> {
         .and_then(|i| line.get(i).map(|&c| (i, c)))
 }
 
+/// What numeric times count.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum TimeUnit {
+    Seconds,
+    Milliseconds,
+    Microseconds,
+    Nanoseconds,
+}
+
+impl TimeUnit {
+    /// Seconds in one unit.
+    pub(crate) fn to_s(self) -> f64 {
+        match self {
+            TimeUnit::Seconds => 1.0,
+            TimeUnit::Milliseconds => 1e-3,
+            TimeUnit::Microseconds => 1e-6,
+            TimeUnit::Nanoseconds => 1e-9,
+        }
+    }
+
+    /// The unit's name, for messages.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            TimeUnit::Seconds => "seconds",
+            TimeUnit::Milliseconds => "milliseconds",
+            TimeUnit::Microseconds => "microseconds",
+            TimeUnit::Nanoseconds => "nanoseconds",
+        }
+    }
+}
+
 /// Unit named with a column.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum UnitTag {
     Accel(AccelUnit),
-    Seconds,
+    Time(TimeUnit),
 }
 
 fn unit_tag(text: &str) -> Option<UnitTag> {
@@ -93,7 +128,16 @@ fn unit_tag(text: &str) -> Option<UnitTag> {
         "ms2" | "mps2" | "m/s2" | "m/s^2" | "m/s²" | "ms-2" | "ms^-2" | "m*s^-2" | "m.s-2" => {
             Some(UnitTag::Accel(AccelUnit::MPerS2))
         }
-        "s" | "sec" | "secs" | "seconds" => Some(UnitTag::Seconds),
+        "s" | "sec" | "secs" | "seconds" => Some(UnitTag::Time(TimeUnit::Seconds)),
+        "ms" | "msec" | "msecs" | "millis" | "milliseconds" => {
+            Some(UnitTag::Time(TimeUnit::Milliseconds))
+        }
+        "us" | "µs" | "μs" | "usec" | "usecs" | "micros" | "microseconds" => {
+            Some(UnitTag::Time(TimeUnit::Microseconds))
+        }
+        "ns" | "nsec" | "nsecs" | "nanos" | "nanoseconds" => {
+            Some(UnitTag::Time(TimeUnit::Nanoseconds))
+        }
         _ => None,
     }
 }
@@ -123,8 +167,9 @@ fn split_unit(name: &str) -> (&str, Option<UnitTag>) {
     (name, None)
 }
 
-/// The role a column name stands for, and the acceleration unit it names.
-fn classify(name: &str) -> (Role, Option<AccelUnit>) {
+/// The role a column name stands for, and the unit it names (of acceleration for an axis,
+/// of time for the time).
+fn classify(name: &str) -> (Role, Option<UnitTag>) {
     let lower = name.trim().to_lowercase();
     let (base, tag) = split_unit(&lower);
     let key: String = base
@@ -134,7 +179,7 @@ fn classify(name: &str) -> (Role, Option<AccelUnit>) {
     let is_time = matches!(key.as_str(), "t" | "time" | "timestamp" | "seconds");
     if is_time {
         return match tag {
-            None | Some(UnitTag::Seconds) => (Role::Time, None),
+            None | Some(UnitTag::Time(_)) => (Role::Time, tag),
             Some(UnitTag::Accel(_)) => (Role::Skip, None),
         };
     }
@@ -151,9 +196,8 @@ fn classify(name: &str) -> (Role, Option<AccelUnit>) {
         _ => return (Role::Skip, None),
     };
     match tag {
-        None => (role, None),
-        Some(UnitTag::Accel(u)) => (role, Some(u)),
-        Some(UnitTag::Seconds) => (Role::Skip, None),
+        None | Some(UnitTag::Accel(_)) => (role, tag),
+        Some(UnitTag::Time(_)) => (Role::Skip, None),
     }
 }
 
@@ -241,6 +285,7 @@ fn layout_for(line: &[u8], text: &str, delim: u8) -> Result<Layout, ErrorKind> {
             ordered: true,
             names: ["t", "x", "y", "z"].map(String::from),
             header_unit: None,
+            time_unit: None,
             has_header: false,
             notes: Vec::new(),
         });
@@ -252,7 +297,7 @@ fn layout_for(line: &[u8], text: &str, delim: u8) -> Result<Layout, ErrorKind> {
         .collect();
     let mut roles = vec![Role::Skip; names.len()];
     let mut found: [Option<usize>; 4] = [None; 4];
-    let mut units: [Option<AccelUnit>; 4] = [None; 4];
+    let mut units: [Option<UnitTag>; 4] = [None; 4];
     let mut notes = Vec::new();
     for (i, name) in names.iter().enumerate() {
         let (role, unit) = classify(name);
@@ -296,7 +341,9 @@ fn layout_for(line: &[u8], text: &str, delim: u8) -> Result<Layout, ErrorKind> {
     }
     let mut header_unit = None;
     for (k, unit) in units.iter().enumerate().skip(1) {
-        let Some(u) = unit else { continue };
+        let Some(UnitTag::Accel(u)) = unit else {
+            continue;
+        };
         match header_unit {
             None => header_unit = Some((*u, k)),
             Some((v, j)) if v != *u => {
@@ -321,6 +368,10 @@ fn layout_for(line: &[u8], text: &str, delim: u8) -> Result<Layout, ErrorKind> {
         ordered,
         names: picked,
         header_unit: header_unit.map(|(u, _)| u),
+        time_unit: match units.first() {
+            Some(Some(UnitTag::Time(u))) => Some(*u),
+            _ => None,
+        },
         has_header: true,
         notes,
     })
@@ -376,6 +427,28 @@ mod tests {
             assert_eq!(l.names, [t, x, y, z].map(String::from));
             assert_eq!(l.header_unit, unit, "{x}");
         }
+    }
+
+    #[test]
+    fn a_time_column_may_name_its_unit() {
+        for (t, unit) in [
+            ("t", None),
+            ("time_s", Some(TimeUnit::Seconds)),
+            ("t_ms", Some(TimeUnit::Milliseconds)),
+            ("Timestamp (ms)", Some(TimeUnit::Milliseconds)),
+            ("time_millis", Some(TimeUnit::Milliseconds)),
+            ("timestamp_us", Some(TimeUnit::Microseconds)),
+            ("t [µs]", Some(TimeUnit::Microseconds)),
+            ("time_ns", Some(TimeUnit::Nanoseconds)),
+        ] {
+            let l = layout(&format!("{t},x,y,z"));
+            assert_eq!((l.roles[0], l.time_unit), (Role::Time, unit), "{t}");
+            assert_eq!(l.header_unit, None, "{t}");
+        }
+        // a time unit on an axis, or an acceleration unit on the time, is not that column
+        assert!(read_first_line(b"t,x_ms,y,z").is_err());
+        assert!(read_first_line(b"t_g,x,y,z").is_err());
+        assert_eq!(TimeUnit::Microseconds.to_s(), 1e-6);
     }
 
     #[test]

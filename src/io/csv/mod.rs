@@ -255,6 +255,8 @@ pub struct CsvReader<R> {
     limit: f64,
     /// Multiplier from the input's unit to g.
     to_g: f64,
+    /// Seconds per unit of the file's numeric times (1 unless they count ms, µs or ns).
+    t_scale: f64,
     info: RecordingInfo,
     file: Option<PathBuf>,
     /// An error found after samples that were handed out first; returned next.
@@ -385,7 +387,7 @@ impl<R: Read> CsvReader<R> {
         let n_avail = avail.len().min(out.len());
         let avail = avail.get(..n_avail).unwrap_or_default();
         let out = out.get_mut(..n_avail).unwrap_or_default();
-        let (limit, to_g) = (self.limit, self.to_g);
+        let (limit, to_g, t_scale) = (self.limit, self.to_g, self.t_scale);
         // Samples before `in_range` are within the limit in the input's unit.
         let mut in_range = n_avail;
         for (k, (o, s)) in out
@@ -397,7 +399,7 @@ impl<R: Read> CsvReader<R> {
             for (o, s) in o.iter_mut().zip(s) {
                 let [x, y, z] = s.acc_g;
                 ok &= (x.abs() <= limit) & (y.abs() <= limit) & (z.abs() <= limit);
-                *o = Sample::new(s.t_s, [x * to_g, y * to_g, z * to_g]);
+                *o = Sample::new(s.t_s * t_scale, [x * to_g, y * to_g, z * to_g]);
             }
             if !ok {
                 let at = s.iter().position(|s| !in_limit(s, limit)).unwrap_or(0);
@@ -783,11 +785,12 @@ mod tests {
     }
 
     #[test]
-    fn times_in_epoch_milliseconds_are_named_in_the_rate_error() {
-        // 100 Hz logged with Unix milliseconds: a median step of 10 "seconds".
+    fn times_in_relative_milliseconds_are_named_in_the_rate_error() {
+        // 100 Hz logged in milliseconds from 0, under a header that does not say so: a
+        // median step of 10 "seconds".
         let mut text = String::from("t,x,y,z\n");
         for i in 0..500u64 {
-            text.push_str(&format!("{},0,0,1\n", 1_700_000_000_000 + 10 * i));
+            text.push_str(&format!("{},0,0,1\n", 10 * i));
         }
         let e = CsvReader::from_reader(text.as_bytes()).err().unwrap();
         assert!(matches!(e.kind(), ErrorKind::RateTooLow { .. }), "{e}");
@@ -797,6 +800,112 @@ mod tests {
                  seconds"
             ),
             "{e}"
+        );
+    }
+
+    /// 6,000 rows at 100 Hz from Unix second `t0`, with times written by `time`.
+    fn counted(header: &str, time: impl Fn(u64) -> String) -> String {
+        let mut text = format!("{header},x,y,z\n");
+        for i in 0..6000u64 {
+            text.push_str(&format!("{},0.1,-0.2,0.98\n", time(i)));
+        }
+        text
+    }
+
+    #[test]
+    fn unix_times_in_ms_us_or_ns_are_read_as_such_and_said() {
+        let t0 = 1_700_000_000u64;
+        let seconds = counted("t", |i| format!("{}.{:02}", t0 + i / 100, i % 100));
+        let want = read_all(seconds.as_bytes(), 1 << 20, 1).unwrap();
+        for (unit, text) in [
+            (
+                "milliseconds",
+                counted("timestamp", |i| format!("{}", t0 * 1000 + 10 * i)),
+            ),
+            (
+                "microseconds",
+                counted("t", |i| format!("{}", t0 * 1_000_000 + 10_000 * i)),
+            ),
+            (
+                "nanoseconds",
+                counted("time", |i| format!("{}", (t0 * 100 + i) * 10_000_000)),
+            ),
+        ] {
+            for (block, threads) in [(1 << 20, 1), (4096, 2)] {
+                let mut r = CsvReaderBuilder::new()
+                    .block_size_bytes(block)
+                    .threads(threads)
+                    .from_reader(text.as_bytes())
+                    .unwrap();
+                let got = drain(&mut r).unwrap();
+                assert_eq!(got.len(), want.len(), "{unit}");
+                for (a, b) in got.iter().zip(&want) {
+                    assert!((a.t_s - b.t_s).abs() < 1e-6, "{unit}: {a:?} vs {b:?}");
+                    assert_eq!(a.acc_g, b.acc_g, "{unit}");
+                }
+                let info = r.info();
+                assert_eq!(info.time_base, crate::io::TimeBase::Unix, "{unit}");
+                assert!(
+                    (info.rate.rate_hz - 100.0).abs() < 1e-6,
+                    "{unit}: {:?}",
+                    info.rate
+                );
+                let said = info
+                    .warnings
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>();
+                assert!(
+                    said.iter()
+                        .any(|w| w.contains(&format!("are Unix times in {unit}"))),
+                    "{unit}: {said:?}"
+                );
+            }
+        }
+        // Unix seconds, and relative times, are not touched: no warning.
+        let r = CsvReader::from_reader(seconds.as_bytes()).unwrap();
+        assert!(r.info().warnings.is_empty(), "{:?}", r.info().warnings);
+    }
+
+    #[test]
+    fn a_time_unit_in_the_header_scales_numeric_times_only() {
+        let seconds = counted("t", |i| format!("{}.{:02}", i / 100, i % 100));
+        let want = read_all(seconds.as_bytes(), 1 << 20, 1).unwrap();
+        for (header, per_row) in [
+            ("t_ms", 10),
+            ("Time (ms)", 10),
+            ("timestamp_us", 10_000),
+            ("t [ns]", 10_000_000),
+            ("time_s", 0),
+        ] {
+            let text = if per_row == 0 {
+                counted(header, |i| format!("{}.{:02}", i / 100, i % 100))
+            } else {
+                counted(header, |i| format!("{}", per_row * i))
+            };
+            let mut r = CsvReader::from_reader(text.as_bytes()).unwrap();
+            let got = drain(&mut r).unwrap();
+            assert_eq!(got.len(), want.len(), "{header}");
+            for (a, b) in got.iter().zip(&want) {
+                assert!((a.t_s - b.t_s).abs() < 1e-9, "{header}: {a:?} vs {b:?}");
+            }
+            assert!(
+                r.info().warnings.is_empty(),
+                "{header}: {:?}",
+                r.info().warnings
+            );
+        }
+        // A unit named over date-times: read as date-times, and said.
+        let iso = "time_ms,x,y,z\n2024-03-02T00:00:00.00Z,0,0,1\n2024-03-02T00:00:00.01Z,0,0,1\n";
+        let mut r = CsvReader::from_reader(iso.as_bytes()).unwrap();
+        let got = drain(&mut r).unwrap();
+        assert!((got[1].t_s - got[0].t_s - 0.01).abs() < 1e-6);
+        assert!(
+            r.info().warnings[0]
+                .to_string()
+                .contains("names milliseconds but holds date-times"),
+            "{:?}",
+            r.info().warnings
         );
     }
 

@@ -11,7 +11,7 @@ use crate::io::{
 use crate::{Error, ErrorKind, Position, Sample};
 
 use super::block::Input;
-use super::header::read_first_line;
+use super::header::{read_first_line, Layout, TimeUnit};
 use super::parse::{parse_block, FirstTime, Parsed, Stop};
 use super::{at, broken_error, value_error, CsvReader, CsvReaderBuilder, Slot};
 
@@ -26,6 +26,10 @@ const UNITS_BOUNDARY: f64 = 3.131_557;
 
 /// Times from this on (2000-01-01 00:00:00 UTC) are taken as Unix seconds, in seconds.
 const UNIX_FROM_S: f64 = 946_684_800.0;
+
+/// 2100-01-01 in Unix seconds: the end of the range in which a huge number is taken for a
+/// Unix time counted in a smaller unit.
+const UNIX_TO_S: f64 = 4_102_444_800.0;
 
 /// The UTF-8 byte order mark.
 const BOM: &[u8] = b"\xEF\xBB\xBF";
@@ -125,7 +129,7 @@ pub(super) fn open<R: Read>(b: &CsvReaderBuilder, inner: R) -> Result<CsvReader<
         }
     }
 
-    let head: Vec<Sample> = queue
+    let mut head: Vec<Sample> = queue
         .iter()
         .flat_map(|p| p.samples.iter())
         .take(head_len)
@@ -135,6 +139,12 @@ pub(super) fn open<R: Read>(b: &CsvReaderBuilder, inner: R) -> Result<CsvReader<
         format: Format::Csv,
         ..RecordingInfo::default()
     };
+    let first_time = queue.iter().find_map(|p| p.first_time);
+    let time_unit = decide_time_unit(&layout, first_time, &head, &mut info);
+    let t_scale = time_unit.to_s();
+    for s in &mut head {
+        s.t_s *= t_scale;
+    }
     info.warnings.extend(layout.notes.iter().map(|n| {
         let mut p = Position::line(header_line);
         p.file = file.clone();
@@ -227,7 +237,6 @@ pub(super) fn open<R: Read>(b: &CsvReaderBuilder, inner: R) -> Result<CsvReader<
     let check = SampleCheck::from_head(interval, b.rate_hz).map_err(|k| plain(k, None))?;
 
     // Time base.
-    let first_time = queue.iter().find_map(|p| p.first_time);
     info.time_base = match first_time {
         Some(FirstTime::Iso(has_offset)) => {
             if !has_offset {
@@ -258,6 +267,7 @@ pub(super) fn open<R: Read>(b: &CsvReaderBuilder, inner: R) -> Result<CsvReader<
         check,
         limit,
         to_g,
+        t_scale,
         info,
         file,
         deferred: None,
@@ -266,6 +276,57 @@ pub(super) fn open<R: Read>(b: &CsvReaderBuilder, inner: R) -> Result<CsvReader<
     // Start parsing what follows the head while the caller gets going.
     reader.refill();
     Ok(reader)
+}
+
+/// Unix times from 2000 to 2100 counted in milli-, micro- or nanoseconds: as seconds they
+/// would be dates past the year 31,000, so a first time in one of these ranges says its unit.
+const UNIX_COUNTS: [(TimeUnit, f64); 3] = [
+    (TimeUnit::Milliseconds, 1e3),
+    (TimeUnit::Microseconds, 1e6),
+    (TimeUnit::Nanoseconds, 1e9),
+];
+
+/// Decides what numeric times count: what the header names, else seconds, unless the first
+/// time is a Unix time that only makes sense in milli-, micro- or nanoseconds (13, 16 or 19
+/// digits, as phone and logger apps write them), which is read so and said.
+fn decide_time_unit(
+    layout: &Layout,
+    first_time: Option<FirstTime>,
+    head: &[Sample],
+    info: &mut RecordingInfo,
+) -> TimeUnit {
+    let named = layout.time_unit;
+    if matches!(first_time, Some(FirstTime::Iso(_))) {
+        if let Some(u) = named.filter(|u| *u != TimeUnit::Seconds) {
+            info.warnings.push(Warning::new(format!(
+                "column {:?} names {} but holds date-times: read as date-times",
+                layout.names[0],
+                u.name()
+            )));
+        }
+        return TimeUnit::Seconds;
+    }
+    if let Some(u) = named {
+        return u;
+    }
+    let t0 = head.first().map_or(0.0, |s| s.t_s);
+    for (unit, per_s) in UNIX_COUNTS {
+        if (UNIX_FROM_S * per_s..UNIX_TO_S * per_s).contains(&t0) {
+            let suffix = match unit {
+                TimeUnit::Milliseconds => "ms",
+                TimeUnit::Microseconds => "us",
+                _ => "ns",
+            };
+            info.warnings.push(Warning::new(format!(
+                "times like {t0} are Unix times in {}: read as such (a column named {:?} \
+                 says so)",
+                unit.name(),
+                format!("{}_{suffix}", layout.names[0]),
+            )));
+            return unit;
+        }
+    }
+    TimeUnit::Seconds
 }
 
 /// Rows that cover the unit's window at a known rate, and one more.
