@@ -184,7 +184,8 @@ fn classify(name: &str) -> (Role, Option<UnitTag>) {
         };
     }
     let axis = key
-        .strip_prefix("acceleration")
+        .strip_prefix("accelerometer")
+        .or_else(|| key.strip_prefix("acceleration"))
         .or_else(|| key.strip_prefix("accel"))
         .or_else(|| key.strip_prefix("acc"))
         .or_else(|| key.strip_prefix('a'))
@@ -230,6 +231,20 @@ pub(crate) fn clip(text: &str, max_chars: usize) -> String {
 /// when time, x, y or z cannot be found; [`ErrorKind::BadHeader`] for axes in different
 /// units, or a line of numbers that is not four columns.
 pub(crate) fn read_first_line(line: &[u8]) -> Result<Layout, ErrorKind> {
+    read_columns(line, true)
+}
+
+/// [`read_first_line`] for rows whose times come from elsewhere (a preamble's start and
+/// rate): no time column is needed and none is read, and a first line of three numbers is
+/// the first row, x, y, z.
+///
+/// # Errors
+/// As [`read_first_line`].
+pub(crate) fn read_timeless_first_line(line: &[u8]) -> Result<Layout, ErrorKind> {
+    read_columns(line, false)
+}
+
+fn read_columns(line: &[u8], with_time: bool) -> Result<Layout, ErrorKind> {
     let line = line.strip_suffix(b"\r").unwrap_or(line);
     if let Some((_, c)) = first_control_byte(line) {
         return Err(ErrorKind::NotText {
@@ -246,7 +261,7 @@ pub(crate) fn read_first_line(line: &[u8]) -> Result<Layout, ErrorKind> {
     // does, what is wrong is told for the first.
     let mut first_error = None;
     for delim in delimiters(line) {
-        match layout_for(line, text, delim) {
+        match layout_for(line, text, delim, with_time) {
             Ok(layout) => return Ok(layout),
             Err(e) => {
                 first_error.get_or_insert(e);
@@ -259,7 +274,7 @@ pub(crate) fn read_first_line(line: &[u8]) -> Result<Layout, ErrorKind> {
 }
 
 /// [`read_first_line`] with the delimiter `delim`.
-fn layout_for(line: &[u8], text: &str, delim: u8) -> Result<Layout, ErrorKind> {
+fn layout_for(line: &[u8], text: &str, delim: u8, with_time: bool) -> Result<Layout, ErrorKind> {
     let fields: Vec<&[u8]> = split_fields(line, delim).collect();
     let numeric = fields.iter().enumerate().all(|(i, f)| {
         parse_field(f).is_some()
@@ -268,6 +283,19 @@ fn layout_for(line: &[u8], text: &str, delim: u8) -> Result<Layout, ErrorKind> {
                 parse_iso(f, true).is_some_and(|(_, n, _)| n == f.len())
             })
     });
+    if numeric && !with_time && fields.len() == 3 {
+        return Ok(Layout {
+            delim,
+            n_fields: 3,
+            roles: vec![Role::X, Role::Y, Role::Z],
+            ordered: false,
+            names: ["", "x", "y", "z"].map(String::from),
+            header_unit: None,
+            time_unit: None,
+            has_header: false,
+            notes: Vec::new(),
+        });
+    }
     if numeric {
         if fields.len() != 4 {
             return Err(ErrorKind::BadHeader {
@@ -300,7 +328,10 @@ fn layout_for(line: &[u8], text: &str, delim: u8) -> Result<Layout, ErrorKind> {
     let mut units: [Option<UnitTag>; 4] = [None; 4];
     let mut notes = Vec::new();
     for (i, name) in names.iter().enumerate() {
-        let (role, unit) = classify(name);
+        let (role, unit) = match classify(name) {
+            (Role::Time, _) if !with_time => (Role::Skip, None),
+            found => found,
+        };
         let Some(k) = ROLES.iter().position(|r| *r == role) else {
             continue;
         };
@@ -327,7 +358,7 @@ fn layout_for(line: &[u8], text: &str, delim: u8) -> Result<Layout, ErrorKind> {
     }
     let expected = [TIME_NAMES, X_NAMES, Y_NAMES, Z_NAMES];
     let mut picked = [String::new(), String::new(), String::new(), String::new()];
-    for (k, slot) in found.iter().enumerate() {
+    for (k, slot) in found.iter().enumerate().skip(usize::from(!with_time)) {
         let Some(i) = slot else {
             return Err(ErrorKind::MissingColumn {
                 column: ["time", "x", "y", "z"].get(k).copied().unwrap_or("time"),

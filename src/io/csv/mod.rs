@@ -2,6 +2,7 @@
 //!
 //! The forms accepted, the checks and the costs are documented on [`CsvReader`].
 
+mod actilife;
 mod block;
 mod header;
 mod number;
@@ -192,7 +193,11 @@ enum Slot {
 ///   (`2024-03-01 23:00:00.000`, `2024-03-01T23:00:00.020Z`, `…+01:00`, or with a decimal
 ///   comma, `23:00:00,020`, where the comma cannot be the delimiter: in a `;` or tab separated
 ///   file, or a quoted field), converted to Unix seconds. **A date-time without a UTC offset is taken as UTC**; the reader says so in
-///   [`RecordingInfo::warnings`].
+///   [`RecordingInfo::warnings`]. Numeric times in milli-, micro- or nanoseconds when the
+///   time column's name says so (`t_ms`, `timestamp_us`) or the first time is a Unix time
+///   only in one of them (with a warning).
+/// - An ActiLife raw-data export (ActiGraph): the rows' times are the preamble's start plus
+///   the row number at its rate, the device is in [`RecordingInfo::device`].
 /// - Acceleration in g or m/s². The caller's setting wins; then a unit named in the header
 ///   (`x_g`, `x_ms2`, `x (m/s^2)`); otherwise the median vector magnitude of the first 10 s
 ///   decides: about 1 means g, about 9.8 means m/s² (the boundary is their geometric mean,
@@ -257,6 +262,8 @@ pub struct CsvReader<R> {
     to_g: f64,
     /// Seconds per unit of the file's numeric times (1 unless they count ms, µs or ns).
     t_scale: f64,
+    /// For rows without times (an ActiLife export): the start, the rate and the count.
+    clock: Option<start::Clock>,
     info: RecordingInfo,
     file: Option<PathBuf>,
     /// An error found after samples that were handed out first; returned next.
@@ -407,6 +414,11 @@ impl<R: Read> CsvReader<R> {
                 break;
             }
         }
+        if let Some(c) = &self.clock {
+            for (i, o) in (c.n..).zip(out.iter_mut()) {
+                o.t_s = c.at(i);
+            }
+        }
         let converted = out.get(..in_range).unwrap_or_default();
         let failure = match self.check.check_slice(converted) {
             Err((i, kind)) => Some((i, kind)),
@@ -416,6 +428,9 @@ impl<R: Read> CsvReader<R> {
         };
         let n = failure.as_ref().map_or(n_avail, |(i, _)| *i);
         self.cur_pos += n;
+        if let Some(c) = &mut self.clock {
+            c.n += n as u64;
+        }
         let e = failure.map(|(i, kind)| {
             let line = self.cur_line + self.cur.line_of(start + i);
             self.error_at(kind, Some(line))
@@ -907,6 +922,119 @@ mod tests {
             "{:?}",
             r.info().warnings
         );
+    }
+
+    const ACTILIFE: &str = "------------ Data File Created By ActiGraph GT3X+ ActiLife v6.13.3 \
+        Firmware v2.5.0 date format d/M/yyyy at 30 Hz  Filter Normal -----------\n\
+        Serial Number: CLE2B20130000\n\
+        Start Time 22:15:00\n\
+        Start Date 8/5/2016\n\
+        Epoch Period (hh:mm:ss) 00:00:00\n\
+        Download Time 10:29:58\n\
+        Download Date 15/5/2016\n\
+        Current Memory Address: 0\n\
+        Current Battery Voltage: 4.21     Mode = 12\n\
+        --------------------------------------------------\n";
+
+    /// An ActiLife export of `n` rows: with `columns` (or none) and a `Timestamp` column.
+    fn actilife(n: usize, columns: Option<&str>, stamped: bool) -> String {
+        let mut text = String::from(ACTILIFE);
+        if let Some(c) = columns {
+            text.push_str(c);
+            text.push('\n');
+        }
+        for i in 0..n {
+            if stamped {
+                let ms = i * 1000 / 30;
+                let (s, ms) = (ms / 1000, ms % 1000);
+                text.push_str(&format!(
+                    "8/5/2016 22:{:02}:{:02}.{ms:03},",
+                    15 + s / 60,
+                    s % 60
+                ));
+            }
+            text.push_str(&format!(
+                "{:.3},-0.2,{:.3}\n",
+                (i % 7) as f64 * 0.01,
+                0.98 - (i % 3) as f64 * 0.01
+            ));
+        }
+        text
+    }
+
+    #[test]
+    fn actilife_exports_are_read_with_times_from_their_preamble() {
+        let start = 1_462_745_700.0; // 2016-05-08 22:15:00
+        let plain = actilife(
+            3000,
+            Some("Accelerometer X,Accelerometer Y,Accelerometer Z"),
+            false,
+        );
+        let variants = [
+            plain.clone(),
+            plain.replace('\n', "\r\n"),
+            actilife(3000, None, false),
+            actilife(
+                3000,
+                Some("Timestamp,Accelerometer X,Accelerometer Y,Accelerometer Z"),
+                true,
+            ),
+        ];
+        let want = read_all(plain.as_bytes(), 1 << 20, 1).unwrap();
+        assert_eq!(want.len(), 3000);
+        for (i, s) in want.iter().enumerate() {
+            assert_eq!(s.t_s, start + i as f64 / 30.0);
+            assert_eq!(s.acc_g[1], -0.2);
+        }
+        for (k, text) in variants.iter().enumerate() {
+            for (block, threads) in [(1 << 20, 1), (4096, 2), (1, 1), (700, 2)] {
+                let got = read_all(text.as_bytes(), block, threads).unwrap();
+                assert_eq!(
+                    got, want,
+                    "variant {k}, {block} B blocks, {threads} threads"
+                );
+            }
+        }
+        let r = CsvReader::from_reader(variants[3].as_bytes()).unwrap();
+        let info = r.info();
+        assert_eq!(info.time_base, crate::io::TimeBase::Unix);
+        assert_eq!(info.units, AccelUnit::G);
+        let d = info.device.as_ref().unwrap();
+        assert_eq!(
+            (d.device_type.as_str(), d.serial.as_str()),
+            ("ActiGraph GT3X+", "CLE2B20130000")
+        );
+        assert_eq!(d.rate_hz, Some(30.0));
+        assert!(
+            info.warnings[0].to_string().contains("ActiLife export"),
+            "{:?}",
+            info.warnings
+        );
+        // the detector's rate is the preamble's
+        assert!((info.rate.head_mean_interval_s * 30.0 - 1.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn actilife_errors_name_their_line() {
+        // data rows start at line 12 (ten preamble lines, one of names)
+        let text = actilife(
+            100,
+            Some("Accelerometer X,Accelerometer Y,Accelerometer Z"),
+            false,
+        )
+        .replacen("0.050,-0.2", "0.050,oops", 1);
+        let e = drain(&mut CsvReader::from_reader(text.as_bytes()).unwrap()).unwrap_err();
+        assert_eq!(e.position().and_then(|p| p.line), Some(17), "{e}");
+        // cut inside the preamble, or a preamble without its rate
+        let cut = &ACTILIFE[..ACTILIFE.len() - 20];
+        let e = CsvReader::from_reader(cut.as_bytes()).err().unwrap();
+        assert!(
+            e.to_string().contains("ends before its closing line"),
+            "{e}"
+        );
+        let no_rate = actilife(10, None, false).replace(" at 30 Hz", "");
+        let e = CsvReader::from_reader(no_rate.as_bytes()).err().unwrap();
+        assert!(e.to_string().contains("no sample rate"), "{e}");
     }
 
     #[test]

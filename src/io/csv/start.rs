@@ -10,8 +10,9 @@ use crate::io::{
 };
 use crate::{Error, ErrorKind, Position, Sample};
 
+use super::actilife;
 use super::block::Input;
-use super::header::{read_first_line, Layout, TimeUnit};
+use super::header::{read_first_line, read_timeless_first_line, Layout, TimeUnit};
 use super::parse::{parse_block, FirstTime, Parsed, Stop};
 use super::{at, broken_error, value_error, CsvReader, CsvReaderBuilder, Slot};
 
@@ -82,10 +83,44 @@ pub(super) fn open<R: Read>(b: &CsvReaderBuilder, inner: R) -> Result<CsvReader<
             break;
         }
     }
+    // An ActiLife export: its preamble gives the start and the rate, and the rows no times.
+    let mut preamble = None;
+    if raw
+        .get(off..)
+        .is_some_and(|r| r.starts_with(actilife::BANNER))
+    {
+        let mut more = Vec::new();
+        let p = loop {
+            let text = raw.get(off..).unwrap_or_default();
+            if let Some(p) = actilife::parse(text).map_err(|k| plain(k, Some(line_no)))? {
+                break p;
+            }
+            if !input.next_block(&mut more).map_err(|k| plain(k, None))? {
+                return Err(plain(
+                    ErrorKind::BadHeader {
+                        reason: "ActiLife preamble: the file ends before its closing line".into(),
+                    },
+                    Some(line_no),
+                ));
+            }
+            raw.extend_from_slice(&more);
+        };
+        off += p.n_bytes;
+        line_no += p.n_lines;
+        preamble = Some(p);
+    }
     let rest = raw.get(off..).unwrap_or_default();
     let header_end = rest.iter().position(|&c| c == b'\n');
     let first_line = header_end.map_or(rest, |e| rest.get(..e).unwrap_or(rest));
-    let layout = read_first_line(first_line).map_err(|k| plain(k, Some(line_no)))?;
+    let mut layout = match preamble {
+        Some(_) => read_timeless_first_line(first_line),
+        None => read_first_line(first_line),
+    }
+    .map_err(|k| plain(k, Some(line_no)))?;
+    if preamble.is_some() {
+        // ActiLife writes g.
+        layout.header_unit = layout.header_unit.or(Some(AccelUnit::G));
+    }
     let header_line = line_no;
     let data_line = if layout.has_header {
         off += header_end.map_or(rest.len(), |e| e + 1);
@@ -140,11 +175,22 @@ pub(super) fn open<R: Read>(b: &CsvReaderBuilder, inner: R) -> Result<CsvReader<
         ..RecordingInfo::default()
     };
     let first_time = queue.iter().find_map(|p| p.first_time);
-    let time_unit = decide_time_unit(&layout, first_time, &head, &mut info);
-    let t_scale = time_unit.to_s();
-    for s in &mut head {
-        s.t_s *= t_scale;
-    }
+    let clock = preamble.as_ref().map(|p| Clock::new(p.start_s, p.rate_hz));
+    let t_scale = match &clock {
+        Some(c) => {
+            for (i, s) in (0u64..).zip(head.iter_mut()) {
+                s.t_s = c.at(i);
+            }
+            1.0
+        }
+        None => {
+            let t_scale = decide_time_unit(&layout, first_time, &head, &mut info).to_s();
+            for s in &mut head {
+                s.t_s *= t_scale;
+            }
+            t_scale
+        }
+    };
     info.warnings.extend(layout.notes.iter().map(|n| {
         let mut p = Position::line(header_line);
         p.file = file.clone();
@@ -182,7 +228,7 @@ pub(super) fn open<R: Read>(b: &CsvReaderBuilder, inner: R) -> Result<CsvReader<
         base
     };
 
-    let interval = match b.rate_hz {
+    let interval = match b.rate_hz.or(clock.map(|c| c.rate_hz)) {
         Some(rate) if !head.is_empty() => Some(HeadInterval::exact(1.0 / rate)),
         _ => HeadInterval::of(&head.iter().map(|s| s.t_s).collect::<Vec<_>>()),
     };
@@ -249,6 +295,16 @@ pub(super) fn open<R: Read>(b: &CsvReaderBuilder, inner: R) -> Result<CsvReader<
         _ if head.first().is_some_and(|s| s.t_s >= UNIX_FROM_S) => TimeBase::Unix,
         _ => TimeBase::Relative,
     };
+    if let Some(p) = preamble {
+        info.time_base = TimeBase::Unix;
+        info.warnings.push(Warning::new(format!(
+            "ActiLife export: each row's time is the preamble's start, {} (the device's \
+             clock, taken as UTC), plus its row number at {} Hz",
+            super::time::iso8601_utc(p.start_s),
+            p.rate_hz
+        )));
+        info.device = Some(p.device);
+    }
     check.fill(&mut info);
 
     let mut reader = CsvReader {
@@ -268,6 +324,7 @@ pub(super) fn open<R: Read>(b: &CsvReaderBuilder, inner: R) -> Result<CsvReader<
         limit,
         to_g,
         t_scale,
+        clock,
         info,
         file,
         deferred: None,
@@ -276,6 +333,33 @@ pub(super) fn open<R: Read>(b: &CsvReaderBuilder, inner: R) -> Result<CsvReader<
     // Start parsing what follows the head while the caller gets going.
     reader.refill();
     Ok(reader)
+}
+
+/// Times made from a start and a rate, for rows that hold none.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Clock {
+    start_s: f64,
+    rate_hz: f64,
+    /// Samples handed out so far.
+    pub(super) n: u64,
+}
+
+impl Clock {
+    fn new(start_s: f64, rate_hz: f64) -> Clock {
+        Clock {
+            start_s,
+            rate_hz,
+            n: 0,
+        }
+    }
+
+    /// The time of sample `i` (from 0), in seconds.
+    #[inline]
+    pub(super) fn at(&self, i: u64) -> f64 {
+        #[allow(clippy::cast_precision_loss)] // sample counts far below 2^53
+        let i = i as f64;
+        self.start_s + i / self.rate_hz
+    }
 }
 
 /// Unix times from 2000 to 2100 counted in milli-, micro- or nanoseconds: as seconds they
