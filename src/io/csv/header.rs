@@ -103,6 +103,16 @@ impl TimeUnit {
         }
     }
 
+    /// The unit's symbol, as a column name's suffix (`t_ms`).
+    pub(crate) fn symbol(self) -> &'static str {
+        match self {
+            TimeUnit::Seconds => "s",
+            TimeUnit::Milliseconds => "ms",
+            TimeUnit::Microseconds => "us",
+            TimeUnit::Nanoseconds => "ns",
+        }
+    }
+
     /// The unit's name, for messages.
     pub(crate) fn name(self) -> &'static str {
         match self {

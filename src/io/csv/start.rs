@@ -280,7 +280,8 @@ pub(super) fn open<R: Read>(b: &CsvReaderBuilder, inner: R) -> Result<CsvReader<
             Some(head_line(&queue, 0)),
         ));
     };
-    let check = SampleCheck::from_head(interval, b.rate_hz).map_err(|k| plain(k, None))?;
+    let nominal_hz = b.rate_hz.or(clock.map(|c| c.rate_hz));
+    let check = SampleCheck::from_head(interval, nominal_hz).map_err(|k| plain(k, None))?;
 
     // Time base.
     info.time_base = match first_time {
@@ -396,16 +397,11 @@ fn decide_time_unit(
     let t0 = head.first().map_or(0.0, |s| s.t_s);
     for (unit, per_s) in UNIX_COUNTS {
         if (UNIX_FROM_S * per_s..UNIX_TO_S * per_s).contains(&t0) {
-            let suffix = match unit {
-                TimeUnit::Milliseconds => "ms",
-                TimeUnit::Microseconds => "us",
-                _ => "ns",
-            };
             info.warnings.push(Warning::new(format!(
                 "times like {t0} are Unix times in {}: read as such (a column named {:?} \
                  says so)",
                 unit.name(),
-                format!("{}_{suffix}", layout.names[0]),
+                format!("{}_{}", layout.names[0], unit.symbol()),
             )));
             return unit;
         }
