@@ -36,8 +36,10 @@ const CHUNK_S: f64 = 0.1;
 /// Standard input is a CSV of one sample a row, read as it arrives: a header naming a time
 /// column (t, time, timestamp, seconds) and x, y, z columns (also ax…, acc_x…, accel_x…,
 /// with a unit such as x_g or x_ms2), or rows of four numbers t,x,y,z without a header.
-/// Times are seconds (relative or Unix) or ISO-8601 date-times; accelerations are g or
-/// m/s² (named in the header, set with --units, or decided from the magnitude). Events go
+/// Times are seconds (relative or Unix), ms, µs or ns (named in the header, t_ms, or Unix
+/// times of 13, 16 or 19 digits) or ISO-8601 date-times; an ActiLife export's rows are timed
+/// from its preamble. Accelerations are g or m/s² (named in the header, set with --units,
+/// or decided from the magnitude). Events go
 /// to standard output as the CSV of `analyze --events`, a row as soon as each is final.
 #[derive(Debug, Parser)]
 #[command(
