@@ -995,6 +995,15 @@ mod tests {
                 );
             }
         }
+        // A source that gives a byte at a time ends a block right after the preamble.
+        let got = drain(
+            &mut CsvReaderBuilder::new()
+                .block_size_bytes(1)
+                .from_reader(Trickle(variants[0].as_bytes()))
+                .unwrap(),
+        )
+        .unwrap();
+        assert_eq!(got, want);
         let r = CsvReader::from_reader(variants[3].as_bytes()).unwrap();
         let info = r.info();
         assert_eq!(info.time_base, crate::io::TimeBase::Unix);
@@ -1014,8 +1023,26 @@ mod tests {
         assert!((info.rate.head_mean_interval_s * 30.0 - 1.0).abs() < 1e-12);
     }
 
+    /// A source that hands out one byte a read.
+    struct Trickle<'a>(&'a [u8]);
+
+    impl Read for Trickle<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            let (Some(b), Some(out)) = (self.0.first(), buf.first_mut()) else {
+                return Ok(0);
+            };
+            *out = *b;
+            self.0 = &self.0[1..];
+            Ok(1)
+        }
+    }
+
     #[test]
     fn actilife_errors_name_their_line() {
+        // only the preamble: no samples, after its last line
+        let e = CsvReader::from_reader(ACTILIFE.as_bytes()).err().unwrap();
+        assert!(matches!(e.kind(), ErrorKind::NoSamples), "{e}");
+        assert_eq!(e.position().and_then(|p| p.line), Some(10), "{e}");
         // data rows start at line 12 (ten preamble lines, one of names)
         let text = actilife(
             100,

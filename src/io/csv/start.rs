@@ -108,6 +108,13 @@ pub(super) fn open<R: Read>(b: &CsvReaderBuilder, inner: R) -> Result<CsvReader<
         off += p.n_bytes;
         line_no += p.n_lines;
         preamble = Some(p);
+        // The names or the first row may start the next block.
+        if off >= raw.len() {
+            if !input.next_block(&mut raw).map_err(|k| plain(k, None))? {
+                return Err(plain(ErrorKind::NoSamples, Some(line_no - 1)));
+            }
+            off = 0;
+        }
     }
     let rest = raw.get(off..).unwrap_or_default();
     let header_end = rest.iter().position(|&c| c == b'\n');
