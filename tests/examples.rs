@@ -80,6 +80,7 @@ fn summary_of_a_file_with_a_gap() {
         row(&out, "rate").starts_with("100.00 Hz ± 0.00 ms jitter"),
         "{out}"
     );
+    assert!(!row(&out, "rate").contains("detector at"), "{out}");
     assert_eq!(
         row(&out, "units"),
         "g (from the median |a| of the first 10 s)"
@@ -105,6 +106,17 @@ fn summary_of_a_real_recording() {
     let out = stdout(&o);
     assert_eq!(row(&out, "samples"), "5,932");
     assert!(row(&out, "rate").starts_with("98.86 Hz"), "{out}");
+    // times written to the millisecond: a median of 10 ms, the detector at the device's rate
+    let rate = row(&out, "rate");
+    let detector: f64 = rate
+        .split("; detector at ")
+        .nth(1)
+        .and_then(|r| r.strip_suffix(" Hz)"))
+        .unwrap_or_else(|| panic!("{out}"))
+        .parse()
+        .unwrap();
+    assert!(rate.contains("(median interval 10.000 ms"), "{out}");
+    assert!((detector - 98.86).abs() < 0.02, "{out}");
     assert_eq!(
         row(&out, "start"),
         "2019-02-26 10:55:05.986 (Unix time, clock as stored)"

@@ -75,10 +75,17 @@ fn recording(s: &mut String, info: &RecordingInfo, warnings: &[String]) {
         },
     );
     let r = &info.rate;
+    // The detector's rate, when times rounded to a clock tick put the median elsewhere.
+    let mean = r.head_mean_interval_s;
+    let detector = if mean > 0.0 && (mean / r.median_interval_s - 1.0).abs() > 5e-4 {
+        format!("; detector at {:.2} Hz", 1.0 / mean)
+    } else {
+        String::new()
+    };
     row(
         "rate",
         format!(
-            "{:.2} Hz ± {:.2} ms jitter (median interval {:.3} ms, longest {:.3} ms)",
+            "{:.2} Hz ± {:.2} ms jitter (median interval {:.3} ms, longest {:.3} ms{detector})",
             r.rate_hz,
             r.jitter_s * 1e3,
             r.median_interval_s * 1e3,
