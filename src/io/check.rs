@@ -373,6 +373,11 @@ impl SampleCheck {
         true
     }
 
+    /// Samples checked so far (those before a failure included, the failing one not).
+    pub(crate) fn n_checked(&self) -> u64 {
+        self.n
+    }
+
     /// A checker with this one's rules and no samples yet, for checking a later stretch of
     /// the recording on another thread; [`append`](Self::append) joins it back.
     pub(crate) fn fork(&self) -> Self {

@@ -262,7 +262,7 @@ pub struct CsvReader<R> {
     to_g: f64,
     /// Seconds per unit of the file's numeric times (1 unless they count ms, µs or ns).
     t_scale: f64,
-    /// For rows without times (an ActiLife export): the start, the rate and the count.
+    /// For rows without times (an ActiLife export): the start and the rate.
     clock: Option<start::Clock>,
     info: RecordingInfo,
     file: Option<PathBuf>,
@@ -415,7 +415,8 @@ impl<R: Read> CsvReader<R> {
             }
         }
         if let Some(c) = &self.clock {
-            for (i, o) in (c.n..).zip(out.iter_mut()) {
+            // The index of a row's sample: those handed out before it, all checked.
+            for (i, o) in (self.check.n_checked()..).zip(out.iter_mut()) {
                 o.t_s = c.at(i);
             }
         }
@@ -428,9 +429,6 @@ impl<R: Read> CsvReader<R> {
         };
         let n = failure.as_ref().map_or(n_avail, |(i, _)| *i);
         self.cur_pos += n;
-        if let Some(c) = &mut self.clock {
-            c.n += n as u64;
-        }
         let e = failure.map(|(i, kind)| {
             let line = self.cur_line + self.cur.line_of(start + i);
             self.error_at(kind, Some(line))

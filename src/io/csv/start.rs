@@ -348,17 +348,11 @@ pub(super) fn open<R: Read>(b: &CsvReaderBuilder, inner: R) -> Result<CsvReader<
 pub(super) struct Clock {
     start_s: f64,
     rate_hz: f64,
-    /// Samples handed out so far.
-    pub(super) n: u64,
 }
 
 impl Clock {
     fn new(start_s: f64, rate_hz: f64) -> Clock {
-        Clock {
-            start_s,
-            rate_hz,
-            n: 0,
-        }
+        Clock { start_s, rate_hz }
     }
 
     /// The time of sample `i` (from 0), in seconds.
