@@ -427,17 +427,36 @@ impl Config {
 
 /// Converts a duration to a whole number of steps of `step_s`, at least one.
 ///
-/// Rounds to nearest; the one helper every seconds → samples/blocks conversion goes through.
+/// Rounds to nearest, and a ratio within 10 parts per million below a half up with the
+/// half: at 30 Hz a block is 2/30 s and half a second 7.5 blocks, and a rate measured from
+/// timestamps misses 30 Hz in the sixth digit (times rounded to the millisecond) or the
+/// ninth (a device's times computed in floating point), which would otherwise make the same
+/// samples 7 blocks in one file and 8 in another. The one helper every seconds →
+/// samples/blocks conversion goes through.
 #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
 // Callers pass validated positive, finite durations; the ratio is clamped to [1, 2^31].
 pub(crate) fn steps(duration_s: f64, step_s: f64) -> u32 {
-    let n = (duration_s / step_s).round();
+    let n = (duration_s / step_s * (1.0 + 1e-5)).round();
     n.clamp(1.0, 2_147_483_648.0) as u32
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_half_step_is_the_same_whether_the_rate_is_exact_or_measured() {
+        // Half a second in blocks of two samples at 30 Hz: 7.5 blocks, rounded up, whether
+        // the rate is exactly 30 Hz, computed in floating point from a device's clock, or
+        // measured from times rounded to the millisecond.
+        for rate in [30.0, 29.999_999_972, 30.000_000_03, 29.999_8, 30.000_2] {
+            assert_eq!(steps(0.5, 2.0 / rate), 8, "{rate} Hz");
+        }
+        // Away from the half, nearest as ever.
+        assert_eq!(steps(0.5, 2.0 / 29.9), 7);
+        assert_eq!(steps(0.5, 0.1), 5);
+        assert_eq!(steps(0.01, 0.1), 1);
+    }
 
     #[test]
     fn defaults_validate_across_the_supported_rates() {
