@@ -24,7 +24,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use sleeptwitch::analysis::{check_output_path, detector_rate_hz, InputReport, NightReport};
-use sleeptwitch::io::{AccelUnit, CsvReaderBuilder, EventWriter};
+use sleeptwitch::io::{AccelUnit, CsvReaderBuilder, EventWriter, IdleFill};
 use sleeptwitch::{Config, Detector, Error, ErrorKind, Event, Sample, Site, Source};
 
 /// Time asked for per read, in seconds of samples: a read waits until that many rows have
@@ -136,7 +136,13 @@ fn run(args: &Args) -> Result<(), Error> {
         .rate_hz(args.rate)
         .threads(1)
         .file_name("<stdin>");
-    let mut reader = builder.from_reader(std::io::stdin().lock())?;
+    let reader = builder.from_reader(std::io::stdin().lock())?;
+    // An ActiLife export's idle-sleep fill is left out as gaps, as `analyze` does.
+    let mut reader: Box<dyn Source> = if reader.info().device.is_some() {
+        Box::new(IdleFill::new(reader))
+    } else {
+        Box::new(reader)
+    };
     let rate = detector_rate_hz(reader.info())?;
     let mut detector = Detector::with_sites(&config, &[(args.site, rate)])?;
     let mut sink = Printer {

@@ -1271,3 +1271,107 @@ fn matrix_cut_mid_packet_keeps_every_whole_packet() {
     assert_eq!(s, matrix_packets(&[1, 2, 3]));
     assert_eq!(info.warnings[0].position.as_ref().unwrap().block, Some(0));
 }
+
+/// The `.gt3x` idle-sleep file as ActiLife exports it: a row every 1/30 s from the start,
+/// the time the device slept filled with the last sample it measured.
+// Row numbers of a ten-minute file are small and positive.
+#[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+fn actilife_export_with_idle_fill(samples: &[Sample]) -> String {
+    let start = samples[0].t_s;
+    assert_eq!(start.fract(), 0.0, "the recording starts on a whole second");
+    let mut text = String::from(
+        "------------ Data File Created By ActiGraph wGT3X-BT ActiLife v6.13.4 Firmware \
+         v1.9.2 date format M/d/yyyy at 30 Hz  Filter Normal -----------\n\
+         Serial Number: MOS2E00000000\n\
+         Start Time 10:09:00\n\
+         Start Date 8/26/2020\n\
+         Epoch Period (hh:mm:ss) 00:00:00\n\
+         Download Time 11:00:00\n\
+         Download Date 8/26/2020\n\
+         Current Memory Address: 0\n\
+         Current Battery Voltage: 4.11     Mode = 12\n\
+         --------------------------------------------------\n\
+         Accelerometer X,Accelerometer Y,Accelerometer Z\n",
+    );
+    // 2020-08-26 10:09:00, the clock as stored
+    assert_eq!(start, 1_598_436_540.0);
+    let row = |t: f64| ((t - start) * 30.0).round() as u64;
+    let mut last = samples[0].acc_g;
+    let mut next = samples.iter().peekable();
+    for k in 0..=row(samples[samples.len() - 1].t_s) {
+        if let Some(s) = next.next_if(|s| row(s.t_s) == k) {
+            last = s.acc_g;
+        }
+        text.push_str(&format!("{},{},{}\n", last[0], last[1], last[2]));
+    }
+    text
+}
+
+#[test]
+fn an_actilife_export_whose_idle_time_is_filled_gives_the_gt3x_gaps_and_events() {
+    use sleeptwitch::analysis::{analyze_night_with, Input, Options};
+    use sleeptwitch::io::{open, OpenOptions};
+    use sleeptwitch::{Config, Event, Site};
+    let gt3x = testdata("actigraph_wgt3xbt_waist_30hz_idle_sleep_gaps.gt3x");
+    let mut r = Gt3xReader::from_path(&gt3x).unwrap();
+    let samples = read_all(&mut r, 1 << 16).unwrap();
+    let gaps = r.info().gaps.clone();
+    assert_eq!(gaps.len(), 23);
+    let dir = std::env::temp_dir().join(format!("sleeptwitch-idle-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let export = dir.join("idle_fill.csv");
+    std::fs::write(&export, actilife_export_with_idle_fill(&samples)).unwrap();
+    let events = |path: &std::path::Path, idle_fill: Option<bool>| {
+        let mut got: Vec<Event> = Vec::new();
+        let options = Options {
+            open: OpenOptions {
+                idle_fill,
+                ..OpenOptions::default()
+            },
+            ..Options::default()
+        };
+        let report = analyze_night_with(
+            &[Input::new(path.to_path_buf(), Site::Ankle)],
+            &Config::default(),
+            &options,
+            &mut |e: Event| got.push(e),
+            &mut |_, _| {},
+        )
+        .unwrap();
+        (got, report)
+    };
+    let (want, _) = events(&gt3x, None);
+    assert!(!want.is_empty());
+    // The fill is found and left out: the samples, gaps and events of the device file.
+    let mut src = open(&export, &OpenOptions::default()).unwrap();
+    let got = read_all(&mut *src, 1000).unwrap();
+    let (dt, dv) = assert_agrees(&got, &samples, 1e-6, [0.0; 3]);
+    println!("export without its fill: max |Δt| {dt:.2e} s, max |Δg| {dv:.1e}");
+    let info = src.info();
+    assert_eq!(info.gaps.len(), gaps.len());
+    for (a, b) in info.gaps.iter().zip(&gaps) {
+        assert!((a.start_s - b.start_s).abs() < 1e-6, "{a:?} vs {b:?}");
+        assert!((a.duration_s - b.duration_s).abs() < 1e-6, "{a:?} vs {b:?}");
+    }
+    assert!(info
+        .warnings
+        .iter()
+        .any(|w| w.message.contains("idle-sleep")));
+    let (from_export, _) = events(&export, None);
+    assert_eq!(from_export.len(), want.len());
+    for (a, b) in want.iter().zip(&from_export) {
+        assert_eq!(a.kind, b.kind, "{a:?} vs {b:?}");
+        assert!((a.onset_s - b.onset_s).abs() < 1e-3, "{a:?} vs {b:?}");
+        assert!((a.offset_s - b.offset_s).abs() < 1e-3, "{a:?} vs {b:?}");
+    }
+    // Read as samples, the fill is a flat line where the device file has gaps.
+    let (kept, report) = events(&export, Some(false));
+    assert!(report.inputs[0].recording.gaps.is_empty());
+    println!(
+        "events: device file {}, export {}, export with its fill {}",
+        want.len(),
+        from_export.len(),
+        kept.len()
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -64,6 +64,12 @@ pub(crate) struct Args {
     #[arg(long, value_enum, value_name = "UNIT")]
     pub(crate) units: Option<UnitsArg>,
 
+    /// Runs of one sample repeated for seconds in CSV inputs: `drop` leaves them out as an
+    /// ActiGraph's idle-sleep fill (reported as gaps), `keep` reads them as samples. By
+    /// default ActiLife exports drop them and other files keep them.
+    #[arg(long, value_enum, value_name = "WHAT")]
+    pub(crate) idle_fill: Option<IdleFillArg>,
+
     /// Threads (default: CPUs). One night uses two to parse while it detects; several
     /// nights run side by side, one thread each.
     #[arg(long, value_name = "N")]
@@ -102,6 +108,22 @@ impl From<UnitsArg> for AccelUnit {
             UnitsArg::G => AccelUnit::G,
             UnitsArg::Ms2 => AccelUnit::MPerS2,
         }
+    }
+}
+
+/// What to do with repeated samples, as spelled on the command line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub(crate) enum IdleFillArg {
+    /// Leave runs of repeats out as idle-sleep fill.
+    Drop,
+    /// Read them as samples.
+    Keep,
+}
+
+impl IdleFillArg {
+    /// The value of `OpenOptions::idle_fill`.
+    pub(crate) fn on(self) -> bool {
+        self == IdleFillArg::Drop
     }
 }
 

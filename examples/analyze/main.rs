@@ -37,7 +37,7 @@ use sleeptwitch::io::{EventWriter, OpenOptions};
 use sleeptwitch::series::SeriesConfig;
 use sleeptwitch::{Config, Error, ErrorKind, Event, ScoringRule};
 
-use args::Args;
+use args::{Args, IdleFillArg};
 use trace::Trace;
 
 /// What one night produced.
@@ -217,6 +217,7 @@ fn run(args: &Args) -> Result<bool, Usage> {
             // night, nights side by side.
             csv_threads: Some(if single { threads.min(2) } else { 1 }),
             csv_block_size_bytes: args.block_size,
+            idle_fill: args.idle_fill.map(IdleFillArg::on),
         },
         ..Options::default()
     };
@@ -337,6 +338,7 @@ fn read_only(args: &Args, nights: &[NightInputs]) -> bool {
         units: args.units.map(Into::into),
         csv_threads: Some(threads),
         csv_block_size_bytes: args.block_size,
+        idle_fill: args.idle_fill.map(IdleFillArg::on),
     };
     let mut ok = true;
     let mut first = true;

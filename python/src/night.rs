@@ -149,6 +149,7 @@ fn options(units: Option<&str>, threads: Option<usize>) -> PyResult<Options> {
             units,
             csv_threads: threads,
             csv_block_size_bytes: None,
+            idle_fill: None,
         },
         ..Options::default()
     })

@@ -13,6 +13,7 @@ mod device;
 mod events;
 mod geneactiv;
 mod gt3x;
+mod idle;
 mod matrix;
 mod open;
 mod zip;
@@ -26,6 +27,7 @@ pub use device::open_device;
 pub use events::{read_events, write_events, EventReader, EventWriter, EVENT_COLUMNS};
 pub use geneactiv::GeneactivReader;
 pub use gt3x::Gt3xReader;
+pub use idle::IdleFill;
 pub use matrix::MatrixReader;
 pub use open::{open, FileKind, OpenOptions};
 

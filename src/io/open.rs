@@ -7,7 +7,7 @@ use std::path::Path;
 use crate::Error;
 
 use super::csv::DecodeFailure;
-use super::{open_device, AccelUnit, CsvReaderBuilder, Source};
+use super::{open_device, AccelUnit, CsvReaderBuilder, IdleFill, Source};
 
 /// The first two bytes of a gzip stream.
 const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
@@ -28,6 +28,11 @@ pub struct OpenOptions {
     /// Bytes of CSV text parsed at a time (see [`CsvReaderBuilder::block_size_bytes`]);
     /// `None` (the default) takes the reader's default.
     pub csv_block_size_bytes: Option<usize>,
+    /// Whether runs of one sample repeated for seconds are an ActiGraph's idle-sleep fill,
+    /// left out as gaps ([`IdleFill`]): `None` (the default) for ActiLife exports (a CSV
+    /// file with ActiLife's preamble) and no other file; `Some(true)` for any CSV file,
+    /// `Some(false)` for none. Device files report their own gaps and ignore it.
+    pub idle_fill: Option<bool>,
 }
 
 impl OpenOptions {
@@ -113,9 +118,28 @@ pub fn open(path: &Path, options: &OpenOptions) -> Result<Box<dyn Source + Send>
     let head = std::io::Cursor::new(magic[..n].to_vec());
     let input = head.chain(file);
     if n == 2 && magic == GZIP_MAGIC {
-        return Ok(Box::new(builder.from_reader(Gunzip::new(input))?));
+        return Ok(without_fill(
+            builder.from_reader(Gunzip::new(input))?,
+            options,
+        ));
     }
-    Ok(Box::new(builder.from_reader(input)?))
+    Ok(without_fill(builder.from_reader(input)?, options))
+}
+
+/// `csv`, wrapped in [`IdleFill`] when `options` ask for it or leave it to the file and the
+/// file is an ActiLife export (the only CSV files that name their device).
+fn without_fill(
+    csv: impl Source + Send + 'static,
+    options: &OpenOptions,
+) -> Box<dyn Source + Send> {
+    if options
+        .idle_fill
+        .unwrap_or_else(|| csv.info().device.is_some())
+    {
+        Box::new(IdleFill::new(csv))
+    } else {
+        Box::new(csv)
+    }
 }
 
 /// A gzip decoder whose decoding failures are told apart from failures to read the file.
