@@ -189,9 +189,12 @@ impl<S: Source> IdleFill<S> {
                 self.info
                     .gaps
                     .sort_by(|a, b| a.start_s.total_cmp(&b.start_s));
+            }
+            if self.n_runs > 0 {
                 self.info.warnings.push(Warning::new(format!(
                     "{} run(s) of one sample repeated for more than {:.1} s ({} samples) \
-                     left out as the device's idle-sleep fill: they are gaps",
+                     left out as the device's idle-sleep fill: a gap where a new sample \
+                     follows",
                     self.n_runs, self.min_s, self.n_dropped
                 )));
             }
@@ -331,9 +334,18 @@ mod tests {
     #[test]
     fn fill_at_the_end_is_left_out_and_repeats_too_short_at_the_end_stay() {
         let samples = recording(12.0, &[(8.0, 12.0)]);
-        let got = read_all(&mut IdleFill::new(MemorySource::new(&samples)), 64);
+        let mut src = IdleFill::new(MemorySource::new(&samples));
+        let got = read_all(&mut src, 64);
         let kept = samples.iter().position(|s| s.t_s >= 8.0).unwrap();
         assert_eq!(got, samples[..kept]);
+        // No gap after the last sample, but the fill is said.
+        assert!(src.info().gaps.is_empty());
+        assert_eq!(src.dropped(), (1, (samples.len() - kept) as u64));
+        assert!(src
+            .info()
+            .warnings
+            .iter()
+            .any(|w| w.message.contains("idle-sleep")));
         let samples = recording(12.0, &[(11.5, 12.0)]);
         let got = read_all(&mut IdleFill::new(MemorySource::new(&samples)), 64);
         assert_eq!(got, samples);
