@@ -24,7 +24,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use sleeptwitch::analysis::{check_output_path, detector_rate_hz, InputReport, NightReport};
-use sleeptwitch::io::{AccelUnit, CsvReaderBuilder, EventWriter, IdleFill};
+use sleeptwitch::io::{idle_fill_by_default, AccelUnit, CsvReaderBuilder, EventWriter, IdleFill};
 use sleeptwitch::{Config, Detector, Error, ErrorKind, Event, Sample, Site, Source};
 
 /// Time asked for per read, in seconds of samples: a read waits until that many rows have
@@ -138,7 +138,7 @@ fn run(args: &Args) -> Result<(), Error> {
         .file_name("<stdin>");
     let reader = builder.from_reader(std::io::stdin().lock())?;
     // An ActiLife export's idle-sleep fill is left out as gaps, as `analyze` does.
-    let mut reader: Box<dyn Source> = if reader.info().device.is_some() {
+    let mut reader: Box<dyn Source> = if idle_fill_by_default(reader.info()) {
         Box::new(IdleFill::new(reader))
     } else {
         Box::new(reader)

@@ -27,6 +27,13 @@ use crate::{Error, Gap, Sample};
 /// Samples read from the wrapped source at a time.
 const READ_LEN: usize = 4096;
 
+/// Whether a CSV source with this info is read without its idle-sleep fill unless told
+/// otherwise: it is an ActiLife export, the only CSV files that name their device (in the
+/// preamble).
+pub fn idle_fill_by_default(info: &RecordingInfo) -> bool {
+    info.device.is_some()
+}
+
 /// A [`Source`] without the idle-sleep fill of the one it wraps (see the module docs).
 ///
 /// Memory is fixed but for the list of gaps: it holds one read of the wrapped source and the

@@ -27,7 +27,7 @@ pub use device::open_device;
 pub use events::{read_events, write_events, EventReader, EventWriter, EVENT_COLUMNS};
 pub use geneactiv::GeneactivReader;
 pub use gt3x::Gt3xReader;
-pub use idle::IdleFill;
+pub use idle::{idle_fill_by_default, IdleFill};
 pub use matrix::MatrixReader;
 pub use open::{open, FileKind, OpenOptions};
 

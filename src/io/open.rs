@@ -7,7 +7,7 @@ use std::path::Path;
 use crate::Error;
 
 use super::csv::DecodeFailure;
-use super::{open_device, AccelUnit, CsvReaderBuilder, IdleFill, Source};
+use super::{idle_fill_by_default, open_device, AccelUnit, CsvReaderBuilder, IdleFill, Source};
 
 /// The first two bytes of a gzip stream.
 const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
@@ -126,15 +126,15 @@ pub fn open(path: &Path, options: &OpenOptions) -> Result<Box<dyn Source + Send>
     Ok(without_fill(builder.from_reader(input)?, options))
 }
 
-/// `csv`, wrapped in [`IdleFill`] when `options` ask for it or leave it to the file and the
-/// file is an ActiLife export (the only CSV files that name their device).
-fn without_fill(
-    csv: impl Source + Send + 'static,
+/// `csv`, wrapped in [`IdleFill`] when `options` ask for it, or leave it to the file and the
+/// file is an ActiLife export.
+fn without_fill<S: Source + Send + 'static>(
+    csv: S,
     options: &OpenOptions,
 ) -> Box<dyn Source + Send> {
     if options
         .idle_fill
-        .unwrap_or_else(|| csv.info().device.is_some())
+        .unwrap_or_else(|| idle_fill_by_default(csv.info()))
     {
         Box::new(IdleFill::new(csv))
     } else {
