@@ -131,9 +131,14 @@ fn inputs(paths: Vec<PathBuf>, sites: Vec<Option<String>>) -> PyResult<Vec<Input
         .collect()
 }
 
-/// How the files are opened: CSV units (`"g"`, `"m/s2"` or `None` to let the file decide)
-/// and parsing threads (`None`: the reader's default).
-fn options(units: Option<&str>, threads: Option<usize>) -> PyResult<Options> {
+/// How the files are opened: CSV units (`"g"`, `"m/s2"` or `None` to let the file decide),
+/// parsing threads (`None`: the reader's default) and whether runs of one sample repeated
+/// are idle-sleep fill (`None`: in ActiLife exports).
+fn options(
+    units: Option<&str>,
+    threads: Option<usize>,
+    idle_fill: Option<bool>,
+) -> PyResult<Options> {
     let units = match units {
         None => None,
         Some("g") => Some(AccelUnit::G),
@@ -149,7 +154,7 @@ fn options(units: Option<&str>, threads: Option<usize>) -> PyResult<Options> {
             units,
             csv_threads: threads,
             csv_block_size_bytes: None,
-            idle_fill: None,
+            idle_fill,
         },
         ..Options::default()
     })
@@ -158,7 +163,7 @@ fn options(units: Option<&str>, threads: Option<usize>) -> PyResult<Options> {
 /// Analyses one night, recorded by one sensor or several: opens the files, runs them in step
 /// through one detector, reports. The GIL is released throughout.
 #[pyfunction]
-#[pyo3(signature = (paths, sites, config=None, threads=None, units=None))]
+#[pyo3(signature = (paths, sites, config=None, threads=None, units=None, idle_fill=None))]
 pub(crate) fn analyze_paths(
     py: Python<'_>,
     paths: Vec<PathBuf>,
@@ -166,9 +171,10 @@ pub(crate) fn analyze_paths(
     config: Option<ConfigArg>,
     threads: Option<usize>,
     units: Option<&str>,
+    idle_fill: Option<bool>,
 ) -> PyResult<PyNight> {
     let inputs = inputs(paths, sites)?;
-    let options = options(units, threads)?;
+    let options = options(units, threads, idle_fill)?;
     let config = ConfigArg::resolve(config, py)?;
     py.detach(|| {
         let mut events: Vec<Event> = Vec::new();
@@ -197,7 +203,7 @@ pub(crate) fn night_names(nights: Vec<Vec<(PathBuf, Option<String>)>>) -> PyResu
 /// night that went well). Writes the night's outputs into `out_dir` when given. Never
 /// raises for a bad night.
 #[pyfunction]
-#[pyo3(signature = (paths, sites, name, config=None, out_dir=None, threads=None, units=None))]
+#[pyo3(signature = (paths, sites, name, config=None, out_dir=None, threads=None, units=None, idle_fill=None))]
 #[allow(clippy::too_many_arguments)] // one per option of a night, as analyze_paths has
 pub(crate) fn cohort_row(
     py: Python<'_>,
@@ -208,9 +214,10 @@ pub(crate) fn cohort_row(
     out_dir: Option<PathBuf>,
     threads: Option<usize>,
     units: Option<&str>,
+    idle_fill: Option<bool>,
 ) -> PyResult<String> {
     let inputs = inputs(paths, sites)?;
-    let options = options(units, threads)?;
+    let options = options(units, threads, idle_fill)?;
     let config = ConfigArg::resolve(config, py)?;
     let run = || -> Result<NightReport, Error> {
         let mut events: Vec<Event> = Vec::new();

@@ -70,6 +70,7 @@ def analyze_paths(
     config: _Config = None,
     threads: Optional[int] = None,
     units: Optional[str] = None,
+    idle_fill: Optional[bool] = None,
 ) -> _Night:
     """Reads and analyses one night, one file per sensor (site None: the ankle)."""
 
@@ -94,6 +95,7 @@ def cohort_row(
     out_dir: Optional[str] = None,
     threads: Optional[int] = None,
     units: Optional[str] = None,
+    idle_fill: Optional[bool] = None,
 ) -> str:
     """One night's cohort row as JSON text; writes its outputs into ``out_dir``."""
 

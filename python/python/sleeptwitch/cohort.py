@@ -62,6 +62,7 @@ def night_row(
     out_dir: Optional[str] = None,
     threads: Optional[int] = 1,
     units: Optional[str] = None,
+    idle_fill: Optional[bool] = None,
 ) -> Dict[str, Any]:
     """Analyses one night and returns its row: the task each worker runs.
 
@@ -71,7 +72,9 @@ def night_row(
     """
     paths = [p for p, _ in inputs]
     sites = [s for _, s in inputs]
-    row: Dict[str, Any] = json.loads(_native.cohort_row(paths, sites, name, config, out_dir, threads, units))
+    row: Dict[str, Any] = json.loads(
+        _native.cohort_row(paths, sites, name, config, out_dir, threads, units, idle_fill)
+    )
     return row
 
 
@@ -108,6 +111,7 @@ def run_local(
     config: ConfigLike = None,
     threads: Optional[int] = None,
     units: Optional[str] = None,
+    idle_fill: Optional[bool] = None,
 ) -> "pandas.DataFrame":
     """The table :func:`run` returns (and the files it writes), made in this process, one
     night after another."""
@@ -115,7 +119,8 @@ def run_local(
     cfg = _config_arg(config)
     out = None if out_dir is None else os.path.abspath(os.fspath(out_dir))
     rows = [
-        night_row(i, n, config=cfg, out_dir=out, threads=threads, units=units) for i, n in zip(inputs, names)
+        night_row(i, n, config=cfg, out_dir=out, threads=threads, units=units, idle_fill=idle_fill)
+        for i, n in zip(inputs, names)
     ]
     return _finish(rows, out)
 
@@ -129,6 +134,7 @@ def run(
     config: ConfigLike = None,
     threads: int = 1,
     units: Optional[str] = None,
+    idle_fill: Optional[bool] = None,
     on_row: Optional[Callable[[Dict[str, Any]], None]] = None,
 ) -> "pandas.DataFrame":
     """Analyses every night on a Dask cluster; returns one row per night, in input order.
@@ -137,10 +143,10 @@ def run(
     ``distributed.Client``; ``None`` starts a :class:`LocalCluster` of one single-threaded
     worker process per core and closes it at the end. ``out_dir``: where each night's
     ``NAME.events.csv`` and ``NAME.summary.json`` and the table ``summary.csv`` go (``None``:
-    nowhere), ``NAME`` being the row's ``name``. ``site``, ``config`` and ``units`` as for
-    :func:`~sleeptwitch.analyze`; a config file is read on the workers. ``threads``: CSV
-    parsing threads per night (1, so that a worker thread is a core). ``on_row`` is called
-    in this process with each row as it arrives (for progress).
+    nowhere), ``NAME`` being the row's ``name``. ``site``, ``config``, ``units`` and
+    ``idle_fill`` as for :func:`~sleeptwitch.analyze`; a config file is read on the workers.
+    ``threads``: CSV parsing threads per night (1, so that a worker thread is a core).
+    ``on_row`` is called in this process with each row as it arrives (for progress).
 
     Columns: :data:`ROW_COLUMNS`. Files must be readable by the workers at the same paths.
     """
@@ -167,6 +173,7 @@ def run(
                 out_dir=out,
                 threads=threads,
                 units=units,
+                idle_fill=idle_fill,
                 key=f"sleeptwitch-night-{idx}-{token}",
                 pure=False,
             )

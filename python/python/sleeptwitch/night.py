@@ -246,6 +246,7 @@ def analyze(
     *,
     threads: Optional[int] = None,
     units: Optional[str] = None,
+    idle_fill: Optional[bool] = None,
 ) -> Night:
     """Reads a night's recording(s) and finds its events, as the ``analyze`` example does.
 
@@ -258,6 +259,8 @@ def analyze(
     detector settings: a dict (see :func:`default_config`) or a TOML or JSON file.
     ``threads`` caps the threads that parse a CSV file (default: the CPUs, at most 2); 1
     keeps a night on one core. ``units`` (``"g"`` or ``"m/s2"``) overrides a CSV's units.
+    ``idle_fill``: whether runs of one sample repeated in a CSV file are an ActiGraph's
+    idle-sleep fill, left out as gaps (``None``: in ActiLife exports only).
 
     The GIL is released while the files are read and analysed.
 
@@ -266,7 +269,7 @@ def analyze(
     :class:`~sleeptwitch.ConfigError`.
     """
     paths, sites = _inputs(path_or_paths, site)
-    native = _native.analyze_paths(paths, sites, _config_arg(config), threads, units)
+    native = _native.analyze_paths(paths, sites, _config_arg(config), threads, units, idle_fill)
     return Night(native, paths)
 
 
