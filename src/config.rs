@@ -427,8 +427,8 @@ impl Config {
 
 /// Converts a duration to a whole number of steps of `step_s`, at least one.
 ///
-/// Rounds to nearest, and a ratio within 10 parts per million below a half up with the
-/// half: at 30 Hz a block is 2/30 s and half a second 7.5 blocks, and a rate measured from
+/// Rounds to nearest, and a ratio short of a half by at most 10 parts per million (and at
+/// most a tenth of a step) up with the half: at 30 Hz a block is 2/30 s and half a second 7.5 blocks, and a rate measured from
 /// timestamps misses 30 Hz in the sixth digit (times rounded to the millisecond) or the
 /// ninth (a device's times computed in floating point), which would otherwise make the same
 /// samples 7 blocks in one file and 8 in another. The one helper every seconds →
@@ -436,7 +436,8 @@ impl Config {
 #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
 // Callers pass validated positive, finite durations; the ratio is clamped to [1, 2^31].
 pub(crate) fn steps(duration_s: f64, step_s: f64) -> u32 {
-    let n = (duration_s / step_s * (1.0 + 1e-5)).round();
+    let ratio = duration_s / step_s;
+    let n = (ratio + (ratio * 1e-5).min(0.1)).round();
     n.clamp(1.0, 2_147_483_648.0) as u32
 }
 
@@ -456,6 +457,9 @@ mod tests {
         assert_eq!(steps(0.5, 2.0 / 29.9), 7);
         assert_eq!(steps(0.5, 0.1), 5);
         assert_eq!(steps(0.01, 0.1), 1);
+        // Long durations in samples stay exact: 10 minutes at 200 Hz.
+        assert_eq!(steps(600.0, 1.0 / 200.0), 120_000);
+        assert_eq!(steps(600.0025, 1.0 / 200.0), 120_001);
     }
 
     #[test]
