@@ -97,7 +97,9 @@ impl FileKind {
 /// stream that ends early or turns out corrupt gives the rows before the failure and a
 /// warning naming the last complete line in
 /// [`RecordingInfo::warnings`](super::RecordingInfo::warnings); it is an error
-/// ([`ErrorKind::Format`](crate::ErrorKind::Format)) only when it fails before two rows.
+/// ([`ErrorKind::Format`](crate::ErrorKind::Format)) only when it fails before two rows. An
+/// ActiLife export comes without its idle-sleep fill ([`IdleFill`]; see
+/// [`OpenOptions::idle_fill`]).
 ///
 /// # Errors
 /// When the file cannot be opened, or its header (device header, CSV header and first rows)
