@@ -13,6 +13,8 @@ use std::sync::OnceLock;
 
 use serde_json::Value;
 
+mod common;
+
 /// The example binary `name`, built (once per test run) next to this test's profile.
 fn example(name: &str) -> PathBuf {
     static BUILT: OnceLock<()> = OnceLock::new();
@@ -705,48 +707,14 @@ fn the_readme_night_is_found_and_named() {
 }
 
 #[test]
-// Row numbers of a ten-minute file are small and positive; the start is a whole second,
-// written exactly.
-#[allow(
-    clippy::float_cmp,
-    clippy::cast_possible_truncation,
-    clippy::cast_sign_loss
-)]
 fn an_actilife_export_with_its_idle_time_filled_reads_as_the_recording_with_gaps() {
     // The real idle-sleep excerpt as ActiLife would export it: a row every 1/30 s from the
     // start, each idle-sleep gap filled with the last sample before it.
     let dir = temp("idle-fill");
     let original = testdata("actigraph_30hz_idle_gaps_10min.csv");
-    let rows: Vec<Vec<String>> = plain_text(&original)
-        .lines()
-        .skip(1)
-        .map(|l| l.split(',').map(String::from).collect())
-        .collect();
-    let t = |r: &[String]| r[0].parse::<f64>().unwrap();
-    let start = t(&rows[0]);
-    // 2020-08-26 10:09:00 on the device's clock
-    assert_eq!(start, 1_598_436_540.0);
-    let mut export = String::from(
-        "------------ Data File Created By ActiGraph wGT3X-BT ActiLife v6.13.4 Firmware \
-         v1.9.2 date format M/d/yyyy at 30 Hz  Filter Normal -----------\n\
-         Serial Number: MOS2E00000000\nStart Time 10:09:00\nStart Date 8/26/2020\n\
-         Epoch Period (hh:mm:ss) 00:00:00\nDownload Time 11:00:00\nDownload Date 8/26/2020\n\
-         Current Memory Address: 0\nCurrent Battery Voltage: 4.11     Mode = 12\n\
-         --------------------------------------------------\n\
-         Accelerometer X,Accelerometer Y,Accelerometer Z\n",
-    );
-    let row_of = |r: &[String]| ((t(r) - start) * 30.0).round() as usize;
-    let mut rows_in = rows.iter().peekable();
-    let mut last = &rows[0][1..];
-    let mut n_filled = 0;
-    for k in 0..=row_of(&rows[rows.len() - 1]) {
-        match rows_in.next_if(|r| row_of(r) == k) {
-            Some(r) => last = &r[1..],
-            None => n_filled += 1,
-        }
-        export.push_str(&last.join(","));
-        export.push('\n');
-    }
+    let samples = common::read_csv(&original);
+    let export = common::actilife_export_with_idle_fill(&samples);
+    let n_filled = export.lines().count() - 11 - samples.len();
     assert!(n_filled > 30 * 400, "{n_filled} rows of fill");
     let path = dir.join("export.csv");
     std::fs::write(&path, &export).unwrap();

@@ -149,3 +149,39 @@ pub fn zip_deflated(members: &[(String, Vec<u8>)]) -> Vec<u8> {
     out.extend_from_slice(&0u16.to_le_bytes());
     out
 }
+
+/// The idle-sleep ActiGraph recording (`samples`: the `.gt3x` file, or the part of it in
+/// `testdata/`) as ActiLife exports it: a row every 1/30 s from the start, the time the
+/// device slept filled with the last sample it measured.
+// Row numbers of a ten-minute file are small and positive; the start is a whole second.
+#[allow(clippy::cast_sign_loss, clippy::float_cmp)]
+pub fn actilife_export_with_idle_fill(samples: &[Sample]) -> String {
+    let start = samples[0].t_s;
+    assert_eq!(start.fract(), 0.0, "the recording starts on a whole second");
+    let mut text = String::from(
+        "------------ Data File Created By ActiGraph wGT3X-BT ActiLife v6.13.4 Firmware \
+         v1.9.2 date format M/d/yyyy at 30 Hz  Filter Normal -----------\n\
+         Serial Number: MOS2E00000000\n\
+         Start Time 10:09:00\n\
+         Start Date 8/26/2020\n\
+         Epoch Period (hh:mm:ss) 00:00:00\n\
+         Download Time 11:00:00\n\
+         Download Date 8/26/2020\n\
+         Current Memory Address: 0\n\
+         Current Battery Voltage: 4.11     Mode = 12\n\
+         --------------------------------------------------\n\
+         Accelerometer X,Accelerometer Y,Accelerometer Z\n",
+    );
+    // 2020-08-26 10:09:00, the clock as stored
+    assert_eq!(start, 1_598_436_540.0);
+    let row = |t: f64| ((t - start) * 30.0).round() as u64;
+    let mut last = samples[0].acc_g;
+    let mut next = samples.iter().peekable();
+    for k in 0..=row(samples[samples.len() - 1].t_s) {
+        if let Some(s) = next.next_if(|s| row(s.t_s) == k) {
+            last = s.acc_g;
+        }
+        text.push_str(&format!("{},{},{}\n", last[0], last[1], last[2]));
+    }
+    text
+}
