@@ -428,11 +428,11 @@ impl Config {
 /// Converts a duration to a whole number of steps of `step_s`, at least one.
 ///
 /// Rounds to nearest, and a ratio short of a half by at most 10 parts per million (and at
-/// most a tenth of a step) up with the half: at 30 Hz a block is 2/30 s and half a second 7.5 blocks, and a rate measured from
-/// timestamps misses 30 Hz in the sixth digit (times rounded to the millisecond) or the
-/// ninth (a device's times computed in floating point), which would otherwise make the same
-/// samples 7 blocks in one file and 8 in another. The one helper every seconds →
-/// samples/blocks conversion goes through.
+/// most a tenth of a step) up with the half: at 30 Hz a block is 2/30 s and half a second
+/// 7.5 blocks, and a rate measured from timestamps misses 30 Hz in the sixth digit (times
+/// rounded to the millisecond) or the ninth (a device's times computed in floating point),
+/// which would otherwise make the same samples 7 blocks in one file and 8 in another. The
+/// one helper every seconds → samples/blocks conversion goes through.
 #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
 // Callers pass validated positive, finite durations; the ratio is clamped to [1, 2^31].
 pub(crate) fn steps(duration_s: f64, step_s: f64) -> u32 {

@@ -80,12 +80,8 @@ impl<S: Source> IdleFill<S> {
     /// Wraps `inner`, whose rate (median interval) is known: it sets how long a run of
     /// repeats must be to be fill.
     pub fn new(inner: S) -> Self {
-        let median_s = inner.info().rate.median_interval_s;
-        let median_s = if median_s.is_finite() && median_s > 0.0 {
-            median_s
-        } else {
-            0.0
-        };
+        // The gap rule gives 1 s for a median not known (0, or below); an infinite one too.
+        let median_s = Some(inner.info().rate.median_interval_s).filter(|m| m.is_finite());
         let info = inner.info().clone();
         IdleFill {
             inner,
@@ -100,7 +96,7 @@ impl<S: Source> IdleFill<S> {
             flushed: 0,
             flushing: false,
             dropping: false,
-            min_s: gap_threshold_s(median_s),
+            min_s: gap_threshold_s(median_s.unwrap_or(0.0)),
             gaps: Vec::new(),
             n_runs: 0,
             n_dropped: 0,
