@@ -29,6 +29,8 @@ pub struct Config {
     pub series: crate::series::SeriesConfig,
     /// Sleep tracking.
     pub sleep: crate::sleep::SleepConfig,
+    /// The non-wear rule (reported, never applied).
+    pub wear: crate::wear::WearConfig,
 }
 
 /// Signal path settings.
@@ -421,6 +423,7 @@ impl Config {
         positive("sleep.persist_s", self.sleep.persist_s)?;
         positive("sleep.jerk_window_s", self.sleep.jerk_window_s)?;
         positive("sleep.settle_s", self.sleep.settle_s)?;
+        self.wear.validate()?;
         Ok(())
     }
 }

@@ -931,6 +931,16 @@ impl<S: Sink> CoreSink for Relay<'_, S> {
         self.sink.gap(gap);
     }
 
+    fn unworn(&mut self, start_s: f64, end_s: f64) {
+        if let Some(f) = self.feeds.get(self.idx) {
+            self.sink.unworn(crate::Unworn {
+                site: f.site,
+                start_s,
+                end_s,
+            });
+        }
+    }
+
     fn progress(&mut self, t_s: f64, watermark_s: f64) {
         self.scorer.last_t_s = self.scorer.last_t_s.max(t_s);
         if let Some(f) = self.feeds.get_mut(self.idx) {

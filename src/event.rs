@@ -10,7 +10,7 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::{Error, Sample};
+use crate::{Error, Sample, Unworn};
 
 /// The class of a movement event.
 ///
@@ -365,6 +365,11 @@ pub trait Sink {
 
     /// The detector's estimate of a sleep onset (wake → sleep), in seconds on the input's clock.
     fn sleep_onset(&mut self, _t_s: f64) {}
+
+    /// A stretch in which a sensor lay as still as one off the body (see
+    /// [`wear`](crate::wear)), once no later window can extend it: a window less one step
+    /// after its end (1 h 45 min by default), or at a gap or the end of the stream.
+    fn unworn(&mut self, _stretch: Unworn) {}
 }
 
 impl<F: FnMut(Event)> Sink for F {
@@ -380,7 +385,7 @@ impl Sink for Vec<Event> {
     }
 }
 
-/// A sink that keeps everything it is told: events, gaps and sleep onsets.
+/// A sink that keeps everything it is told: events, gaps, sleep onsets and unworn stretches.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Collect {
     /// Events, in the order received.
@@ -389,6 +394,8 @@ pub struct Collect {
     pub gaps: Vec<Gap>,
     /// Sleep onsets, in seconds on the input's clock.
     pub sleep_onsets_s: Vec<f64>,
+    /// Stretches that looked unworn, in the order received.
+    pub unworn: Vec<Unworn>,
 }
 
 impl Sink for Collect {
@@ -400,6 +407,9 @@ impl Sink for Collect {
     }
     fn sleep_onset(&mut self, t_s: f64) {
         self.sleep_onsets_s.push(t_s);
+    }
+    fn unworn(&mut self, stretch: Unworn) {
+        self.unworn.push(stretch);
     }
 }
 
@@ -433,6 +443,9 @@ impl Sink for &mut dyn Sink {
     }
     fn sleep_onset(&mut self, t_s: f64) {
         (**self).sleep_onset(t_s)
+    }
+    fn unworn(&mut self, stretch: Unworn) {
+        (**self).unworn(stretch)
     }
 }
 

@@ -34,6 +34,7 @@ pub mod sim;
 pub mod sleep;
 mod slow;
 pub mod spectral;
+pub mod wear;
 
 pub use calibrate::{CalibrationReport, CalibrationStatus};
 pub use classify::ClassifyConfig;
@@ -52,3 +53,4 @@ pub use sample::Sample;
 pub use series::{LegMovement, LmClass, Scored, ScoringRule, SeriesConfig, SeriesTracker};
 pub use sleep::SleepConfig;
 pub use spectral::{DominantPeriod, OnsetSpectrum, SpectralConfig};
+pub use wear::{Unworn, WearConfig};

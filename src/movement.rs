@@ -23,6 +23,7 @@ use crate::gravity::{
 use crate::io::check::gap_threshold_s;
 use crate::segment::{wander_alpha, BlockView, Movement, SegmentPlan, Segmenter};
 use crate::slow::{self, SlowChannel, SlowPlan};
+use crate::wear::{WearCheck, WearPlan};
 use crate::{ConfigError, Error, ErrorKind, Gap, Position, Sample, Site};
 
 /// What a core reports about its stream when it is finished.
@@ -42,8 +43,19 @@ pub struct SiteSummary {
     pub gap_time_s: f64,
     /// Movements found, of every class.
     pub n_movements: u64,
+    /// Stretches that looked unworn (see [`crate::wear`]).
+    pub n_unworn: u64,
+    /// Total time of those stretches, in seconds.
+    pub unworn_s: f64,
     /// The calibration reached.
     pub calibration: CalibrationReport,
+}
+
+impl SiteSummary {
+    fn add_unworn(&mut self, start_s: f64, end_s: f64) {
+        self.n_unworn += 1;
+        self.unworn_s += end_s - start_s;
+    }
 }
 
 /// Receives what a core finds: movements once final, gaps, and the progress of time.
@@ -55,6 +67,8 @@ pub(crate) trait CoreSink {
     /// A block ended at `t_s`; every movement with an onset before `watermark_s` has been
     /// delivered.
     fn progress(&mut self, t_s: f64, watermark_s: f64);
+    /// A stretch that looked unworn, final (see [`crate::wear`]).
+    fn unworn(&mut self, _start_s: f64, _end_s: f64) {}
 }
 
 /// Everything derived from the config for one sample rate; never changes during a run.
@@ -76,6 +90,8 @@ struct Plan {
     /// Blocks after a gap in which no movement starts (see `SegmentConfig::after_gap_s`).
     after_gap_blocks: u32,
     seg: SegmentPlan,
+    /// The non-wear rule, observed once a floor step.
+    wear: WearPlan,
     /// The slow orientation channel; `None` when it is off (a wrist, or the config).
     slow: Option<SlowPlan>,
     /// How far the watermark trails the last block: the larger lag of the two channels.
@@ -115,6 +131,7 @@ struct State {
     seg: Segmenter,
     slow: SlowChannel,
     calib: Calibrator,
+    wear: WearCheck,
     summary: SiteSummary,
 }
 
@@ -143,6 +160,7 @@ impl State {
             seg: Segmenter::default(),
             slow: SlowChannel::new(plan.floor_capacity, plan.config.floor.quantile),
             calib: Calibrator::new(&plan.config.calibration, plan.block_s),
+            wear: WearCheck::default(),
             summary: SiteSummary {
                 sample_rate_hz: plan.sample_rate_hz,
                 ..SiteSummary::default()
@@ -233,6 +251,7 @@ impl MovementCore {
             max_freeze_blocks: steps(config.floor.max_freeze_s, block_s),
             weak_share_step: (floor_step_s / config.floor.window_s).min(1.0),
             after_gap_blocks: steps(config.segment.after_gap_s, block_s),
+            wear: WearPlan::new(&config.wear, floor_step_s, 1.0 / sample_rate_hz),
             seg,
             slow,
             watermark_lag_s,
@@ -455,7 +474,12 @@ impl MovementCore {
         let slow = st.slow.cut(st.calib.correction());
         let movement = st.seg.cut(g);
         let slow = st.slow.release(slow, &st.seg);
+        let unworn = st.wear.cut();
         self.emit_in_order(movement, slow, sink);
+        if let Some((start_s, end_s)) = unworn {
+            self.state.summary.add_unworn(start_s, end_s);
+            sink.unworn(start_s, end_s);
+        }
     }
 
     fn calibrated_g_fast(&self) -> [f64; 3] {
@@ -496,7 +520,9 @@ impl MovementCore {
             0
         };
         if st.step_blocks == plan.floor_step_blocks {
-            close_floor_step(plan, st, frozen);
+            if let Some((start_s, end_s)) = close_floor_step(plan, st, frozen) {
+                sink.unworn(start_s, end_s);
+            }
         }
 
         // A changed correction needs nothing redone: the signal path runs uncalibrated. The
@@ -651,10 +677,18 @@ fn norm32(v: [f32; 4]) -> f64 {
 }
 
 /// A floor step is complete: its mean envelopes enter the floors unless frozen, and the
-/// thresholds follow.
+/// thresholds follow; the non-wear rule takes the step's gravity estimate and linear energy.
+/// Returns an unworn stretch that became final.
 #[inline(never)]
-fn close_floor_step(plan: &Plan, st: &mut State, frozen: bool) {
+fn close_floor_step(plan: &Plan, st: &mut State, frozen: bool) -> Option<(f64, f64)> {
     let m = f64::from(st.step_blocks);
+    let g = st.calib.correction().apply(axes(st.block.g_fast));
+    let unworn = st
+        .wear
+        .observe(&plan.wear, st.block.t_last_s, g, st.step_h2 / m);
+    if let Some((start_s, end_s)) = unworn {
+        st.summary.add_unworn(start_s, end_s);
+    }
     let weak_share = f64::from(st.step_weak_blocks) / m;
     let share = st.weak_frozen_share + (weak_share - st.weak_frozen_share) * plan.weak_share_step;
     // A share under a millionth is none: it never decays into slow subnormal numbers.
@@ -672,6 +706,7 @@ fn close_floor_step(plan: &Plan, st: &mut State, frozen: bool) {
     st.step_h2 = 0.0;
     st.step_r2 = 0.0;
     st.step_blocks = 0;
+    unworn
 }
 
 /// Steps the segmenter over a block that is not quiet, or while a movement is open, closing

@@ -754,3 +754,35 @@ fn an_actilife_export_with_its_idle_time_filled_reads_as_the_recording_with_gaps
     assert!(text(&o.stdout).contains("  gaps         none"));
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn a_sensor_off_for_three_hours_is_reported_unworn_in_the_table_and_the_summary() {
+    let dir = temp("unworn");
+    let input = dir.join("night.csv");
+    let mut csv = String::from("t,x,y,z\n");
+    for s in common::night_with_time_off(25.0, 5.0, (3600.0, 14_400.0)) {
+        let [x, y, z] = s.acc_g;
+        csv.push_str(&format!("{:.2},{x:.5},{y:.5},{z:.5}\n", s.t_s));
+    }
+    std::fs::write(&input, csv).unwrap();
+    let sum = dir.join("s.json");
+    let o = run("analyze", &[s(&input), "--summary", s(&sum)]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let out = text(&o.stdout);
+    assert!(
+        out.contains(
+            "  unworn?      3 h 00 min 00 s in 1 stretch as still as a sensor off the body"
+        ),
+        "{out}"
+    );
+    assert!(
+        out.contains("               from 3600.000 s for 3 h 00 min 00 s\n"),
+        "{out}"
+    );
+    let j = json(&sum);
+    let unworn = j["inputs"][0]["unworn"].as_array().unwrap();
+    assert_eq!(unworn.len(), 1);
+    assert_eq!(unworn[0]["site"], "ankle");
+    assert_eq!(unworn[0]["start_s"].as_f64(), Some(3600.0));
+    assert_eq!(j["inputs"][0]["unworn_s"].as_f64(), Some(10_800.0));
+}

@@ -17,6 +17,7 @@ pub(crate) fn night(header: &str, r: &NightReport, seconds: Option<f64>, bytes: 
         }
         recording(&mut s, &input.recording, &input.warnings);
         calibration(&mut s, input);
+        unworn(&mut s, input);
     }
     detection(&mut s, r);
     if let Some(t) = seconds {
@@ -149,6 +150,39 @@ fn calibration(s: &mut String, input: &InputReport) {
             c.residual_after_g * 1e3
         ),
     );
+}
+
+/// The stretches in which the sensor lay as still as one off the body, when there are any.
+fn unworn(s: &mut String, input: &InputReport) {
+    if input.unworn.is_empty() {
+        return;
+    }
+    let base = input.recording.time_base;
+    let n = input.unworn.len();
+    push_row(
+        s,
+        "unworn?",
+        format!(
+            "{} in {n} stretch{} as still as a sensor off the body (counted as the detector \
+             saw it; check them against a wear log)",
+            duration(input.unworn_s),
+            if n == 1 { "" } else { "es" },
+        ),
+    );
+    for u in input.unworn.iter().take(GAPS_LISTED) {
+        push_row(
+            s,
+            "",
+            format!(
+                "from {} for {}",
+                when(u.start_s, base),
+                duration(u.end_s - u.start_s)
+            ),
+        );
+    }
+    if n > GAPS_LISTED {
+        push_row(s, "", format!("… and {} more", n - GAPS_LISTED));
+    }
 }
 
 fn detection(s: &mut String, r: &NightReport) {

@@ -126,6 +126,14 @@ pub struct InputReport {
     pub calibration: CalibrationReport,
     /// Movements the detector found on this sensor, before naming.
     pub n_movements: u64,
+    /// Stretches in which the sensor lay as still as one off the body ([`crate::wear`]), in
+    /// time order. They are reported, not taken out of the night: the sleep and the indices
+    /// count them as the detector saw them.
+    #[serde(default)]
+    pub unworn: Vec<crate::Unworn>,
+    /// Their total time, in seconds.
+    #[serde(default)]
+    pub unworn_s: f64,
 }
 
 impl InputReport {
@@ -159,6 +167,8 @@ impl InputReport {
             warnings,
             calibration: stream.calibration,
             n_movements: stream.n_movements,
+            unworn: Vec::new(),
+            unworn_s: stream.unworn_s,
         }
     }
 }
@@ -245,6 +255,8 @@ pub struct CohortRow {
     pub n_gaps: Option<u64>,
     /// Time inside gaps, all recordings, in seconds.
     pub gap_time_s: Option<f64>,
+    /// Time the sensors lay as still as off the body, added over the inputs, in hours.
+    pub unworn_h: Option<f64>,
     /// Reader warnings, all recordings.
     pub n_warnings: Option<u64>,
     /// Calibration reached on the first recording.
@@ -326,6 +338,11 @@ impl CohortRow {
                     .map(|i| i.recording.gap_time_s())
                     .fold(0.0, |a, b| a + b),
             ),
+            unworn_h: Some(h(r
+                .inputs
+                .iter()
+                .map(|i| i.unworn_s)
+                .fold(0.0, |a, b| a + b))),
             n_warnings: Some(r.inputs.iter().map(|i| i.warnings.len() as u64).sum()),
             calibration: first.map(|i| i.calibration.status),
             sleep_onset_s: m.sleep_onset_s,

@@ -125,7 +125,10 @@ pub fn analyze_night_with(
         })
         .collect();
     let mut refs: Vec<&mut Tapped<'_, '_, '_>> = tapped.iter_mut().collect();
-    let mut relay = Relay { sink };
+    let mut relay = Relay {
+        sink,
+        unworn: Vec::new(),
+    };
     let summary = detector
         .run(&mut refs, options.chunk_len, &mut relay)
         .map_err(one_file)?;
@@ -135,7 +138,14 @@ pub fn analyze_night_with(
         .iter()
         .zip(&sources)
         .zip(&summary.sites)
-        .map(|((input, source), site)| InputReport::new(input, source.info(), &site.stream))
+        .map(|((input, source), site)| {
+            let mut report = InputReport::new(input, source.info(), &site.stream);
+            report.unworn = (relay.unworn.iter())
+                .filter(|u| u.site == site.site)
+                .copied()
+                .collect();
+            report
+        })
         .collect();
     Ok(NightReport::new(
         super::night_name(inputs),
@@ -199,9 +209,10 @@ impl Source for Tapped<'_, '_, '_> {
     }
 }
 
-/// Passes everything on to a `dyn Sink`.
+/// Passes everything on to a `dyn Sink`, keeping the unworn stretches for the report.
 struct Relay<'a> {
     sink: &'a mut dyn Sink,
+    unworn: Vec<crate::Unworn>,
 }
 
 impl Sink for Relay<'_> {
@@ -213,5 +224,9 @@ impl Sink for Relay<'_> {
     }
     fn sleep_onset(&mut self, t_s: f64) {
         self.sink.sleep_onset(t_s);
+    }
+    fn unworn(&mut self, stretch: crate::Unworn) {
+        self.unworn.push(stretch);
+        self.sink.unworn(stretch);
     }
 }
