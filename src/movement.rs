@@ -160,7 +160,7 @@ impl State {
             seg: Segmenter::default(),
             slow: SlowChannel::new(plan.floor_capacity, plan.config.floor.quantile),
             calib: Calibrator::new(&plan.config.calibration, plan.block_s),
-            wear: WearCheck::default(),
+            wear: WearCheck::new(&plan.wear),
             summary: SiteSummary {
                 sample_rate_hz: plan.sample_rate_hz,
                 ..SiteSummary::default()

@@ -22,8 +22,8 @@
 //! sensor's noise hardly moves; on raw samples a noisy sensor spans 50 mg by its noise
 //! alone.
 //!
-//! Memory is one summary per quarter of the window, fixed by the config. A gap starts the
-//! windows afresh: an unworn stretch never spans a gap.
+//! Memory is one summary per quarter of the window (128 bytes each, on the heap), fixed by
+//! the config. A gap starts the windows afresh: an unworn stretch never spans a gap.
 
 use serde::{Deserialize, Serialize};
 
@@ -192,8 +192,8 @@ impl WearPlan {
 /// The streaming non-wear rule of one sensor (see the module docs).
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) struct WearCheck {
-    /// The last full quarters, oldest first from `head`; `len` of them.
-    ring: [Part; MAX_PARTS],
+    /// The last full quarters, oldest first from `head`; `len` of them. Sized by the plan.
+    ring: Vec<Part>,
     head: usize,
     len: usize,
     cur: Part,
@@ -201,19 +201,18 @@ pub(crate) struct WearCheck {
     open: Option<(f64, f64)>,
 }
 
-impl Default for WearCheck {
-    fn default() -> Self {
+impl WearCheck {
+    /// A check with room for the windows of `plan`.
+    pub(crate) fn new(plan: &WearPlan) -> Self {
         WearCheck {
-            ring: [Part::EMPTY; MAX_PARTS],
+            ring: vec![Part::EMPTY; plan.parts],
             head: 0,
             len: 0,
             cur: Part::EMPTY,
             open: None,
         }
     }
-}
 
-impl WearCheck {
     /// One observation at `t_s`, the time of the last sample it saw: the gravity estimate
     /// `g` (g, per axis) and the linear channel's mean energy `lin2` (g², all axes) since
     /// the last. Returns an unworn stretch that can grow no more, as `(start_s, end_s)`:
@@ -284,11 +283,12 @@ impl WearCheck {
     }
 
     /// Ends the windows (a gap, or the end of the stream): returns the stretch still open,
-    /// and starts afresh.
+    /// and starts afresh (allocating nothing).
     pub(crate) fn cut(&mut self) -> Option<(f64, f64)> {
-        let open = self.open.take();
-        *self = WearCheck::default();
-        open
+        self.head = 0;
+        self.len = 0;
+        self.cur = Part::EMPTY;
+        self.open.take()
     }
 }
 
@@ -382,14 +382,14 @@ mod tests {
 
     #[test]
     fn two_still_hours_are_one_stretch_and_a_still_half_hour_is_none() {
-        let mut w = WearCheck::default();
+        let mut w = WearCheck::new(&plan());
         // Noise of 5 mg per axis in the linear channel: 75 µg² over three axes.
         let mut out = run(&mut w, 0.0, 7200.0, 3.0 * 0.005f64.powi(2), flat);
         assert!(out.is_empty(), "still growing: {out:?}");
         out.extend(w.cut());
         assert_eq!(out, vec![(0.0, 7200.0)]);
 
-        let mut w = WearCheck::default();
+        let mut w = WearCheck::new(&plan());
         let mut out = run(&mut w, 0.0, 1800.0, 0.0, flat);
         out.extend(w.cut());
         assert!(out.is_empty());
@@ -398,12 +398,12 @@ mod tests {
     #[test]
     fn noise_above_the_sd_limit_is_worn() {
         // 14 mg per axis: above 13 mg.
-        let mut w = WearCheck::default();
+        let mut w = WearCheck::new(&plan());
         let mut out = run(&mut w, 0.0, 7200.0, 3.0 * 0.014f64.powi(2), flat);
         out.extend(w.cut());
         assert!(out.is_empty(), "{out:?}");
         // 12 mg: below.
-        let mut w = WearCheck::default();
+        let mut w = WearCheck::new(&plan());
         let mut out = run(&mut w, 0.0, 7200.0, 3.0 * 0.012f64.powi(2), flat);
         out.extend(w.cut());
         assert_eq!(out.len(), 1);
@@ -420,7 +420,7 @@ mod tests {
             };
             [a.sin(), 0.0, a.cos()]
         };
-        let mut w = WearCheck::default();
+        let mut w = WearCheck::new(&plan());
         let mut out = run(&mut w, 0.0, 10_800.0, 0.0, tilt);
         out.extend(w.cut());
         // Windows of whole quarters: the tilt is in the quarters [4500, 5400] (its first
@@ -437,7 +437,7 @@ mod tests {
             let y = if (t % 600.0) < 5.0 { 0.1 } else { 0.0 };
             [0.0, y, 1.0]
         };
-        let mut w = WearCheck::default();
+        let mut w = WearCheck::new(&plan());
         let mut out = run(&mut w, 0.0, 3600.0, 0.0, sway);
         out.extend(w.cut());
         assert_eq!(out, vec![(0.0, 3600.0)]);
@@ -453,7 +453,7 @@ mod tests {
                 [0.0, 0.0, 1.0]
             }
         };
-        let mut w = WearCheck::default();
+        let mut w = WearCheck::new(&plan());
         let out = run(&mut w, 0.0, 10_800.0, 0.0, g);
         assert_eq!(out, vec![(0.0, 3600.0)], "final before the end");
         assert_eq!(w.cut(), None);
@@ -461,7 +461,7 @@ mod tests {
 
     #[test]
     fn a_cut_starts_the_windows_afresh() {
-        let mut w = WearCheck::default();
+        let mut w = WearCheck::new(&plan());
         let mut out = run(&mut w, 0.0, 2700.0, 0.0, flat);
         out.extend(w.cut());
         out.extend(run(&mut w, 2800.0, 2700.0, 0.0, flat));
