@@ -44,8 +44,10 @@ pub struct SiteSummary {
     /// Movements found, of every class.
     pub n_movements: u64,
     /// Stretches that looked unworn (see [`crate::wear`]).
+    #[serde(default)]
     pub n_unworn: u64,
     /// Total time of those stretches, in seconds.
+    #[serde(default)]
     pub unworn_s: f64,
     /// The calibration reached.
     pub calibration: CalibrationReport,

@@ -163,8 +163,8 @@ fn unworn(s: &mut String, input: &InputReport) {
         s,
         "unworn?",
         format!(
-            "{} in {n} stretch{} as still as a sensor off the body (counted as the detector \
-             saw it; check them against a wear log)",
+            "{} in {n} stretch{} as still as a sensor off the body (still counted in the \
+             night; check against a wear log)",
             duration(input.unworn_s),
             if n == 1 { "" } else { "es" },
         ),
