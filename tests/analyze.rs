@@ -785,4 +785,15 @@ fn a_sensor_off_for_three_hours_is_reported_unworn_in_the_table_and_the_summary(
     assert_eq!(unworn[0]["site"], "ankle");
     assert_eq!(unworn[0]["start_s"].as_f64(), Some(3600.0));
     assert_eq!(j["inputs"][0]["unworn_s"].as_f64(), Some(10_800.0));
+    // Leg movements are no wake evidence: the night is one sleep bout, and the time on the
+    // table is inside it (total sleep time holds it, and the report says how much).
+    let bouts = j["sleep_bouts"].as_array().unwrap();
+    assert_eq!(bouts.len(), 1);
+    assert!(bouts[0]["start_s"].as_f64().unwrap() < 3600.0);
+    assert!(bouts[0]["end_s"].as_f64().unwrap() > 14_400.0);
+    assert_eq!(j["inputs"][0]["unworn_asleep_s"].as_f64(), Some(10_800.0));
+    assert!(
+        out.contains(", 3 h 00 min 00 s of it asleep (still counted in the night"),
+        "{out}"
+    );
 }

@@ -163,10 +163,11 @@ fn unworn(s: &mut String, input: &InputReport) {
         s,
         "unworn?",
         format!(
-            "{} in {n} stretch{} as still as a sensor off the body (still counted in the \
-             night; check against a wear log)",
+            "{} in {n} stretch{} as still as a sensor off the body, {} of it asleep (still \
+             counted in the night; check against a wear log)",
             duration(input.unworn_s),
             if n == 1 { "" } else { "es" },
+            duration(input.unworn_asleep_s),
         ),
     );
     for u in input.unworn.iter().take(GAPS_LISTED) {

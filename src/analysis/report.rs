@@ -134,6 +134,10 @@ pub struct InputReport {
     /// Their total time, in seconds.
     #[serde(default)]
     pub unworn_s: f64,
+    /// The part of it inside the night's sleep bouts, in seconds: what total sleep time
+    /// holds of it.
+    #[serde(default)]
+    pub unworn_asleep_s: f64,
 }
 
 impl InputReport {
@@ -169,6 +173,7 @@ impl InputReport {
             n_movements: stream.n_movements,
             unworn: Vec::new(),
             unworn_s: stream.unworn_s,
+            unworn_asleep_s: 0.0,
         }
     }
 }
@@ -201,7 +206,20 @@ pub struct NightReport {
 
 impl NightReport {
     /// A report from the inputs' reports, the config used and the detector's summary.
-    pub fn new(name: String, inputs: Vec<InputReport>, config: &Config, summary: Summary) -> Self {
+    pub fn new(
+        name: String,
+        mut inputs: Vec<InputReport>,
+        config: &Config,
+        summary: Summary,
+    ) -> Self {
+        for input in &mut inputs {
+            input.unworn_asleep_s = (input.unworn.iter())
+                .flat_map(|u| {
+                    (summary.sleep_bouts.iter())
+                        .map(|b| (u.end_s.min(b.end_s) - u.start_s.max(b.start_s)).max(0.0))
+                })
+                .sum();
+        }
         let absolute = inputs.iter().any(|i| i.start_utc.is_some());
         let sleep_onset_s = summary.metrics.sleep_onset_s;
         NightReport {
@@ -257,6 +275,8 @@ pub struct CohortRow {
     pub gap_time_s: Option<f64>,
     /// Time the sensors lay as still as off the body, added over the inputs, in hours.
     pub unworn_h: Option<f64>,
+    /// The part of it in sleep (inside total sleep time), added over the inputs, in hours.
+    pub unworn_asleep_h: Option<f64>,
     /// Reader warnings, all recordings.
     pub n_warnings: Option<u64>,
     /// Calibration reached on the first recording.
@@ -342,6 +362,11 @@ impl CohortRow {
                 .inputs
                 .iter()
                 .map(|i| i.unworn_s)
+                .fold(0.0, |a, b| a + b))),
+            unworn_asleep_h: Some(h(r
+                .inputs
+                .iter()
+                .map(|i| i.unworn_asleep_s)
                 .fold(0.0, |a, b| a + b))),
             n_warnings: Some(r.inputs.iter().map(|i| i.warnings.len() as u64).sum()),
             calibration: first.map(|i| i.calibration.status),
