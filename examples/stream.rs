@@ -25,7 +25,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use sleeptwitch::analysis::{check_output_path, detector_rate_hz, InputReport, NightReport};
 use sleeptwitch::io::{idle_fill_by_default, AccelUnit, CsvReaderBuilder, EventWriter, IdleFill};
-use sleeptwitch::{Config, Detector, Error, ErrorKind, Event, Sample, Site, Source};
+use sleeptwitch::{Config, Detector, Error, ErrorKind, Event, Gap, Sample, Site, Source, Unworn};
 
 /// Time asked for per read, in seconds of samples: a read waits until that many rows have
 /// arrived (the reader fills the chunk it is given), so this bounds the wait it adds.
@@ -70,6 +70,11 @@ struct Args {
     /// At the end of the input, write the night's summary JSON to PATH.
     #[arg(long, value_name = "PATH")]
     summary: Option<PathBuf>,
+
+    /// Print the detector's notices to standard error as they come: gaps, sleep onsets and
+    /// stretches that looked unworn.
+    #[arg(long)]
+    notices: bool,
 }
 
 fn main() -> ExitCode {
@@ -92,10 +97,13 @@ fn main() -> ExitCode {
 }
 
 /// Writes each event to standard output as the detector delivers it, flushing every time;
-/// keeps the first write error (a closed pipe) for after the push.
+/// keeps the first write error (a closed pipe) for after the push. Keeps the unworn
+/// stretches for the summary, and prints the notices to standard error when asked.
 struct Printer<W: Write> {
     out: EventWriter<W>,
     failed: Option<Error>,
+    unworn: Vec<Unworn>,
+    notices: bool,
 }
 
 impl<W: Write> sleeptwitch::Sink for Printer<W> {
@@ -105,6 +113,32 @@ impl<W: Write> sleeptwitch::Sink for Printer<W> {
                 self.failed = Some(err);
             }
         }
+    }
+
+    fn gap(&mut self, gap: Gap) {
+        if self.notices {
+            eprintln!(
+                "notice: gap: no samples for {:.3} s after {:.3} s",
+                gap.duration_s, gap.start_s
+            );
+        }
+    }
+
+    fn sleep_onset(&mut self, t_s: f64) {
+        if self.notices {
+            eprintln!("notice: sleep onset at {t_s:.3} s");
+        }
+    }
+
+    fn unworn(&mut self, u: Unworn) {
+        if self.notices {
+            eprintln!(
+                "notice: unworn? the {} sensor lay as still as one off the body from {:.3} s \
+                 to {:.3} s",
+                u.site, u.start_s, u.end_s
+            );
+        }
+        self.unworn.push(u);
     }
 }
 
@@ -148,6 +182,8 @@ fn run(args: &Args) -> Result<(), Error> {
     let mut sink = Printer {
         out: EventWriter::new(std::io::stdout().lock())?,
         failed: None,
+        unworn: Vec::new(),
+        notices: args.notices,
     };
     sink.out.flush()?;
     // Rates are at least 10 Hz (the reader refuses less) and finite: at least one sample.
@@ -177,7 +213,9 @@ fn run(args: &Args) -> Result<(), Error> {
             .ok_or_else(|| {
                 Error::new(ErrorKind::Other("the detector reported no sensor".into()))
             })?;
-        let inputs = vec![InputReport::new(&input, reader.info(), &stream)];
+        let mut report = InputReport::new(&input, reader.info(), &stream);
+        report.unworn = std::mem::take(&mut sink.unworn);
+        let inputs = vec![report];
         let report = NightReport::new("stdin".into(), inputs, &config, summary);
         std::fs::write(path, report.to_json()? + "\n").map_err(|e| Error::write(e, path))?;
     }

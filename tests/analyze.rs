@@ -796,4 +796,27 @@ fn a_sensor_off_for_three_hours_is_reported_unworn_in_the_table_and_the_summary(
         out.contains(", 3 h 00 min 00 s of it asleep (still counted in the night"),
         "{out}"
     );
+
+    // `stream` tells of the stretch as it becomes final, when asked, and its summary holds
+    // what analyze's does.
+    let streamed = dir.join("stream.json");
+    let o = Command::new(example("stream"))
+        .args(["--notices", "--summary", s(&streamed)])
+        .stdin(std::fs::File::open(&input).unwrap())
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let err = text(&o.stderr);
+    assert!(
+        err.contains(
+            "notice: unworn? the ankle sensor lay as still as one off the body from 3600.000 s \
+             to 14400.000 s\n"
+        ),
+        "{err}"
+    );
+    assert!(err.contains("notice: sleep onset at "), "{err}");
+    let js = json(&streamed);
+    for key in ["unworn", "unworn_s", "unworn_asleep_s"] {
+        assert_eq!(js["inputs"][0][key], j["inputs"][0][key], "{key}");
+    }
 }
