@@ -367,8 +367,8 @@ pub trait Sink {
     fn sleep_onset(&mut self, _t_s: f64) {}
 
     /// A stretch in which a sensor lay as still as one off the body (see
-    /// [`wear`](crate::wear)), once no later window can extend it: a window less one step
-    /// after its end (1 h 45 min by default), or at a gap or the end of the stream.
+    /// [`wear`](crate::wear)), once no later window can extend it: a window after its end
+    /// (2 h by default), or at a gap or the end of the stream.
     fn unworn(&mut self, _stretch: Unworn) {}
 }
 

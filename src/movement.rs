@@ -679,12 +679,15 @@ fn norm32(v: [f32; 4]) -> f64 {
 }
 
 /// A floor step is complete: its mean envelopes enter the floors unless frozen, and the
-/// thresholds follow; the non-wear rule takes the step's gravity estimate and linear energy.
+/// thresholds follow; the non-wear rule takes the step's gravity estimate (uncalibrated) and
+/// linear energy.
 /// Returns an unworn stretch that became final.
 #[inline(never)]
 fn close_floor_step(plan: &Plan, st: &mut State, frozen: bool) -> Option<(f64, f64)> {
     let m = f64::from(st.step_blocks);
-    let g = st.calib.correction().apply(axes(st.block.g_fast));
+    // As read, not calibrated: a correction that changed within a window would read as a
+    // turn; gains within a few per cent of 1 hardly move the rule's 13 and 50 mg.
+    let g = axes(st.block.g_fast);
     let unworn = st
         .wear
         .observe(&plan.wear, st.block.t_last_s, g, st.step_h2 / m);

@@ -18,14 +18,18 @@
 //! fresh seeds (21–24, 100 Hz), 2 h windows called one, a wrist that lay 3 h 45 min with
 //! nothing but twitches under 15 mg. The quantities are
 //! taken from what the detector already has, twice a second (once a noise-floor step), not
-//! from every sample: the gravity estimate (low-passed at 2 Hz) gives each axis's mean,
+//! from every sample: the gravity estimate (low-passed at 2 Hz, as read: a calibration that
+//! changed within a window would read as a turn) gives each axis's mean,
 //! spread and range, and the linear channel's energy adds the fast part of the spread, a
 //! third of it to each axis. The range is thus the range of the orientation, which a
 //! sensor's noise hardly moves; on raw samples a noisy sensor spans 50 mg by its noise
 //! alone.
 //!
 //! Memory is one summary per quarter of the window (128 bytes each, on the heap), fixed by
-//! the config. A gap starts the windows afresh: an unworn stretch never spans a gap.
+//! the config. A gap starts the windows afresh: an unworn stretch never spans a gap (its
+//! first observation after one may reach back into it by up to a floor step, half a second).
+//! A stretch is final once no later window can extend it: a window after its end (a window
+//! starting where it ends would still join it), 2 h by default.
 
 use serde::{Deserialize, Serialize};
 
@@ -278,9 +282,13 @@ impl WearCheck {
             }
             return None;
         }
-        // Later windows start at the second quarter of this one: a stretch ending before it
-        // cannot grow.
-        let next_start = self.ring.get((self.head + 1) % plan.parts)?.start_s;
+        // Later windows start at the second quarter of this one (after it, for a window of one
+        // quarter): a stretch ending before that cannot grow.
+        let next_start = if plan.parts == 1 {
+            window.end_s
+        } else {
+            self.ring.get((self.head + 1) % plan.parts)?.start_s
+        };
         self.open.take_if(|(_, end)| *end + plan.obs_s < next_start)
     }
 
@@ -456,9 +464,36 @@ mod tests {
             }
         };
         let mut w = WearCheck::new(&plan());
-        let out = run(&mut w, 0.0, 10_800.0, 0.0, g);
+        // Final a window after its end: the window starting where it ends could still have
+        // joined it.
+        assert!(run(&mut w, 0.0, 7199.5, 0.0, g).is_empty());
+        let out = run(&mut w, 7199.5, 3600.5, 0.0, g);
         assert_eq!(out, vec![(0.0, 3600.0)], "final before the end");
         assert_eq!(w.cut(), None);
+    }
+
+    #[test]
+    fn a_window_of_one_quarter_ends_its_stretch_at_the_next_worn_quarter() {
+        let cfg = WearConfig {
+            window_s: 900.0,
+            ..WearConfig::default()
+        };
+        let plan = WearPlan::new(&cfg, 0.5, 0.0);
+        let mut w = WearCheck::new(&plan);
+        let mut out = Vec::new();
+        // Still for 30 min, then a 200 mg sway on x and y every minute.
+        for k in 1..=7200u32 {
+            let t = 0.5 * f64::from(k);
+            let g = if t > 1800.0 && (t % 60.0) < 2.0 {
+                [0.2, 0.2, 1.0]
+            } else {
+                [0.0, 0.0, 1.0]
+            };
+            if let Some(s) = w.observe(&plan, t, g, 0.0) {
+                out.push((t, s));
+            }
+        }
+        assert_eq!(out, vec![(2700.0, (0.0, 1800.0))]);
     }
 
     #[test]

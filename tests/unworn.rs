@@ -36,9 +36,14 @@ fn three_hours_on_the_table_are_one_unworn_stretch_in_any_chunking() {
     let site = &summary.sites[0].stream;
     assert_eq!(site.n_unworn, 1);
     assert!((site.unworn_s - (u.end_s - u.start_s)).abs() < 1e-6);
-    // The leg movements around it are found; none inside.
+    // The leg movements around it are found; none inside, once the sensor has settled on
+    // the table.
     assert!(sink.events.iter().any(|e| e.onset_s < 3600.0));
     assert!(sink.events.iter().any(|e| e.onset_s > 14_400.0));
+    let inside: Vec<_> = (sink.events.iter())
+        .filter(|e| e.onset_s > 3630.0 && e.onset_s < 14_400.0)
+        .collect();
+    assert!(inside.is_empty(), "{inside:?}");
     for chunk in [1, 7, 1000] {
         let (other, s) = run(&samples, chunk);
         assert_eq!(other.unworn, sink.unworn, "chunks of {chunk}");
