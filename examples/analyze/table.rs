@@ -4,8 +4,8 @@ use sleeptwitch::analysis::{InputReport, NightReport};
 use sleeptwitch::io::{iso8601_utc, RecordingInfo, TimeBase, UnitsFrom};
 use sleeptwitch::Kind;
 
-/// Gaps listed one by one; past this only their count is given.
-const GAPS_LISTED: usize = 10;
+/// Gaps and unworn stretches listed one by one; past this only their count is given.
+const LISTED: usize = 10;
 
 /// The table of one night; `header` is its first line (the file, or the night's files).
 pub(crate) fn night(header: &str, r: &NightReport, seconds: Option<f64>, bytes: u64) -> String {
@@ -32,6 +32,18 @@ pub(crate) fn night(header: &str, r: &NightReport, seconds: Option<f64>, bytes: 
 
 fn push_row(s: &mut String, name: &str, value: String) {
     s.push_str(&format!("  {name:<12} {value}\n"));
+}
+
+/// Rows without a name under the row before, one per item up to [`LISTED`], then the count
+/// of the rest.
+fn push_listed(row: &mut impl FnMut(&str, String), items: impl ExactSizeIterator<Item = String>) {
+    let n = items.len();
+    for item in items.take(LISTED) {
+        row("", item);
+    }
+    if n > LISTED {
+        row("", format!("… and {} more", n - LISTED));
+    }
 }
 
 /// A time on the input's clock, as people read it.
@@ -111,19 +123,16 @@ fn recording(s: &mut String, info: &RecordingInfo, warnings: &[String]) {
                 duration(info.gap_time_s())
             ),
         );
-        for g in info.gaps.iter().take(GAPS_LISTED) {
-            row(
-                "",
+        push_listed(
+            &mut row,
+            info.gaps.iter().map(|g| {
                 format!(
                     "after {}: {}",
                     when(g.start_s, info.time_base),
                     duration(g.duration_s)
-                ),
-            );
-        }
-        if info.gaps.len() > GAPS_LISTED {
-            row("", format!("… and {} more", info.gaps.len() - GAPS_LISTED));
-        }
+                )
+            }),
+        );
     }
     row(
         "mean |a|",
@@ -170,20 +179,16 @@ fn unworn(s: &mut String, input: &InputReport) {
             duration(input.unworn_asleep_s),
         ),
     );
-    for u in input.unworn.iter().take(GAPS_LISTED) {
-        push_row(
-            s,
-            "",
+    push_listed(
+        &mut |name, value| push_row(s, name, value),
+        input.unworn.iter().map(|u| {
             format!(
                 "from {} for {}",
                 when(u.start_s, base),
                 duration(u.end_s - u.start_s)
-            ),
-        );
-    }
-    if n > GAPS_LISTED {
-        push_row(s, "", format!("… and {} more", n - GAPS_LISTED));
-    }
+            )
+        }),
+    );
 }
 
 fn detection(s: &mut String, r: &NightReport) {
