@@ -213,9 +213,12 @@ fn run(args: &Args) -> Result<(), Error> {
             .ok_or_else(|| {
                 Error::new(ErrorKind::Other("the detector reported no sensor".into()))
             })?;
-        let mut report = InputReport::new(&input, reader.info(), &stream);
-        report.unworn = std::mem::take(&mut sink.unworn);
-        let inputs = vec![report];
+        let inputs = vec![InputReport::new(
+            &input,
+            reader.info(),
+            &stream,
+            &sink.unworn,
+        )];
         let report = NightReport::new("stdin".into(), inputs, &config, summary);
         std::fs::write(path, report.to_json()? + "\n").map_err(|e| Error::write(e, path))?;
     }

@@ -3,8 +3,8 @@
 use numpy::{PyReadonlyArray1, PyReadonlyArray2};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
-use pyo3::types::PyDict;
-use sleeptwitch::{Event, Site};
+use pyo3::types::{PyDict, PyList};
+use sleeptwitch::{Event, Gap, Sink, Site, Unworn};
 
 use crate::arrays::{event_columns, Columns};
 use crate::config::ConfigArg;
@@ -18,6 +18,62 @@ use crate::error::{config_to_py, to_py};
 pub(crate) struct PyDetector {
     inner: sleeptwitch::Detector,
     n_sites: usize,
+    /// What the detector told besides events, in the order told, until taken.
+    notices: Vec<Notice>,
+}
+
+/// A gap, a sleep onset or an unworn stretch, as the detector reports them to a sink.
+#[derive(Clone, Copy, Debug)]
+enum Notice {
+    Gap(Gap),
+    SleepOnset(f64),
+    Unworn(Unworn),
+}
+
+impl Notice {
+    /// The notice as a dict: `kind` (`gap`, `sleep_onset` or `unworn`) and its times.
+    fn to_dict<'py>(self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let d = PyDict::new(py);
+        match self {
+            Notice::Gap(g) => {
+                d.set_item("kind", "gap")?;
+                d.set_item("start_s", g.start_s)?;
+                d.set_item("duration_s", g.duration_s)?;
+            }
+            Notice::SleepOnset(t_s) => {
+                d.set_item("kind", "sleep_onset")?;
+                d.set_item("t_s", t_s)?;
+            }
+            Notice::Unworn(u) => {
+                d.set_item("kind", "unworn")?;
+                d.set_item("site", u.site.as_str())?;
+                d.set_item("start_s", u.start_s)?;
+                d.set_item("end_s", u.end_s)?;
+            }
+        }
+        Ok(d)
+    }
+}
+
+/// Keeps a push's events, and adds the notices to the detector's.
+struct Told<'a> {
+    events: Vec<Event>,
+    notices: &'a mut Vec<Notice>,
+}
+
+impl Sink for Told<'_> {
+    fn event(&mut self, event: Event) {
+        self.events.push(event);
+    }
+    fn gap(&mut self, gap: Gap) {
+        self.notices.push(Notice::Gap(gap));
+    }
+    fn sleep_onset(&mut self, t_s: f64) {
+        self.notices.push(Notice::SleepOnset(t_s));
+    }
+    fn unworn(&mut self, stretch: Unworn) {
+        self.notices.push(Notice::Unworn(stretch));
+    }
 }
 
 #[pymethods]
@@ -37,6 +93,7 @@ impl PyDetector {
         Ok(PyDetector {
             inner,
             n_sites: sites.len(),
+            notices: Vec::new(),
         })
     }
 
@@ -57,10 +114,14 @@ impl PyDetector {
         }
         let cols = Columns::new(&t_s, &acc_g)?;
         let inner = &mut self.inner;
+        let notices = &mut self.notices;
         let (events, result) = py.detach(|| {
-            let mut events: Vec<Event> = Vec::new();
-            let r = cols.for_each_chunk(|chunk| inner.push_site(site_idx, chunk, &mut events));
-            (events, r)
+            let mut told = Told {
+                events: Vec::new(),
+                notices,
+            };
+            let r = cols.for_each_chunk(|chunk| inner.push_site(site_idx, chunk, &mut told));
+            (told.events, r)
         });
         let columns = event_columns(py, &events)?;
         if let Err(e) = result {
@@ -77,10 +138,14 @@ impl PyDetector {
     /// and resets the detector for a new night.
     fn finish<'py>(&mut self, py: Python<'py>) -> PyResult<(Bound<'py, PyDict>, String)> {
         let inner = &mut self.inner;
+        let notices = &mut self.notices;
         let (events, result) = py.detach(|| {
-            let mut events: Vec<Event> = Vec::new();
-            let r = inner.finish(&mut events);
-            (events, r)
+            let mut told = Told {
+                events: Vec::new(),
+                notices,
+            };
+            let r = inner.finish(&mut told);
+            (told.events, r)
         });
         let summary = result.map_err(|e| to_py(py, &e))?;
         let json = serde_json::to_string(&summary)
@@ -88,9 +153,19 @@ impl PyDetector {
         Ok((event_columns(py, &events)?, json))
     }
 
-    /// Forgets the night: the next sample starts a new one.
+    /// The gaps, sleep onsets and unworn stretches told since the last call, in the order
+    /// told, as dicts; they are then forgotten.
+    fn take_notices<'py>(&mut self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+        let dicts = (self.notices.drain(..))
+            .map(|n| n.to_dict(py))
+            .collect::<PyResult<Vec<_>>>()?;
+        PyList::new(py, dicts)
+    }
+
+    /// Forgets the night, and any notice not taken: the next sample starts a new one.
     fn reset(&mut self) {
         self.inner.reset();
+        self.notices.clear();
     }
 
     /// Upper bound on the time from an event's offset to its delivery, in seconds.

@@ -354,7 +354,7 @@ fn run_columns(
     let reports: Vec<InputReport> = summary
         .sites
         .iter()
-        .map(|s| InputReport::new(&input, &info, &s.stream))
+        .map(|s| InputReport::new(&input, &info, &s.stream, &sink.unworn))
         .collect();
     let report = NightReport::new(name, reports, config, summary);
     PyNight::new(sink.events, report)

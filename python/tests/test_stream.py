@@ -171,3 +171,76 @@ def test_constructor_errors():
     # A rate the config cannot serve: a 2 Hz gravity corner needs more than 4 Hz.
     with pytest.raises(sleeptwitch.ConfigError):
         Detector(sample_rate_hz=1.0)
+
+
+def _with_gap_and_table(night: Tuple[np.ndarray, np.ndarray]) -> Tuple[np.ndarray, np.ndarray]:
+    """The night with no samples from 1200 s to 1260 s, then 2.5 h on a table."""
+    t, acc = night
+    keep = (t < 1200.0) | (t >= 1260.0)
+    n_table = int(2.5 * 3600 * RATE_HZ)
+    t_table = t[-1] + np.arange(1, n_table + 1) / RATE_HZ
+    rng = np.random.default_rng(3)
+    acc_table = np.array([0.0, 0.0, 1.0]) + rng.normal(0.0, 0.001, (n_table, 3))
+    return np.concatenate([t[keep], t_table]), np.concatenate([acc[keep], acc_table])
+
+
+@pytest.mark.parametrize("label", ["whole", "4096", "random with empty chunks"])
+def test_notices_tell_the_gap_the_sleep_onset_and_the_table(night, label):
+    t, acc = _with_gap_and_table(night)
+    det = Detector(sample_rate_hz=RATE_HZ)
+    notices = []
+    for a, b in CHUNKINGS[label](len(t)):
+        det.push(t[a:b], acc[a:b])
+        notices.extend(det.take_notices())
+    _, summary = det.finish()
+    notices.extend(det.take_notices())
+    assert det.take_notices() == [], "taken notices are forgotten"
+    by_kind = {k: [n for n in notices if n["kind"] == k] for k in ("gap", "sleep_onset", "unworn")}
+    assert len(notices) == sum(len(v) for v in by_kind.values())
+    # The gap: from the last sample before 1200 s to the first at 1260 s.
+    (gap,) = by_kind["gap"]
+    last_before = t[t < 1200.0][-1]
+    assert gap["start_s"] == pytest.approx(last_before)
+    assert gap["start_s"] + gap["duration_s"] == pytest.approx(1260.0, abs=1.0 / RATE_HZ)
+    # The night's sleep onset, as the summary has it.
+    assert by_kind["sleep_onset"], "the simulated night falls asleep"
+    assert by_kind["sleep_onset"][0]["t_s"] == summary["metrics"]["sleep_onset_s"]
+    # The table: one unworn stretch on the ankle, within a quarter of an hour of its ends,
+    # as the summary counts it.
+    (table,) = by_kind["unworn"]
+    night_end = night[0][-1]
+    assert table["site"] == "ankle"
+    assert night_end - 1.0 <= table["start_s"] <= night_end + 900.0
+    assert table["end_s"] >= t[-1] - 900.0
+    assert summary["sites"][0]["n_unworn"] == 1
+    assert summary["sites"][0]["unworn_s"] == pytest.approx(table["end_s"] - table["start_s"])
+
+
+def test_reset_forgets_notices_not_taken(night):
+    t, acc = _with_gap_and_table(night)
+    told = Detector(sample_rate_hz=RATE_HZ)
+    told.push(t[:70_000], acc[:70_000])
+    assert [n["kind"] for n in told.take_notices()].count("gap") == 1
+    det = Detector(sample_rate_hz=RATE_HZ)
+    det.push(t[:70_000], acc[:70_000])
+    det.reset()
+    assert det.take_notices() == []
+
+
+def test_analyze_arrays_lists_the_unworn_stretch_the_stream_tells(night):
+    t, acc = _with_gap_and_table(night)
+    det = Detector(sample_rate_hz=RATE_HZ)
+    det.push(t, acc)
+    det.finish()
+    told = [n for n in det.take_notices() if n["kind"] == "unworn"]
+    report = sleeptwitch.analyze_arrays(t, acc, sample_rate_hz=RATE_HZ).summary
+    (inp,) = report["inputs"]
+    assert [{"kind": "unworn", **u} for u in inp["unworn"]] == told
+    # Its part inside the sleep bouts, as analyze computes it.
+    asleep = sum(
+        max(0.0, min(u["end_s"], b["end_s"]) - max(u["start_s"], b["start_s"]))
+        for u in inp["unworn"]
+        for b in report["sleep_bouts"]
+    )
+    assert asleep > 0.0, "the table follows the night's sleep"
+    assert inp["unworn_asleep_s"] == pytest.approx(asleep)

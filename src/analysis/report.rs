@@ -141,8 +141,15 @@ pub struct InputReport {
 }
 
 impl InputReport {
-    /// The report of `input` from its reader's info and its part of the detector's summary.
-    pub fn new(input: &Input, info: &RecordingInfo, stream: &SiteSummary) -> Self {
+    /// The report of `input` from its reader's info, its part of the detector's summary and
+    /// the unworn stretches the detector reported (every sensor's: those of `input.site` are
+    /// kept). The part of them inside sleep is filled in by [`NightReport::new`].
+    pub fn new(
+        input: &Input,
+        info: &RecordingInfo,
+        stream: &SiteSummary,
+        unworn: &[crate::Unworn],
+    ) -> Self {
         let start_utc = match (info.time_base, info.start_s) {
             (TimeBase::Unix | TimeBase::Iso8601, Some(t)) => Some(iso8601_utc(t)),
             _ => None,
@@ -171,7 +178,10 @@ impl InputReport {
             warnings,
             calibration: stream.calibration,
             n_movements: stream.n_movements,
-            unworn: Vec::new(),
+            unworn: (unworn.iter())
+                .filter(|u| u.site == input.site)
+                .copied()
+                .collect(),
             unworn_s: stream.unworn_s,
             unworn_asleep_s: 0.0,
         }
@@ -484,7 +494,7 @@ mod tests {
         };
         let stream = SiteSummary::default();
         let bare = Input::parse("night.cwa");
-        let report = InputReport::new(&bare, &info, &stream);
+        let report = InputReport::new(&bare, &info, &stream, &[]);
         assert_eq!(
             report.warnings,
             [
@@ -496,13 +506,15 @@ mod tests {
         // The site used is not changed.
         assert_eq!(report.site, Site::Ankle);
         let given = Input::parse("left_ankle:night.cwa");
-        let report = InputReport::new(&given, &info, &stream);
+        let report = InputReport::new(&given, &info, &stream, &[]);
         assert!(
             report.warnings[0].contains("as left_ankle (given)"),
             "{report:?}"
         );
         let wrist = Input::parse("wrist:night.cwa");
-        assert!(InputReport::new(&wrist, &info, &stream).warnings.is_empty());
+        assert!(InputReport::new(&wrist, &info, &stream, &[])
+            .warnings
+            .is_empty());
     }
 
     #[test]

@@ -139,12 +139,7 @@ pub fn analyze_night_with(
         .zip(&sources)
         .zip(&summary.sites)
         .map(|((input, source), site)| {
-            let mut report = InputReport::new(input, source.info(), &site.stream);
-            report.unworn = (relay.unworn.iter())
-                .filter(|u| u.site == site.site)
-                .copied()
-                .collect();
-            report
+            InputReport::new(input, source.info(), &site.stream, &relay.unworn)
         })
         .collect();
     Ok(NightReport::new(

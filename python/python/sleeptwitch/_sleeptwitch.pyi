@@ -58,6 +58,8 @@ class _Detector:
         """Pushes ``t_s`` (n,) seconds and ``acc_g`` (n, 3) g; returns the events made final."""
     def finish(self) -> Tuple[Dict[str, Any], str]:
         """Returns the pending events and the summary as JSON text; resets."""
+    def take_notices(self) -> List[Dict[str, Any]]:
+        """The gaps, sleep onsets and unworn stretches told since the last call."""
     def reset(self) -> None: ...
     @property
     def latency_s(self) -> float: ...

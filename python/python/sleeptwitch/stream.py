@@ -86,8 +86,21 @@ class Detector:
         result: Dict[str, Any] = json.loads(summary)
         return Events._from_columns(columns), result
 
+    def take_notices(self) -> List[Dict[str, Any]]:
+        """What the detector told besides events since the last call, in the order told.
+
+        Each notice is a dict with a ``kind``: ``"gap"`` (``start_s``, ``duration_s``: no
+        samples for longer than the gap rule allows), ``"sleep_onset"`` (``t_s``) or
+        ``"unworn"`` (``site``, ``start_s``, ``end_s``: the sensor lay as still as one off
+        the body; told once no later window can extend it). Times are in seconds on the
+        input's clock. For a live stream: a gap or an unworn stretch is worth showing as it
+        comes. Notices of :meth:`push` and :meth:`finish` wait here until taken; the
+        night's summary holds the gaps and unworn time too.
+        """
+        return list(self._native.take_notices())
+
     def reset(self) -> None:
-        """Forgets the night: the next sample starts a new one."""
+        """Forgets the night and any notice not taken: the next sample starts a new one."""
         self._native.reset()
 
     @property
