@@ -75,6 +75,12 @@ struct Args {
     /// stretches that looked unworn.
     #[arg(long)]
     notices: bool,
+
+    /// Runs of one sample repeated for seconds: `drop` leaves them out as an ActiGraph's
+    /// idle-sleep fill (reported as gaps), `keep` reads them as samples. By default an
+    /// ActiLife export drops them and other input keeps them, as in `analyze`.
+    #[arg(long, value_name = "WHAT", value_parser = ["drop", "keep"])]
+    idle_fill: Option<String>,
 }
 
 fn main() -> ExitCode {
@@ -171,8 +177,13 @@ fn run(args: &Args) -> Result<(), Error> {
         .threads(1)
         .file_name("<stdin>");
     let reader = builder.from_reader(std::io::stdin().lock())?;
-    // An ActiLife export's idle-sleep fill is left out as gaps, as `analyze` does.
-    let mut reader: Box<dyn Source> = if idle_fill_by_default(reader.info()) {
+    // An ActiLife export's idle-sleep fill is left out as gaps unless asked otherwise, as
+    // `analyze` does.
+    let drop_fill = match args.idle_fill.as_deref() {
+        Some(what) => what == "drop",
+        None => idle_fill_by_default(reader.info()),
+    };
+    let mut reader: Box<dyn Source> = if drop_fill {
         Box::new(IdleFill::new(reader))
     } else {
         Box::new(reader)

@@ -749,9 +749,34 @@ fn an_actilife_export_with_its_idle_time_filled_reads_as_the_recording_with_gaps
     assert!(o.status.success(), "{}", text(&o.stderr));
     assert_eq!(text(&o.stdout), std::fs::read_to_string(&got_ev).unwrap());
     // Kept, the fill is samples: no gaps.
-    let o = run("analyze", &[s(&path), "--idle-fill", "keep"]);
+    let kept_ev = dir.join("kept.events.csv");
+    let o = run(
+        "analyze",
+        &[s(&path), "--idle-fill", "keep", "--events", s(&kept_ev)],
+    );
     assert!(o.status.success(), "{}", text(&o.stderr));
     assert!(text(&o.stdout).contains("  gaps         none"));
+    // `stream` keeps it when asked, with analyze's events, and tells no gap.
+    let stream = |what: &str| {
+        let o = Command::new(example("stream"))
+            .args(["--notices", "--idle-fill", what])
+            .stdin(std::fs::File::open(&path).unwrap())
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", text(&o.stderr));
+        (
+            text(&o.stdout),
+            text(&o.stderr).matches("notice: gap:").count(),
+        )
+    };
+    assert_eq!(
+        stream("keep"),
+        (std::fs::read_to_string(&kept_ev).unwrap(), 0)
+    );
+    assert_eq!(
+        stream("drop"),
+        (std::fs::read_to_string(&got_ev).unwrap(), 6)
+    );
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
