@@ -9,7 +9,9 @@ use numpy::{IntoPyArray, PyReadonlyArray1, PyReadonlyArray2};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
-use sleeptwitch::io::{Format, HeadInterval, RateInfo, RecordingInfo, TimeBase, UnitsFrom};
+use sleeptwitch::io::{
+    Format, HeadInterval, RateInfo, RecordingInfo, TimeBase, UnitsFrom, UNIX_FROM_S,
+};
 use sleeptwitch::{Error, Event, Gap, Sample};
 
 /// Samples converted and pushed at a time.
@@ -83,9 +85,6 @@ impl<'a> Columns<'a> {
         Ok(())
     }
 }
-
-/// Times from this one on are Unix seconds (2000-01-01), as the CSV reader reads them.
-const UNIX_FROM_S: f64 = 946_684_800.0;
 
 /// What a reader would learn about samples handed over in arrays, gathered chunk by chunk.
 ///

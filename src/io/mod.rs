@@ -21,7 +21,7 @@ mod zip;
 pub use check::HeadInterval;
 pub(crate) use check::{median, median_interval_s, SampleCheck};
 pub use check::{MAX_ABS_G, MIN_RATE_HZ};
-pub use csv::{iso8601_utc, CsvReader, CsvReaderBuilder};
+pub use csv::{iso8601_utc, CsvReader, CsvReaderBuilder, UNIX_FROM_S};
 pub use cwa::CwaReader;
 pub use device::open_device;
 pub use events::{read_events, write_events, EventReader, EventWriter, EVENT_COLUMNS};

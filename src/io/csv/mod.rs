@@ -10,6 +10,7 @@ mod parse;
 mod start;
 mod time;
 
+pub use start::UNIX_FROM_S;
 pub use time::iso8601_utc;
 
 use std::collections::VecDeque;

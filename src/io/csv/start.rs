@@ -25,8 +25,9 @@ const UNITS_WINDOW_S: f64 = 10.0;
 /// Median |a| below this is g, above it m/s²: the geometric mean of 1 and 9.80665.
 const UNITS_BOUNDARY: f64 = 3.131_557;
 
-/// Times from this on (2000-01-01 00:00:00 UTC) are taken as Unix seconds, in seconds.
-const UNIX_FROM_S: f64 = 946_684_800.0;
+/// Times from this on (2000-01-01 00:00:00 UTC) are taken as Unix seconds, in seconds: a
+/// recording's clock before it is relative (seconds since its start).
+pub const UNIX_FROM_S: f64 = 946_684_800.0;
 
 /// 2100-01-01 in Unix seconds: the end of the range in which a huge number is taken for a
 /// Unix time counted in a smaller unit.
