@@ -312,6 +312,110 @@ fn a_folder_with_a_corrupt_file_reports_it_and_writes_the_others() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+/// The cohort table's rows by night name.
+fn cohort_rows(path: &Path) -> BTreeMap<String, BTreeMap<String, String>> {
+    let mut r = csv::Reader::from_path(path).unwrap();
+    let header: Vec<String> = r.headers().unwrap().iter().map(String::from).collect();
+    r.records()
+        .map(|rec| {
+            let row: BTreeMap<String, String> = header
+                .iter()
+                .cloned()
+                .zip(rec.unwrap().iter().map(String::from))
+                .collect();
+            (row["name"].clone(), row)
+        })
+        .collect()
+}
+
+#[test]
+fn resume_takes_the_nights_a_former_run_finished_and_redoes_the_rest() {
+    let dir = temp("resume");
+    let data = dir.join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    let night = testdata("night_ankle_100hz_10min.csv.gz");
+    std::fs::copy(&night, data.join("a.csv.gz")).unwrap();
+    std::fs::copy(
+        testdata("devices/ax3_right_wrist_100hz_3min.cwa"),
+        data.join("b.cwa"),
+    )
+    .unwrap();
+    std::fs::copy(testdata("bad/nan.csv"), data.join("c.csv")).unwrap();
+    let out = dir.join("out");
+    let o = run("analyze", &["--quiet", "--out-dir", s(&out), s(&data)]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o.stderr));
+    let first = cohort_rows(&out.join("summary.csv"));
+    assert_eq!(first["c"]["status"], "error");
+    let b_summary = std::fs::read(out.join("b.summary.json")).unwrap();
+    let listed = |d: &Path| -> Vec<String> {
+        let mut v: Vec<String> = std::fs::read_dir(d)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        v
+    };
+    // Every output whole under its name; nothing of the failed night, nothing half-written.
+    assert_eq!(
+        listed(&out),
+        [
+            "a.events.csv",
+            "a.summary.json",
+            "a.svg",
+            "b.events.csv",
+            "b.summary.json",
+            "b.svg",
+            "summary.csv"
+        ]
+    );
+
+    // Now a's recording reads as corrupt (it would fail if read again), b's summary is gone
+    // (as if the run had stopped before writing it) and c's recording is fixed.
+    std::fs::copy(testdata("bad/nan.csv"), data.join("a.csv.gz")).unwrap();
+    std::fs::remove_file(out.join("b.summary.json")).unwrap();
+    std::fs::copy(&night, data.join("c.csv")).unwrap();
+    let o = run(
+        "analyze",
+        &["--quiet", "--resume", "--out-dir", s(&out), s(&data)],
+    );
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert!(
+        text(&o.stderr).contains("resumed: 1 of 3 nights taken from"),
+        "{}",
+        text(&o.stderr)
+    );
+    let second = cohort_rows(&out.join("summary.csv"));
+    assert_eq!(second["a"], first["a"], "a is taken as it was");
+    assert_eq!(second["b"], first["b"], "b is done again, the same");
+    assert_eq!(std::fs::read(out.join("b.summary.json")).unwrap(), b_summary);
+    assert_eq!(second["c"]["status"], "ok");
+    assert_eq!(second["c"]["n_events"], first["a"]["n_events"]);
+    // Tables on stdout for all three, a's from its summary.
+    assert_eq!(text(&o.stdout).matches("  samples ").count(), 3);
+
+    // Under another config nothing is taken: a is read again, and fails.
+    let o = run(
+        "analyze",
+        &[
+            "--quiet",
+            "--resume",
+            "--on-factor",
+            "4",
+            "--out-dir",
+            s(&out),
+            s(&data),
+        ],
+    );
+    assert_eq!(o.status.code(), Some(1));
+    let err = text(&o.stderr);
+    assert!(err.contains("resumed: 0 of 3 nights"), "{err}");
+    assert!(err.contains("a.csv.gz:15: "), "{err}");
+    // --resume needs an output folder.
+    let o = run("analyze", &["--resume", s(&night)]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o.stderr));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 #[test]
 fn a_bilateral_pair_and_a_wrist_are_one_night() {
     let dir = temp("bilateral");

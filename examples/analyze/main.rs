@@ -30,7 +30,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rayon::prelude::*;
 use sleeptwitch::analysis::{
     analyze_night_with, check_output_path, find_nights, group_nights, unique_names, write_cohort,
-    CohortRow, Input, NightInputs, NightReport, Options,
+    CohortRow, Input, NightInputs, NightReport, Options, Software,
 };
 use sleeptwitch::config::SegmentConfig;
 use sleeptwitch::io::{EventWriter, OpenOptions};
@@ -48,6 +48,8 @@ struct Done {
     write_errors: Vec<Error>,
     seconds: f64,
     bytes: u64,
+    /// Taken from the summary JSON a former run left in the output folder (`--resume`).
+    resumed: bool,
 }
 
 /// Where a night's outputs go.
@@ -238,7 +240,17 @@ fn run(args: &Args) -> Result<bool, Usage> {
 
     let bar = progress(nights.len(), args.quiet);
     let work = |n: NightInputs| -> Done {
-        let done = analyze(n, &config, &options, &outputs);
+        let done = match args.resume.then(|| finished(&n, &config, &outputs(&n))) {
+            Some(Some(report)) => Done {
+                night: n,
+                result: Ok(report),
+                write_errors: Vec::new(),
+                seconds: 0.0,
+                bytes: 0,
+                resumed: true,
+            },
+            _ => analyze(n, &config, &options, &outputs),
+        };
         bar.inc(1);
         done
     };
@@ -254,8 +266,37 @@ fn run(args: &Args) -> Result<bool, Usage> {
         }
     };
     bar.finish_and_clear();
+    if let (true, Some(dir)) = (args.resume, &args.out_dir) {
+        let n = done.iter().filter(|d| d.resumed).count();
+        eprintln!(
+            "resumed: {n} of {} nights taken from {} as a former run finished them",
+            done.len(),
+            dir.display()
+        );
+    }
 
     report(args, &done)
+}
+
+/// The night's report, when a former run with this config and version finished its outputs:
+/// the summary JSON (written last) reads back, names the same recordings at the same sites,
+/// and the events and the picture are there.
+fn finished(night: &NightInputs, config: &Config, out: &Outputs) -> Option<NightReport> {
+    let path = out.summary.as_ref()?;
+    let report: NightReport = serde_json::from_slice(&std::fs::read(path).ok()?).ok()?;
+    let same_inputs = report.inputs.len() == night.inputs.len()
+        && (report.inputs.iter().zip(&night.inputs))
+            .all(|(r, i)| r.path == i.path.display().to_string() && r.site == i.site);
+    let complete = [&out.events, &out.plot]
+        .into_iter()
+        .flatten()
+        .all(|p| p.is_file());
+    (same_inputs
+        && complete
+        && report.config == *config
+        && report.software == Software::default()
+        && report.name == night.name)
+        .then_some(report)
 }
 
 /// Prints tables or JSON, errors, and writes the cohort table; `Ok(false)` if anything failed.
@@ -424,14 +465,6 @@ fn analyze(
         if let Some(p) = &out.events {
             write_errors.extend(write_events(p, &events).err());
         }
-        if let Some(p) = &out.summary {
-            let text = r.to_json();
-            write_errors.extend(
-                text.and_then(|t| std::fs::write(p, t + "\n").map_err(|e| Error::write(e, p)))
-                    .map_err(|e| e.in_file(p))
-                    .err(),
-            );
-        }
         if let Some(p) = &out.plot {
             let sites = night.inputs.iter().map(|i| i.site);
             let drawn = plot::Night {
@@ -440,9 +473,19 @@ fn analyze(
                 events: &events,
                 traces: sites.zip(traces.into_iter().map(Trace::finish)).collect(),
             };
-            if let Err(msg) = plot::draw(p, &drawn) {
-                write_errors.push(Error::new(ErrorKind::Other(msg)).in_file(p));
-            }
+            let drawn = whole(p, |part| {
+                plot::draw(part, &drawn).map_err(|msg| Error::new(ErrorKind::Other(msg)))
+            });
+            write_errors.extend(drawn.map_err(|e| e.in_file(p)).err());
+        }
+        // Last: a summary in the folder means the night's other outputs are there and whole
+        // (what `--resume` relies on).
+        if let Some(p) = &out.summary {
+            let written = whole(p, |part| {
+                let text = r.to_json()?;
+                std::fs::write(part, text + "\n").map_err(|e| Error::write(e, part))
+            });
+            write_errors.extend(written.err());
         }
     }
     Done {
@@ -451,7 +494,23 @@ fn analyze(
         write_errors,
         seconds: start.elapsed().as_secs_f64(),
         bytes,
+        resumed: false,
     }
+}
+
+/// Writes a file by `write` to `PATH.part` beside `path`, then renames that to `path`, so
+/// that a file at `path` is whole (a run stopped while writing leaves only a `.part`).
+fn whole(path: &Path, write: impl FnOnce(&Path) -> Result<(), Error>) -> Result<(), Error> {
+    let mut part = path.as_os_str().to_owned();
+    part.push(".part");
+    let part = PathBuf::from(part);
+    let written =
+        write(&part).and_then(|()| std::fs::rename(&part, path).map_err(|e| Error::write(e, path)));
+    if written.is_err() {
+        // Nothing half-written is left behind; there may be nothing to remove.
+        let _ = std::fs::remove_file(&part);
+    }
+    written
 }
 
 /// Writes the events CSV (`-` for standard output).
@@ -463,5 +522,5 @@ fn write_events(path: &Path, events: &[Event]) -> Result<(), Error> {
         }
         return w.flush();
     }
-    sleeptwitch::io::write_events(path, events)
+    whole(path, |part| sleeptwitch::io::write_events(part, events))
 }
