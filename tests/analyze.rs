@@ -387,7 +387,10 @@ fn resume_takes_the_nights_a_former_run_finished_and_redoes_the_rest() {
     let second = cohort_rows(&out.join("summary.csv"));
     assert_eq!(second["a"], first["a"], "a is taken as it was");
     assert_eq!(second["b"], first["b"], "b is done again, the same");
-    assert_eq!(std::fs::read(out.join("b.summary.json")).unwrap(), b_summary);
+    assert_eq!(
+        std::fs::read(out.join("b.summary.json")).unwrap(),
+        b_summary
+    );
     assert_eq!(second["c"]["status"], "ok");
     assert_eq!(second["c"]["n_events"], first["a"]["n_events"]);
     // Tables on stdout for all three, a's from its summary.

@@ -30,7 +30,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rayon::prelude::*;
 use sleeptwitch::analysis::{
     analyze_night_with, check_output_path, find_nights, group_nights, unique_names, write_cohort,
-    CohortRow, Input, NightInputs, NightReport, Options, Software,
+    write_whole, CohortRow, Input, NightInputs, NightReport, Options,
 };
 use sleeptwitch::config::SegmentConfig;
 use sleeptwitch::io::{EventWriter, OpenOptions};
@@ -279,23 +279,14 @@ fn run(args: &Args) -> Result<bool, Usage> {
 }
 
 /// The night's report, when a former run with this config and version finished its outputs:
-/// the summary JSON (written last) reads back, names the same recordings at the same sites,
-/// and the events and the picture are there.
+/// its summary JSON (written last) reads back as this night's, and its events and picture
+/// are there.
 fn finished(night: &NightInputs, config: &Config, out: &Outputs) -> Option<NightReport> {
-    let path = out.summary.as_ref()?;
-    let report: NightReport = serde_json::from_slice(&std::fs::read(path).ok()?).ok()?;
-    let same_inputs = report.inputs.len() == night.inputs.len()
-        && (report.inputs.iter().zip(&night.inputs))
-            .all(|(r, i)| r.path == i.path.display().to_string() && r.site == i.site);
-    let complete = [&out.events, &out.plot]
+    let report = NightReport::finished(out.summary.as_ref()?, &night.name, &night.inputs, config)?;
+    [&out.events, &out.plot]
         .into_iter()
         .flatten()
-        .all(|p| p.is_file());
-    (same_inputs
-        && complete
-        && report.config == *config
-        && report.software == Software::default()
-        && report.name == night.name)
+        .all(|p| p.is_file())
         .then_some(report)
 }
 
@@ -473,7 +464,7 @@ fn analyze(
                 events: &events,
                 traces: sites.zip(traces.into_iter().map(Trace::finish)).collect(),
             };
-            let drawn = whole(p, |part| {
+            let drawn = write_whole(p, |part| {
                 plot::draw(part, &drawn).map_err(|msg| Error::new(ErrorKind::Other(msg)))
             });
             write_errors.extend(drawn.map_err(|e| e.in_file(p)).err());
@@ -481,7 +472,7 @@ fn analyze(
         // Last: a summary in the folder means the night's other outputs are there and whole
         // (what `--resume` relies on).
         if let Some(p) = &out.summary {
-            let written = whole(p, |part| {
+            let written = write_whole(p, |part| {
                 let text = r.to_json()?;
                 std::fs::write(part, text + "\n").map_err(|e| Error::write(e, part))
             });
@@ -498,21 +489,6 @@ fn analyze(
     }
 }
 
-/// Writes a file by `write` to `PATH.part` beside `path`, then renames that to `path`, so
-/// that a file at `path` is whole (a run stopped while writing leaves only a `.part`).
-fn whole(path: &Path, write: impl FnOnce(&Path) -> Result<(), Error>) -> Result<(), Error> {
-    let mut part = path.as_os_str().to_owned();
-    part.push(".part");
-    let part = PathBuf::from(part);
-    let written =
-        write(&part).and_then(|()| std::fs::rename(&part, path).map_err(|e| Error::write(e, path)));
-    if written.is_err() {
-        // Nothing half-written is left behind; there may be nothing to remove.
-        let _ = std::fs::remove_file(&part);
-    }
-    written
-}
-
 /// Writes the events CSV (`-` for standard output).
 fn write_events(path: &Path, events: &[Event]) -> Result<(), Error> {
     if path == Path::new("-") {
@@ -522,5 +498,5 @@ fn write_events(path: &Path, events: &[Event]) -> Result<(), Error> {
         }
         return w.flush();
     }
-    whole(path, |part| sleeptwitch::io::write_events(part, events))
+    write_whole(path, |part| sleeptwitch::io::write_events(part, events))
 }

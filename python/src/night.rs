@@ -8,8 +8,8 @@ use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 use sleeptwitch::analysis::{
-    analyze_night_with, night_name, unique_names, write_cohort, CohortRow, Input, InputReport,
-    NightReport, Options,
+    analyze_night_with, night_name, unique_names, write_cohort, write_whole, CohortRow, Input,
+    InputReport, NightReport, Options,
 };
 use sleeptwitch::io::{self, AccelUnit, HeadInterval, OpenOptions};
 use sleeptwitch::{Collect, Config, Detector, Error, ErrorKind, Event, Position, Site};
@@ -41,6 +41,14 @@ impl PyNight {
 /// Writes `NAME.events.csv` and `NAME.summary.json` into `dir`, as the `analyze` example
 /// does with `--out-dir`; each under a temporary name first, then renamed into place, so a
 /// reader, or a second run of the same night, never sees half a file.
+/// Where a night's events and summary go in `dir`.
+fn output_paths(dir: &Path, name: &str) -> (PathBuf, PathBuf) {
+    (
+        dir.join(format!("{name}.events.csv")),
+        dir.join(format!("{name}.summary.json")),
+    )
+}
+
 fn write_outputs(
     dir: &Path,
     name: &str,
@@ -48,21 +56,12 @@ fn write_outputs(
     summary_json: &str,
 ) -> Result<(PathBuf, PathBuf), Error> {
     std::fs::create_dir_all(dir).map_err(|e| Error::write(e, dir))?;
-    let events_path = dir.join(format!("{name}.events.csv"));
-    let summary_path = dir.join(format!("{name}.summary.json"));
-    let tmp = |p: &Path| {
-        let file = p
-            .file_name()
-            .map_or_else(String::new, |f| f.to_string_lossy().into_owned());
-        p.with_file_name(format!(".{file}.{}.tmp", std::process::id()))
-    };
-    let place = |from: &Path, to: &Path| std::fs::rename(from, to).map_err(|e| Error::write(e, to));
-    let t = tmp(&events_path);
-    io::write_events(&t, events)?;
-    place(&t, &events_path)?;
-    let t = tmp(&summary_path);
-    std::fs::write(&t, format!("{summary_json}\n")).map_err(|e| Error::write(e, &t))?;
-    place(&t, &summary_path)?;
+    let (events_path, summary_path) = output_paths(dir, name);
+    write_whole(&events_path, |part| io::write_events(part, events))?;
+    // Last: a summary there means the events are whole (what `resume` relies on).
+    write_whole(&summary_path, |part| {
+        std::fs::write(part, format!("{summary_json}\n")).map_err(|e| Error::write(e, part))
+    })?;
     Ok((events_path, summary_path))
 }
 
@@ -203,7 +202,7 @@ pub(crate) fn night_names(nights: Vec<Vec<(PathBuf, Option<String>)>>) -> PyResu
 /// night that went well). Writes the night's outputs into `out_dir` when given. Never
 /// raises for a bad night.
 #[pyfunction]
-#[pyo3(signature = (paths, sites, name, config=None, out_dir=None, threads=None, units=None, idle_fill=None))]
+#[pyo3(signature = (paths, sites, name, config=None, out_dir=None, threads=None, units=None, idle_fill=None, resume=false))]
 #[allow(clippy::too_many_arguments)] // one per option of a night, as analyze_paths has
 pub(crate) fn cohort_row(
     py: Python<'_>,
@@ -215,10 +214,20 @@ pub(crate) fn cohort_row(
     threads: Option<usize>,
     units: Option<&str>,
     idle_fill: Option<bool>,
+    resume: bool,
 ) -> PyResult<String> {
     let inputs = inputs(paths, sites)?;
     let options = options(units, threads, idle_fill)?;
     let config = ConfigArg::resolve(config, py)?;
+    // A night a former run finished in `out_dir` with this config: its row from its summary.
+    let finished = out_dir.as_ref().filter(|_| resume).and_then(|dir| {
+        let (events_path, summary_path) = output_paths(dir, &name);
+        NightReport::finished(&summary_path, &name, &inputs, &config)
+            .filter(|_| events_path.is_file())
+    });
+    if let Some(report) = finished {
+        return row_json(&CohortRow::ok(&name, &inputs, &report), None, None);
+    }
     let run = || -> Result<NightReport, Error> {
         let mut events: Vec<Event> = Vec::new();
         let mut report =

@@ -128,3 +128,40 @@ def test_a_night_whose_task_failed_is_still_a_row():
     assert row["inputs"] == "left_ankle:/data/n7.left_ankle.csv;ankle:/data/n7.csv"
     assert (row["error_kind"], row["error_file"], row["error_line"]) == ("RuntimeError", None, None)
     assert row["n_events"] is None
+
+
+def test_resume_takes_the_nights_a_former_run_finished_and_redoes_the_rest(
+    sim_nights: List[str], tmp_path: Path
+):
+    import shutil
+
+    data = tmp_path / "data"
+    nights = []
+    for i, src in enumerate(sim_nights[:3]):
+        dst = data / f"n{i}.csv"
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(src, dst)
+        nights.append(str(dst))
+    _corrupt_copy(sim_nights[3], data / "n3.csv", line=40)
+    nights.append(str(data / "n3.csv"))
+    out = tmp_path / "out"
+    first = cohort.run_local(nights, out_dir=out, threads=1)
+    assert first["status"].tolist() == ["ok", "ok", "ok", "error"]
+    files = _outputs(out)
+    # No hidden part-file is left either.
+    assert sorted(p.name for p in out.iterdir()) == sorted(files)
+
+    # n0 now reads as corrupt (it would fail if analysed again), n1's summary is gone, n3
+    # is fixed.
+    _corrupt_copy(sim_nights[0], data / "n0.csv", line=40)
+    (out / "n1.summary.json").unlink()
+    shutil.copy(sim_nights[3], data / "n3.csv")
+    second = cohort.run_local(nights, out_dir=out, threads=1, resume=True)
+    assert second["status"].tolist() == ["ok"] * 4, second["error"].tolist()
+    # The same rows (the first table's columns are of objects, having an error row).
+    same = ["name", "status", "inputs", "n_gaps", "total_sleep_time_h", "n_plms", "plms_index_per_h", "n_events"]
+    assert second.loc[:1, same].values.tolist() == first.loc[:1, same].values.tolist()
+    assert (out / "n1.summary.json").read_bytes() == files["n1.summary.json"]
+    # Without resume, n0 is analysed again and fails.
+    third = cohort.run_local(nights, out_dir=out, threads=1)
+    assert third["status"].tolist() == ["error", "ok", "ok", "ok"]

@@ -26,7 +26,8 @@ pub use input::{
     NightInputs,
 };
 pub use report::{
-    check_output_path, write_cohort, CohortRow, EventCounts, InputReport, NightReport, Software,
+    check_output_path, write_cohort, write_whole, CohortRow, EventCounts, InputReport, NightReport,
+    Software,
 };
 pub use run::{analyze_night, analyze_night_with, detector_rate_hz, Options};
 
@@ -99,6 +100,42 @@ mod tests {
         let row = CohortRow::ok("night", &inputs, &report);
         assert_eq!(row.status, "ok");
         assert_eq!(row.n_events, Some(events.len() as u64));
+
+        // Written whole and read back as this night's, every number to its bits; not as
+        // another night's, another config's, or from a file cut short.
+        let path = dir.join("night.summary.json");
+        let n_files = std::fs::read_dir(&dir).unwrap().count();
+        write_whole(&path, |part| {
+            std::fs::write(part, &json).map_err(|e| crate::Error::write(e, part))
+        })
+        .unwrap();
+        let n_after = std::fs::read_dir(&dir).unwrap().count();
+        assert_eq!(n_after, n_files + 1, "the file, and no part-file");
+        let config = Config::default();
+        let finished = |name: &str, inputs: &[Input], config: &Config| {
+            NightReport::finished(&path, name, inputs, config)
+        };
+        assert_eq!(
+            finished(&report.name, &inputs, &config),
+            Some(report.clone())
+        );
+        assert_eq!(finished("other", &inputs, &config), None);
+        let mut swapped = inputs.clone();
+        swapped.swap(0, 1);
+        assert_eq!(finished(&report.name, &swapped, &config), None);
+        assert_eq!(finished(&report.name, &inputs[..2], &config), None);
+        let mut other = config.clone();
+        other.segment.on_factor += 0.5;
+        assert_eq!(finished(&report.name, &inputs, &other), None);
+        std::fs::write(&path, json.get(..json.len() / 2).unwrap()).unwrap();
+        assert_eq!(finished(&report.name, &inputs, &config), None);
+        // A write that fails leaves nothing.
+        let failed = write_whole(&dir.join("x.json"), |part| {
+            std::fs::write(part, "{").unwrap();
+            Err(crate::Error::new(crate::ErrorKind::Other("no".into())))
+        });
+        assert!(failed.is_err());
+        assert_eq!(std::fs::read_dir(&dir).unwrap().count(), n_after);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

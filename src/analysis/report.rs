@@ -454,6 +454,53 @@ pub fn check_output_path(path: &Path) -> Result<(), Error> {
     ))
 }
 
+/// Writes a file whole or not at all: `write` writes to a hidden name beside `path` (unique
+/// to this process), which is then renamed to `path`. A run stopped while writing leaves no
+/// file at `path`; one that fails removes what it wrote.
+///
+/// # Errors
+/// What `write` returns, or [`ErrorKind::Write`](crate::ErrorKind::Write) naming `path`
+/// when the rename fails.
+pub fn write_whole(
+    path: &Path,
+    write: impl FnOnce(&Path) -> Result<(), Error>,
+) -> Result<(), Error> {
+    let file = path
+        .file_name()
+        .map_or_else(String::new, |f| f.to_string_lossy().into_owned());
+    let part = path.with_file_name(format!(".{file}.{}.part", std::process::id()));
+    let written =
+        write(&part).and_then(|()| std::fs::rename(&part, path).map_err(|e| Error::write(e, path)));
+    if written.is_err() {
+        // Nothing half-written is left behind (there may be nothing to remove).
+        let _ = std::fs::remove_file(&part);
+    }
+    written
+}
+
+impl NightReport {
+    /// The report a former run left at `path` (a summary JSON), when it is this night's as
+    /// this config would make it: it reads back, and names `name`, the same recordings at
+    /// the same sites, `config` and this crate's version. Whether the night's other outputs
+    /// are there is the caller's to check; a recording changed since is not noticed.
+    pub fn finished(
+        path: &Path,
+        name: &str,
+        inputs: &[Input],
+        config: &Config,
+    ) -> Option<NightReport> {
+        let report: NightReport = serde_json::from_slice(&std::fs::read(path).ok()?).ok()?;
+        let same_inputs = report.inputs.len() == inputs.len()
+            && (report.inputs.iter().zip(inputs))
+                .all(|(r, i)| r.path == i.path.display().to_string() && r.site == i.site);
+        (same_inputs
+            && report.name == name
+            && report.config == *config
+            && report.software == Software::default())
+        .then_some(report)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -98,8 +98,10 @@ def cohort_row(
     threads: Optional[int] = None,
     units: Optional[str] = None,
     idle_fill: Optional[bool] = None,
+    resume: bool = False,
 ) -> str:
-    """One night's cohort row as JSON text; writes its outputs into ``out_dir``."""
+    """One night's cohort row as JSON text; writes its outputs into ``out_dir`` (with
+    ``resume``, takes them from there when a former run finished them)."""
 
 def lost_row(paths: List[str], sites: List[Optional[str]], name: str, kind: str, message: str) -> str:
     """The cohort row (JSON text) of a night whose task failed with ``kind``: ``message``."""

@@ -6,7 +6,11 @@ included as rows carrying their error. Workers read the files themselves: only p
 through the scheduler, and only a row of figures comes back. The rows are those of the
 ``analyze`` example's cohort table (``summary.csv``); with ``out_dir``, each night's
 ``NAME.events.csv`` and ``NAME.summary.json`` are written there and the table as
-``summary.csv``, as ``analyze --out-dir`` writes them.
+``summary.csv``, as ``analyze --out-dir`` writes them. Each file is written under a hidden
+name and renamed when whole, the summary last; with ``resume=True`` a night whose summary
+a former run with the same config and version left in ``out_dir`` (its events beside it)
+is taken from there rather than analysed again, as ``analyze --resume`` does: a cohort run
+that was stopped goes on where it was, and nights that failed are tried again.
 
 A worker that dies mid-night (killed, out of memory, its machine lost) costs nothing but
 time: the scheduler hands its nights to the other workers, and each night is still reported
@@ -63,17 +67,19 @@ def night_row(
     threads: Optional[int] = 1,
     units: Optional[str] = None,
     idle_fill: Optional[bool] = None,
+    resume: bool = False,
 ) -> Dict[str, Any]:
     """Analyses one night and returns its row: the task each worker runs.
 
     ``inputs``: ``(path, site or None)`` per file; ``name``: the night's name, which its
     outputs in ``out_dir`` are named by. Never raises for a bad night: the error is the row.
-    The GIL is released while the night is read and analysed.
+    The GIL is released while the night is read and analysed. With ``resume``, a night a
+    former run finished in ``out_dir`` is its row from its summary there.
     """
     paths = [p for p, _ in inputs]
     sites = [s for _, s in inputs]
     row: Dict[str, Any] = json.loads(
-        _native.cohort_row(paths, sites, name, config, out_dir, threads, units, idle_fill)
+        _native.cohort_row(paths, sites, name, config, out_dir, threads, units, idle_fill, resume)
     )
     return row
 
@@ -112,6 +118,7 @@ def run_local(
     threads: Optional[int] = None,
     units: Optional[str] = None,
     idle_fill: Optional[bool] = None,
+    resume: bool = False,
 ) -> "pandas.DataFrame":
     """The table :func:`run` returns (and the files it writes), made in this process, one
     night after another."""
@@ -119,7 +126,9 @@ def run_local(
     cfg = _config_arg(config)
     out = None if out_dir is None else os.path.abspath(os.fspath(out_dir))
     rows = [
-        night_row(i, n, config=cfg, out_dir=out, threads=threads, units=units, idle_fill=idle_fill)
+        night_row(
+            i, n, config=cfg, out_dir=out, threads=threads, units=units, idle_fill=idle_fill, resume=resume
+        )
         for i, n in zip(inputs, names)
     ]
     return _finish(rows, out)
@@ -135,6 +144,7 @@ def run(
     threads: int = 1,
     units: Optional[str] = None,
     idle_fill: Optional[bool] = None,
+    resume: bool = False,
     on_row: Optional[Callable[[Dict[str, Any]], None]] = None,
 ) -> "pandas.DataFrame":
     """Analyses every night on a Dask cluster; returns one row per night, in input order.
@@ -146,7 +156,8 @@ def run(
     nowhere), ``NAME`` being the row's ``name``. ``site``, ``config``, ``units`` and
     ``idle_fill`` as for :func:`~sleeptwitch.analyze`; a config file is read on the workers.
     ``threads``: CSV parsing threads per night (1, so that a worker thread is a core).
-    ``on_row`` is called in this process with each row as it arrives (for progress).
+    ``resume``: take the nights a former run finished in ``out_dir`` from there (see the
+    module's docs). ``on_row`` is called in this process with each row as it arrives (for progress).
 
     Columns: :data:`ROW_COLUMNS`. Files must be readable by the workers at the same paths.
     """
@@ -174,6 +185,7 @@ def run(
                 threads=threads,
                 units=units,
                 idle_fill=idle_fill,
+                resume=resume,
                 key=f"sleeptwitch-night-{idx}-{token}",
                 pure=False,
             )
