@@ -130,11 +130,20 @@ mod tests {
         std::fs::write(&path, json.get(..json.len() / 2).unwrap()).unwrap();
         assert_eq!(finished(&report.name, &inputs, &config), None);
         // A write that fails leaves nothing.
-        let failed = write_whole(&dir.join("x.json"), |part| {
+        let x = dir.join("x.json");
+        let failed = write_whole(&x, |part| {
             std::fs::write(part, "{").unwrap();
-            Err(crate::Error::new(crate::ErrorKind::Other("no".into())))
+            Err(crate::Error::write(
+                std::io::Error::other("disk full"),
+                part,
+            ))
         });
-        assert!(failed.is_err());
+        // Its error names the file asked for, not the hidden one.
+        let failed = failed.unwrap_err();
+        assert_eq!(
+            failed.position().and_then(|p| p.file.as_deref()),
+            Some(x.as_path())
+        );
         assert_eq!(std::fs::read_dir(&dir).unwrap().count(), n_after);
         std::fs::remove_dir_all(&dir).unwrap();
     }

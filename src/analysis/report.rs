@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::calibrate::{CalibrationReport, CalibrationStatus};
 use crate::io::{iso8601_utc, RecordingInfo, TimeBase};
-use crate::{Config, Error, Kind, NightMetrics, Site, SiteSummary, SleepBout, Summary};
+use crate::{Config, Error, Kind, NightMetrics, Position, Site, SiteSummary, SleepBout, Summary};
 
 use super::Input;
 
@@ -459,8 +459,8 @@ pub fn check_output_path(path: &Path) -> Result<(), Error> {
 /// file at `path`; one that fails removes what it wrote.
 ///
 /// # Errors
-/// What `write` returns, or [`ErrorKind::Write`](crate::ErrorKind::Write) naming `path`
-/// when the rename fails.
+/// What `write` returns, or [`ErrorKind::Write`](crate::ErrorKind::Write) when the rename
+/// fails; either names `path`, not the hidden name.
 pub fn write_whole(
     path: &Path,
     write: impl FnOnce(&Path) -> Result<(), Error>,
@@ -469,8 +469,18 @@ pub fn write_whole(
         .file_name()
         .map_or_else(String::new, |f| f.to_string_lossy().into_owned());
     let part = path.with_file_name(format!(".{file}.{}.part", std::process::id()));
-    let written =
-        write(&part).and_then(|()| std::fs::rename(&part, path).map_err(|e| Error::write(e, path)));
+    let written = write(&part)
+        .map_err(|e| match e.position() {
+            Some(at) if at.file.as_deref() == Some(part.as_path()) => {
+                let at = Position {
+                    file: Some(path.to_path_buf()),
+                    ..at.clone()
+                };
+                Error::at(e.into_kind(), at)
+            }
+            _ => e.in_file(path),
+        })
+        .and_then(|()| std::fs::rename(&part, path).map_err(|e| Error::write(e, path)));
     if written.is_err() {
         // Nothing half-written is left behind (there may be nothing to remove).
         let _ = std::fs::remove_file(&part);
