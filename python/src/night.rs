@@ -38,9 +38,6 @@ impl PyNight {
     }
 }
 
-/// Writes `NAME.events.csv` and `NAME.summary.json` into `dir`, as the `analyze` example
-/// does with `--out-dir`; each under a temporary name first, then renamed into place, so a
-/// reader, or a second run of the same night, never sees half a file.
 /// Where a night's events and summary go in `dir`.
 fn output_paths(dir: &Path, name: &str) -> (PathBuf, PathBuf) {
     (
@@ -49,6 +46,10 @@ fn output_paths(dir: &Path, name: &str) -> (PathBuf, PathBuf) {
     )
 }
 
+/// Writes `NAME.events.csv` and `NAME.summary.json` into `dir`, as the `analyze` example
+/// does with `--out-dir`; each whole or not at all ([`write_whole`]), the summary last, so a
+/// reader, or a second run of the same night, never sees half a file, and a summary there
+/// means the night is done.
 fn write_outputs(
     dir: &Path,
     name: &str,
