@@ -413,6 +413,21 @@ fn resume_takes_the_nights_a_former_run_finished_and_redoes_the_rest() {
     let err = text(&o.stderr);
     assert!(err.contains("resumed: 0 of 3 nights"), "{err}");
     assert!(err.contains("a.csv.gz:15: "), "{err}");
+    // Nor when the files are to be read otherwise (the same config, units forced).
+    let o = run(
+        "analyze",
+        &[
+            "--quiet",
+            "--resume",
+            "--units",
+            "g",
+            "--out-dir",
+            s(&out),
+            s(&data),
+        ],
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert!(text(&o.stderr).contains("resumed: 0 of 3 nights"));
     // --resume needs an output folder.
     let o = run("analyze", &["--resume", s(&night)]);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o.stderr));

@@ -84,10 +84,11 @@ pub(crate) struct Args {
     #[arg(long)]
     pub(crate) read_only: bool,
 
-    /// With --out-dir: take the nights whose outputs a run with the same config and version
-    /// finished there from their summary JSON instead of analysing them again, and redo the
-    /// rest (a cohort run that was stopped, or whose failed nights were fixed). A recording
-    /// changed since is not noticed: delete its night's summary to redo it.
+    /// With --out-dir: take the nights whose outputs a run with the same config, --units,
+    /// --idle-fill and version finished there from their summary JSON instead of analysing
+    /// them again, and redo the rest (a cohort run that was stopped, or whose failed nights
+    /// were fixed). A recording changed since is not noticed: delete its night's summary to
+    /// redo it.
     #[arg(long, requires = "out_dir")]
     pub(crate) resume: bool,
 

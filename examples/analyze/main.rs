@@ -240,7 +240,10 @@ fn run(args: &Args) -> Result<bool, Usage> {
 
     let bar = progress(nights.len(), args.quiet);
     let work = |n: NightInputs| -> Done {
-        let done = match args.resume.then(|| finished(&n, &config, &outputs(&n))) {
+        let done = match args
+            .resume
+            .then(|| finished(&n, &config, &options.open, &outputs(&n)))
+        {
             Some(Some(report)) => Done {
                 night: n,
                 result: Ok(report),
@@ -278,11 +281,17 @@ fn run(args: &Args) -> Result<bool, Usage> {
     report(args, &done)
 }
 
-/// The night's report, when a former run with this config and version finished its outputs:
-/// its summary JSON (written last) reads back as this night's, and its events and picture
-/// are there.
-fn finished(night: &NightInputs, config: &Config, out: &Outputs) -> Option<NightReport> {
-    let report = NightReport::finished(out.summary.as_ref()?, &night.name, &night.inputs, config)?;
+/// The night's report, when a former run with this config, these reading options and this
+/// version finished its outputs: its summary JSON (written last) reads back as this night's,
+/// and its events and picture are there.
+fn finished(
+    night: &NightInputs,
+    config: &Config,
+    reading: &OpenOptions,
+    out: &Outputs,
+) -> Option<NightReport> {
+    let summary = out.summary.as_ref()?;
+    let report = NightReport::finished(summary, &night.name, &night.inputs, config, reading)?;
     [&out.events, &out.plot]
         .into_iter()
         .flatten()

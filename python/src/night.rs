@@ -223,7 +223,7 @@ pub(crate) fn cohort_row(
     // A night a former run finished in `out_dir` with this config: its row from its summary.
     let finished = out_dir.as_ref().filter(|_| resume).and_then(|dir| {
         let (events_path, summary_path) = output_paths(dir, &name);
-        NightReport::finished(&summary_path, &name, &inputs, &config)
+        NightReport::finished(&summary_path, &name, &inputs, &config, &options.open)
             .filter(|_| events_path.is_file())
     });
     if let Some(report) = finished {

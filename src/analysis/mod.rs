@@ -27,7 +27,7 @@ pub use input::{
 };
 pub use report::{
     check_output_path, write_cohort, write_whole, CohortRow, EventCounts, InputReport, NightReport,
-    Software,
+    Reading, Software,
 };
 pub use run::{analyze_night, analyze_night_with, detector_rate_hz, Options};
 
@@ -112,8 +112,9 @@ mod tests {
         let n_after = std::fs::read_dir(&dir).unwrap().count();
         assert_eq!(n_after, n_files + 1, "the file, and no part-file");
         let config = Config::default();
+        let asked = crate::io::OpenOptions::default();
         let finished = |name: &str, inputs: &[Input], config: &Config| {
-            NightReport::finished(&path, name, inputs, config)
+            NightReport::finished(&path, name, inputs, config, &asked)
         };
         assert_eq!(
             finished(&report.name, &inputs, &config),
@@ -127,6 +128,12 @@ mod tests {
         let mut other = config.clone();
         other.segment.on_factor += 0.5;
         assert_eq!(finished(&report.name, &inputs, &other), None);
+        let in_ms2 = crate::io::OpenOptions {
+            units: Some(crate::io::AccelUnit::MPerS2),
+            ..crate::io::OpenOptions::default()
+        };
+        let read_so = NightReport::finished(&path, &report.name, &inputs, &config, &in_ms2);
+        assert_eq!(read_so, None, "read in other units");
         std::fs::write(&path, json.get(..json.len() / 2).unwrap()).unwrap();
         assert_eq!(finished(&report.name, &inputs, &config), None);
         // A write that fails leaves nothing.

@@ -5,7 +5,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::calibrate::{CalibrationReport, CalibrationStatus};
-use crate::io::{iso8601_utc, RecordingInfo, TimeBase};
+use crate::io::{iso8601_utc, AccelUnit, OpenOptions, RecordingInfo, TimeBase};
 use crate::{Config, Error, Kind, NightMetrics, Position, Site, SiteSummary, SleepBout, Summary};
 
 use super::Input;
@@ -212,6 +212,30 @@ pub struct NightReport {
     pub latency_s: f64,
     /// The detector's config, every field.
     pub config: Config,
+    /// How the recordings were asked to be read, where that can change what is read.
+    #[serde(default)]
+    pub reading: Reading,
+}
+
+/// The reading options that can change what is read from a file (`analyze`'s `--units` and
+/// `--idle-fill`): `None` where each file decides, as by default.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reading {
+    /// Unit the CSV inputs' accelerations were read in ([`OpenOptions::units`]).
+    pub units: Option<AccelUnit>,
+    /// Whether runs of repeats in CSV inputs were left out as idle-sleep fill
+    /// ([`OpenOptions::idle_fill`]).
+    pub idle_fill: Option<bool>,
+}
+
+impl Reading {
+    /// What `options` ask for.
+    pub fn of(options: &OpenOptions) -> Self {
+        Reading {
+            units: options.units,
+            idle_fill: options.idle_fill,
+        }
+    }
 }
 
 impl NightReport {
@@ -243,6 +267,7 @@ impl NightReport {
             n_events: EventCounts::from_array(summary.n_events),
             latency_s: summary.latency_s,
             config: config.clone(),
+            reading: Reading::default(),
         }
     }
 
@@ -490,14 +515,16 @@ pub fn write_whole(
 
 impl NightReport {
     /// The report a former run left at `path` (a summary JSON), when it is this night's as
-    /// this config would make it: it reads back, and names `name`, the same recordings at
-    /// the same sites, `config` and this crate's version. Whether the night's other outputs
-    /// are there is the caller's to check; a recording changed since is not noticed.
+    /// this config and these reading options would make it: it reads back, and names
+    /// `name`, the same recordings at the same sites, `config`, the [`Reading`] of `options`
+    /// and this crate's version. Whether the night's other outputs are there is the
+    /// caller's to check; a recording changed since is not noticed.
     pub fn finished(
         path: &Path,
         name: &str,
         inputs: &[Input],
         config: &Config,
+        options: &OpenOptions,
     ) -> Option<NightReport> {
         let report: NightReport = serde_json::from_slice(&std::fs::read(path).ok()?).ok()?;
         let same_inputs = report.inputs.len() == inputs.len()
@@ -506,6 +533,7 @@ impl NightReport {
         (same_inputs
             && report.name == name
             && report.config == *config
+            && report.reading == Reading::of(options)
             && report.software == Software::default())
         .then_some(report)
     }

@@ -5,7 +5,7 @@ use std::cell::RefCell;
 use crate::io::{open, OpenOptions, RecordingInfo};
 use crate::{Config, Detector, Error, ErrorKind, Event, Gap, Sample, Sink, Source};
 
-use super::report::{InputReport, NightReport};
+use super::report::{InputReport, NightReport, Reading};
 use super::Input;
 
 /// How a night is read.
@@ -142,12 +142,9 @@ pub fn analyze_night_with(
             InputReport::new(input, source.info(), &site.stream, &relay.unworn)
         })
         .collect();
-    Ok(NightReport::new(
-        super::night_name(inputs),
-        reports,
-        config,
-        summary,
-    ))
+    let mut report = NightReport::new(super::night_name(inputs), reports, config, summary);
+    report.reading = Reading::of(&options.open);
+    Ok(report)
 }
 
 /// Refuses a set of inputs no detector can take.
