@@ -334,7 +334,8 @@ fn resume_takes_the_nights_a_former_run_finished_and_redoes_the_rest() {
     let data = dir.join("data");
     std::fs::create_dir_all(&data).unwrap();
     let night = testdata("night_ankle_100hz_10min.csv.gz");
-    std::fs::copy(&night, data.join("a.csv.gz")).unwrap();
+    let a = data.join("a.csv");
+    std::fs::write(&a, plain_text(&night)).unwrap();
     std::fs::copy(
         testdata("devices/ax3_right_wrist_100hz_3min.cwa"),
         data.join("b.cwa"),
@@ -369,9 +370,14 @@ fn resume_takes_the_nights_a_former_run_finished_and_redoes_the_rest() {
         ]
     );
 
-    // Now a's recording reads as corrupt (it would fail if read again), b's summary is gone
-    // (as if the run had stopped before writing it) and c's recording is fixed.
-    std::fs::copy(testdata("bad/nan.csv"), data.join("a.csv.gz")).unwrap();
+    // Now a's recording reads as corrupt at the same size (it would fail if read again), b's
+    // summary is gone (as if the run had stopped before writing it) and c's recording is
+    // fixed.
+    let good = std::fs::read_to_string(&a).unwrap();
+    let line_15 = good.match_indices('\n').nth(13).unwrap().0 + 1;
+    let corrupt = format!("{}x{}", &good[..line_15], &good[line_15 + 1..]);
+    assert_eq!(corrupt.len(), good.len());
+    std::fs::write(&a, &corrupt).unwrap();
     std::fs::remove_file(out.join("b.summary.json")).unwrap();
     std::fs::copy(&night, data.join("c.csv")).unwrap();
     let o = run(
@@ -396,6 +402,17 @@ fn resume_takes_the_nights_a_former_run_finished_and_redoes_the_rest() {
     // Tables on stdout for all three, a's from its summary.
     assert_eq!(text(&o.stdout).matches("  samples ").count(), 3);
 
+    // A recording whose size changed is read again (and a's now fails); b and c are taken.
+    std::fs::write(&a, corrupt + "\n").unwrap();
+    let o = run(
+        "analyze",
+        &["--quiet", "--resume", "--out-dir", s(&out), s(&data)],
+    );
+    assert_eq!(o.status.code(), Some(1));
+    let err = text(&o.stderr);
+    assert!(err.contains("resumed: 2 of 3 nights"), "{err}");
+    assert!(err.contains("a.csv:15: "), "{err}");
+
     // Under another config nothing is taken: a is read again, and fails.
     let o = run(
         "analyze",
@@ -412,7 +429,7 @@ fn resume_takes_the_nights_a_former_run_finished_and_redoes_the_rest() {
     assert_eq!(o.status.code(), Some(1));
     let err = text(&o.stderr);
     assert!(err.contains("resumed: 0 of 3 nights"), "{err}");
-    assert!(err.contains("a.csv.gz:15: "), "{err}");
+    assert!(err.contains("a.csv:15: "), "{err}");
     // Nor when the files are to be read otherwise (the same config, units forced).
     let o = run(
         "analyze",

@@ -87,8 +87,8 @@ pub(crate) struct Args {
     /// With --out-dir: take the nights whose outputs a run with the same config, --units,
     /// --idle-fill and version finished there from their summary JSON instead of analysing
     /// them again, and redo the rest (a cohort run that was stopped, or whose failed nights
-    /// were fixed). A recording changed since is not noticed: delete its night's summary to
-    /// redo it.
+    /// were fixed). A recording whose size changed is analysed again; one rewritten at the
+    /// same size is not noticed (delete its night's summary to redo it).
     #[arg(long, requires = "out_dir")]
     pub(crate) resume: bool,
 

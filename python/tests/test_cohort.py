@@ -151,9 +151,11 @@ def test_resume_takes_the_nights_a_former_run_finished_and_redoes_the_rest(
     # No hidden part-file is left either.
     assert sorted(p.name for p in out.iterdir()) == sorted(files)
 
-    # n0 now reads as corrupt (it would fail if analysed again), n1's summary is gone, n3
-    # is fixed.
-    _corrupt_copy(sim_nights[0], data / "n0.csv", line=40)
+    # n0 now reads as corrupt at the same size (it would fail if analysed again), n1's
+    # summary is gone, n3 is fixed.
+    lines = (data / "n0.csv").read_text().splitlines(keepends=True)
+    lines[39] = "x" + lines[39][1:]
+    (data / "n0.csv").write_text("".join(lines))
     (out / "n1.summary.json").unlink()
     shutil.copy(sim_nights[3], data / "n3.csv")
     second = cohort.run_local(nights, out_dir=out, threads=1, resume=True)

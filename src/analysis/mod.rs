@@ -120,6 +120,15 @@ mod tests {
             finished(&report.name, &inputs, &config),
             Some(report.clone())
         );
+        let first = &inputs[0].path;
+        let bytes = std::fs::read(first).unwrap();
+        std::fs::write(first, [bytes.as_slice(), b"\n"].concat()).unwrap();
+        assert_eq!(
+            finished(&report.name, &inputs, &config),
+            None,
+            "a file grew"
+        );
+        std::fs::write(first, &bytes).unwrap();
         assert_eq!(finished("other", &inputs, &config), None);
         let mut swapped = inputs.clone();
         swapped.swap(0, 1);

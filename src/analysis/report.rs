@@ -138,6 +138,10 @@ pub struct InputReport {
     /// holds of it.
     #[serde(default)]
     pub unworn_asleep_s: f64,
+    /// The size of the recording's file when it was read, in bytes (none for standard input
+    /// or samples handed over in memory): how `--resume` tells a file changed since.
+    #[serde(default)]
+    pub file_bytes: Option<u64>,
 }
 
 impl InputReport {
@@ -184,8 +188,17 @@ impl InputReport {
                 .collect(),
             unworn_s: stream.unworn_s,
             unworn_asleep_s: 0.0,
+            file_bytes: file_bytes(&input.path),
         }
     }
+}
+
+/// The size of the file at `path`, if it is one.
+fn file_bytes(path: &Path) -> Option<u64> {
+    std::fs::metadata(path)
+        .ok()
+        .filter(std::fs::Metadata::is_file)
+        .map(|m| m.len())
 }
 
 /// Everything known about an analysed night: the summary JSON of `examples/analyze`.
@@ -516,9 +529,10 @@ pub fn write_whole(
 impl NightReport {
     /// The report a former run left at `path` (a summary JSON), when it is this night's as
     /// this config and these reading options would make it: it reads back, and names
-    /// `name`, the same recordings at the same sites, `config`, the [`Reading`] of `options`
-    /// and this crate's version. Whether the night's other outputs are there is the
-    /// caller's to check; a recording changed since is not noticed.
+    /// `name`, the same recordings at the same sites and of the same sizes, `config`, the
+    /// [`Reading`] of `options` and this crate's version. Whether the night's other outputs
+    /// are there is the caller's to check; a recording rewritten since at the same size is
+    /// not noticed.
     pub fn finished(
         path: &Path,
         name: &str,
@@ -528,8 +542,11 @@ impl NightReport {
     ) -> Option<NightReport> {
         let report: NightReport = serde_json::from_slice(&std::fs::read(path).ok()?).ok()?;
         let same_inputs = report.inputs.len() == inputs.len()
-            && (report.inputs.iter().zip(inputs))
-                .all(|(r, i)| r.path == i.path.display().to_string() && r.site == i.site);
+            && (report.inputs.iter().zip(inputs)).all(|(r, i)| {
+                r.path == i.path.display().to_string()
+                    && r.site == i.site
+                    && r.file_bytes == file_bytes(&i.path)
+            });
         (same_inputs
             && report.name == name
             && report.config == *config

@@ -9,8 +9,9 @@ through the scheduler, and only a row of figures comes back. The rows are those 
 ``summary.csv``, as ``analyze --out-dir`` writes them. Each file is written under a hidden
 name and renamed when whole, the summary last; with ``resume=True`` a night whose summary
 a former run with the same config, ``units``, ``idle_fill`` and version left in ``out_dir``
-(its events beside it) is taken from there rather than analysed again, as ``analyze --resume`` does: a cohort run
-that was stopped goes on where it was, and nights that failed are tried again.
+(its events beside it, its recordings of the same sizes) is taken from there rather than
+analysed again, as ``analyze --resume`` does: a cohort run that was stopped goes on where
+it was, and nights that failed are tried again.
 
 A worker that dies mid-night (killed, out of memory, its machine lost) costs nothing but
 time: the scheduler hands its nights to the other workers, and each night is still reported
