@@ -23,9 +23,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
-use sleeptwitch::analysis::{
-    check_output_path, detector_rate_hz, write_whole, InputReport, NightReport,
-};
+use sleeptwitch::analysis::{check_output_path, detector_rate_hz, InputReport, NightReport};
 use sleeptwitch::io::{idle_fill_by_default, AccelUnit, CsvReaderBuilder, EventWriter, IdleFill};
 use sleeptwitch::{Config, Detector, Error, ErrorKind, Event, Gap, Sample, Site, Source, Unworn};
 
@@ -233,9 +231,7 @@ fn run(args: &Args) -> Result<(), Error> {
             &sink.unworn,
         )];
         let report = NightReport::new("stdin".into(), inputs, &config, summary);
-        write_whole(path, |part| {
-            std::fs::write(part, report.to_json()? + "\n").map_err(|e| Error::write(e, part))
-        })?;
+        report.write_json(path)?;
     }
     Ok(())
 }

@@ -380,10 +380,12 @@ fn resume_takes_the_nights_a_former_run_finished_and_redoes_the_rest() {
     std::fs::write(&a, &corrupt).unwrap();
     std::fs::remove_file(out.join("b.summary.json")).unwrap();
     std::fs::copy(&night, data.join("c.csv")).unwrap();
-    let o = run(
-        "analyze",
-        &["--quiet", "--resume", "--out-dir", s(&out), s(&data)],
-    );
+    // analyze --resume into `out`, with these options too.
+    let resume = |extra: &[&str]| {
+        let head = ["--quiet", "--resume", "--out-dir", s(&out)];
+        run("analyze", &[&head[..], extra, &[s(&data)]].concat())
+    };
+    let o = resume(&[]);
     assert!(o.status.success(), "{}", text(&o.stderr));
     assert!(
         text(&o.stderr).contains("resumed: 1 of 3 nights taken from"),
@@ -404,45 +406,20 @@ fn resume_takes_the_nights_a_former_run_finished_and_redoes_the_rest() {
 
     // A recording whose size changed is read again (and a's now fails); b and c are taken.
     std::fs::write(&a, corrupt + "\n").unwrap();
-    let o = run(
-        "analyze",
-        &["--quiet", "--resume", "--out-dir", s(&out), s(&data)],
-    );
+    let o = resume(&[]);
     assert_eq!(o.status.code(), Some(1));
     let err = text(&o.stderr);
     assert!(err.contains("resumed: 2 of 3 nights"), "{err}");
     assert!(err.contains("a.csv:15: "), "{err}");
 
     // Under another config nothing is taken: a is read again, and fails.
-    let o = run(
-        "analyze",
-        &[
-            "--quiet",
-            "--resume",
-            "--on-factor",
-            "4",
-            "--out-dir",
-            s(&out),
-            s(&data),
-        ],
-    );
+    let o = resume(&["--on-factor", "4"]);
     assert_eq!(o.status.code(), Some(1));
     let err = text(&o.stderr);
     assert!(err.contains("resumed: 0 of 3 nights"), "{err}");
     assert!(err.contains("a.csv:15: "), "{err}");
     // Nor when the files are to be read otherwise (the same config, units forced).
-    let o = run(
-        "analyze",
-        &[
-            "--quiet",
-            "--resume",
-            "--units",
-            "g",
-            "--out-dir",
-            s(&out),
-            s(&data),
-        ],
-    );
+    let o = resume(&["--units", "g"]);
     assert_eq!(o.status.code(), Some(1));
     assert!(text(&o.stderr).contains("resumed: 0 of 3 nights"));
     // --resume needs an output folder.

@@ -240,11 +240,11 @@ fn run(args: &Args) -> Result<bool, Usage> {
 
     let bar = progress(nights.len(), args.quiet);
     let work = |n: NightInputs| -> Done {
-        let done = match args
-            .resume
+        let taken = (args.resume)
             .then(|| finished(&n, &config, &options.open, &outputs(&n)))
-        {
-            Some(Some(report)) => Done {
+            .flatten();
+        let done = match taken {
+            Some(report) => Done {
                 night: n,
                 result: Ok(report),
                 write_errors: Vec::new(),
@@ -252,7 +252,7 @@ fn run(args: &Args) -> Result<bool, Usage> {
                 bytes: 0,
                 resumed: true,
             },
-            _ => analyze(n, &config, &options, &outputs),
+            None => analyze(n, &config, &options, &outputs),
         };
         bar.inc(1);
         done
@@ -476,16 +476,12 @@ fn analyze(
             let drawn = write_whole(p, |part| {
                 plot::draw(part, &drawn).map_err(|msg| Error::new(ErrorKind::Other(msg)))
             });
-            write_errors.extend(drawn.map_err(|e| e.in_file(p)).err());
+            write_errors.extend(drawn.err());
         }
         // Last: a summary in the folder means the night's other outputs are there and whole
         // (what `--resume` relies on).
         if let Some(p) = &out.summary {
-            let written = write_whole(p, |part| {
-                let text = r.to_json()?;
-                std::fs::write(part, text + "\n").map_err(|e| Error::write(e, part))
-            });
-            write_errors.extend(written.err());
+            write_errors.extend(r.write_json(p).err());
         }
     }
     Done {

@@ -292,6 +292,17 @@ impl NightReport {
         serde_json::to_string_pretty(self)
             .map_err(|e| Error::new(crate::ErrorKind::Other(format!("summary JSON: {e}"))))
     }
+
+    /// Writes [`to_json`](Self::to_json) and a line break to `path`, whole or not at all
+    /// ([`write_whole`]).
+    ///
+    /// # Errors
+    /// As [`write_whole`], naming `path`.
+    pub fn write_json(&self, path: &Path) -> Result<(), Error> {
+        write_whole(path, |part| {
+            std::fs::write(part, self.to_json()? + "\n").map_err(|e| Error::write(e, part))
+        })
+    }
 }
 
 /// One night's row of a cohort table (`summary.csv`): a few figures per night, failures
